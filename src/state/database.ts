@@ -1,0 +1,108 @@
+// Opening the SQLite file: the pragmas of the design, in the order that survives several
+// processes opening a new database at once, and refusals that never modify the file.
+import { Database } from "bun:sqlite";
+import { closeSync, openSync } from "node:fs";
+import { VeError } from "../errors.ts";
+import { LATEST_SCHEMA_VERSION, type Migration, MIGRATIONS, assertSchemaNotNewer, migrate } from "./migrations.ts";
+
+/** How long a writer waits for another process's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 5000;
+export const DB_FILE_MODE = 0o600;
+
+export interface OpenDatabaseOptions {
+  /** Run `PRAGMA quick_check` before use (the daemon does; it reads the whole file). */
+  check?: boolean;
+  /** Override the embedded migrations (tests of the upgrade path). */
+  migrations?: readonly Migration[];
+}
+
+export interface OpenedDatabase {
+  db: Database;
+  /** Versions applied by this open; empty when the schema was already current. */
+  applied: number[];
+}
+
+function sqliteCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
+}
+
+function describeOpenFailure(error: unknown, path: string): VeError {
+  if (error instanceof VeError) return error;
+  const code = sqliteCode(error);
+  const reason = error instanceof Error ? error.message : String(error);
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+    return new VeError(
+      "database_corrupt",
+      `The database ${path} is damaged or not a SQLite database (${reason}); ve left it untouched: ` +
+        "restore a backup, or move it aside to start with an empty state.",
+      { path, sqlite_code: code },
+    );
+  }
+  return new VeError(
+    "database_unavailable",
+    `The database ${path} cannot be opened (${reason}); check that the file and its folder are readable and writable by you.`,
+    { path, sqlite_code: code },
+  );
+}
+
+/** Creates the file 0600 if absent, so SQLite (which copies the mode to -wal/-shm) never widens it. */
+function ensureFile(path: string): void {
+  try {
+    closeSync(openSync(path, "a", DB_FILE_MODE));
+  } catch (error) {
+    throw new VeError(
+      "database_unavailable",
+      `The database ${path} cannot be created (${(error as Error).message}); check that its folder exists and is writable by you.`,
+      { path },
+    );
+  }
+}
+
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
+  const migrations = options.migrations ?? MIGRATIONS;
+  ensureFile(path);
+  let db: Database;
+  try {
+    db = new Database(path, { strict: true, readwrite: true, create: false });
+  } catch (error) {
+    throw describeOpenFailure(error, path);
+  }
+  try {
+    // busy_timeout before WAL: the switch to WAL takes a lock that racing openers must wait on.
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Read-only checks first: a file we refuse must not be touched by the WAL switch.
+    db.query("SELECT count(*) FROM sqlite_master").get();
+    assertSchemaNotNewer(db, path, migrations[migrations.length - 1]?.version ?? LATEST_SCHEMA_VERSION);
+    if (options.check) {
+      const rows = db.query("PRAGMA quick_check").all() as { quick_check: string }[];
+      if (rows.length !== 1 || rows[0]?.quick_check !== "ok") {
+        const problems = rows.slice(0, 5).map((r) => r.quick_check).join("; ");
+        throw new VeError(
+          "database_corrupt",
+          `The database ${path} failed its integrity check (${problems}); ve left it untouched: ` +
+            "restore a backup, or move it aside to start with an empty state.",
+          { path },
+        );
+      }
+    }
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = NORMAL");
+    db.run("PRAGMA foreign_keys = ON");
+    const applied = migrate(db, path, migrations);
+    return { db, applied };
+  } catch (error) {
+    db.close();
+    throw describeOpenFailure(error, path);
+  }
+}
+
+/** Checkpoints the WAL into the main file so a stopped project is one self-contained file. */
+export function closeDatabase(db: Database): void {
+  try {
+    db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+}

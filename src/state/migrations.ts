@@ -1,0 +1,75 @@
+// Schema migrations, embedded in the binary: a compiled `ve` never reads sql/ at run time.
+// Keep MIGRATIONS in step with sql/ (a test compares them).
+import type { Database } from "bun:sqlite";
+import m0001 from "../../sql/0001_init.sql" with { type: "text" };
+import m0002 from "../../sql/0002_blockers_and_log_detail.sql" with { type: "text" };
+import { VeError } from "../errors.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "0001_init.sql", sql: m0001 },
+  { version: 2, name: "0002_blockers_and_log_detail.sql", sql: m0002 },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** 0 for a database no migration has touched. Reads only. */
+export function readSchemaVersion(db: Database): number {
+  const table = db
+    .query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  if (!table) return 0;
+  const row = db.query("SELECT max(version) AS version FROM schema_migrations").get() as {
+    version: number | null;
+  };
+  return row.version ?? 0;
+}
+
+export function assertSchemaNotNewer(db: Database, path: string, known: number): number {
+  const version = readSchemaVersion(db);
+  if (version > known) {
+    throw new VeError(
+      "schema_too_new",
+      `The database ${path} has schema version ${version} but this ve only knows up to ${known}; ` +
+        "upgrade ve to use it (the database was left untouched).",
+      { path, schema_version: version, known_version: known },
+    );
+  }
+  return version;
+}
+
+/**
+ * Applies the pending migrations in one immediate transaction and returns the versions it
+ * applied. Several processes may open a new database at once: the write lock makes the others
+ * wait, and they then find nothing left to apply.
+ */
+export function migrate(
+  db: Database,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now: () => string = () => new Date().toISOString(),
+): number[] {
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  if (assertSchemaNotNewer(db, path, known) === known) return [];
+  return db
+    .transaction(() => {
+      const current = assertSchemaNotNewer(db, path, known);
+      const applied: number[] = [];
+      for (const migration of migrations) {
+        if (migration.version <= current) continue;
+        db.run(migration.sql);
+        db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+          migration.version,
+          now(),
+        );
+        applied.push(migration.version);
+      }
+      return applied;
+    })
+    .immediate();
+}

@@ -1,0 +1,61 @@
+// Turns a TypeBox mismatch into the one sentence a person reads. Used by the store for its
+// own input and by the API for what Elysia rejects, so both say the same thing.
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
+import { VeError } from "./errors.ts";
+
+/** `/blocked_by/2` -> `blocked_by[2]`; the root is named by the caller ("body", "query"). */
+export function fieldName(path: string, root: string): string {
+  if (path === "") return root;
+  return path
+    .slice(1)
+    .split("/")
+    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join("");
+}
+
+function allowedFields(schema: TSchema | undefined): string[] {
+  return schema && schema.type === "object" && schema.properties ? Object.keys(schema.properties) : [];
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * `root` names the whole value; `rootSchema` lets an unknown-field message list the fields
+ * that are allowed.
+ */
+export function describeValueError(error: ValueError, root: string, rootSchema?: TSchema): FieldProblem {
+  const field = fieldName(error.path, root);
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return { field, message: `${field} is required` };
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const allowed = allowedFields(error.schema.type === "object" ? error.schema : rootSchema);
+      const hint = allowed.length > 0 ? `; allowed: ${allowed.join(", ")}` : "";
+      return { field, message: `${field} is not a known field${hint}` };
+    }
+    default: {
+      const explained = (error.schema as { errorMessage?: string }).errorMessage;
+      return { field, message: `${field} ${explained ?? error.message.toLowerCase()}` };
+    }
+  }
+}
+
+export function validationError(problem: FieldProblem): VeError {
+  return new VeError("validation_failed", `${problem.message}.`, { field: problem.field });
+}
+
+/** A compiled checker that returns the typed value or throws `validation_failed`. */
+export function compileValidator<T extends TSchema>(schema: T, root: string): (value: unknown) => Static<T> {
+  const compiled = TypeCompiler.Compile(schema);
+  return (value: unknown) => {
+    if (compiled.Check(value)) return value as Static<T>;
+    const first = compiled.Errors(value).First();
+    if (!first) throw new VeError("validation_failed", `${root} is not valid.`, { field: root });
+    throw validationError(describeValueError(first, root, schema));
+  };
+}

@@ -4,18 +4,18 @@ import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const created: string[] = [];
-let hooked = false;
-
-/** A fresh, real (symlink-free) directory, removed when the calling test file finishes. */
-export function tempDir(label = "ve"): string {
-  if (!hooked) {
-    hooked = true;
-    afterAll(() => {
-      for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-    });
-  }
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), `${label}-`)));
-  created.push(dir);
-  return dir;
+/**
+ * Call at the top level of a test file; returns a factory of fresh, real (symlink-free)
+ * directories that are all removed once the file's tests are done.
+ */
+export function useTempDirs(label = "ve"): () => string {
+  const created: string[] = [];
+  afterAll(() => {
+    for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), `${label}-`)));
+    created.push(dir);
+    return dir;
+  };
 }

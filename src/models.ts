@@ -2,7 +2,7 @@
 // responses with these schemas, the store validates its input with them, and the client and
 // CLI use their Static<> types. Each schema carries `errorMessage`, the sentence a person
 // reads when a value does not fit (see validation.ts).
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { type Static, type TLiteral, type TSchema, type TUnion, Type } from "@sinclair/typebox";
 import {
   CHUNK_NAME_MAX_LENGTH,
   CHUNK_NAME_PATTERN,
@@ -28,15 +28,16 @@ export const ChunkName = Type.String({
   errorMessage: `must be ${CHUNK_NAME_RULE}`,
 });
 
-export const PhaseSchema = Type.Union(
-  PHASES.map((p) => Type.Literal(p)),
-  { errorMessage: `must be one of ${PHASES.join(", ")}` },
-);
+type TLiterals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
 
-export const StatusSchema = Type.Union(
-  STATUSES.map((s) => Type.Literal(s)),
-  { errorMessage: `must be one of ${STATUSES.join(", ")}` },
-);
+/** A union of string literals whose static type keeps every member (a plain map loses them). */
+function oneOf<const T extends readonly string[]>(values: T): TUnion<TLiterals<T>> {
+  const members = values.map((v) => Type.Literal(v)) as unknown as TLiterals<T>;
+  return Type.Union(members, { errorMessage: `must be one of ${values.join(", ")}` }) as TUnion<TLiterals<T>>;
+}
+
+export const PhaseSchema = oneOf(PHASES);
+export const StatusSchema = oneOf(STATUSES);
 
 /** ISO-8601 UTC with milliseconds and `Z`, as `Date.prototype.toISOString` writes it. */
 export const Timestamp = Type.String({

@@ -30,6 +30,7 @@ export interface FieldProblem {
  */
 export function describeValueError(error: ValueError, root: string, rootSchema?: TSchema): FieldProblem {
   const field = fieldName(error.path, root);
+  const subject = error.path === "" ? `The request ${root}` : field;
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return { field, message: `${field} is required` };
@@ -40,7 +41,7 @@ export function describeValueError(error: ValueError, root: string, rootSchema?:
     }
     default: {
       const explained = (error.schema as { errorMessage?: string }).errorMessage;
-      return { field, message: `${field} ${explained ?? error.message.toLowerCase()}` };
+      return { field, message: `${subject} ${explained ?? error.message.toLowerCase()}` };
     }
   }
 }

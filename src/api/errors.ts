@@ -1,0 +1,31 @@
+// The one place where an error becomes an HTTP response.
+import { type ErrorCode, VeError } from "../errors.ts";
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_route: 404,
+  method_not_allowed: 405,
+  already_exists: 409,
+  invalid_transition: 409,
+  blocked: 409,
+  dependency_cycle: 409,
+  has_dependents: 409,
+  stale_write: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  database_unavailable: 503,
+};
+
+export function httpStatusOf(error: VeError): number {
+  return HTTP_STATUS[error.code] ?? 500;
+}
+
+export function errorResponse(error: VeError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(error.toBody()), {
+    status: httpStatusOf(error),
+    headers: { "content-type": "application/json", ...headers },
+  });
+}

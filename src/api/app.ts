@@ -18,11 +18,11 @@ import {
 } from "../models.ts";
 import type { Store } from "../state/store.ts";
 import { describeValueError, validationError } from "../validation.ts";
+import { VERSION_HEADER } from "../version.ts";
 import { errorResponse } from "./errors.ts";
 import { checkAccess } from "./access.ts";
 import { readJsonBody } from "./body.ts";
 
-export const VERSION_HEADER = "x-ve-version";
 
 export interface AppInfo {
   pid: number;

@@ -1,0 +1,36 @@
+import { defineCommand } from "citty";
+import { STATUSES, type Status } from "../../../domain.ts";
+import { chunkArg, commonArgs, forceOption, usageError } from "../../args.ts";
+import { commandContext, emit } from "../../context.ts";
+import { status as paintStatus, unitSummary } from "../../render.ts";
+
+export default defineCommand({
+  meta: { name: "status", description: "Show a work unit's status, or set it" },
+  args: {
+    ...chunkArg,
+    new_status: {
+      type: "positional",
+      required: false,
+      valueHint: "status",
+      description: `New status: ${STATUSES.join(", ")} (omit to show the current one)`,
+    },
+    ...forceOption("Allow a transition the rules refuse (e.g. DONE -> RUNNING)"),
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const ctx = commandContext(args);
+    if (args.new_status === undefined) {
+      if (args.force) throw usageError("--force only applies when setting a status");
+      return emit(ctx, await ctx.client.getWorkUnit(args.chunk), unitSummary);
+    }
+    const wanted = STATUSES.find((s) => s === String(args.new_status).toUpperCase());
+    if (!wanted) throw usageError(`NEW_STATUS must be one of ${STATUSES.join(", ")}, not '${args.new_status}'`);
+    const before = ctx.json ? undefined : (await ctx.client.getWorkUnit(args.chunk)).data.status;
+    const reply = await ctx.client.updateWorkUnit(args.chunk, { status: wanted as Status, ...(args.force ? { force: true } : {}) });
+    emit(ctx, reply, (unit) =>
+      before === unit.status
+        ? `${unit.chunk} is already ${paintStatus(unit.status)}`
+        : `${unit.chunk}: ${before ? `${paintStatus(before)} -> ` : ""}${paintStatus(unit.status)}`,
+    );
+  },
+});

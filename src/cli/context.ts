@@ -1,0 +1,28 @@
+// What every command needs: the project it acts on, a client for its daemon, and whether
+// output is JSON.
+import { Client, type Reply } from "../client/client.ts";
+import { type ProjectPaths, projectPaths, resolveProjectRoot } from "../paths.ts";
+import { logger, print } from "./output.ts";
+
+export interface CommandContext {
+  paths: ProjectPaths;
+  client: Client;
+  json: boolean;
+}
+
+export function commandContext(args: { "project-dir"?: unknown; json?: unknown }): CommandContext {
+  const flag = typeof args["project-dir"] === "string" ? args["project-dir"] : undefined;
+  const root = resolveProjectRoot({ flag, env: process.env.VE_PROJECT_DIR, cwd: process.cwd() });
+  const paths = projectPaths(root);
+  return { paths, client: new Client(paths, { onWarning: (m) => logger.warn(m) }), json: args.json === true };
+}
+
+/** Prints a reply: its body as the daemon sent it with --json, else `human(data)`. */
+export function emit<T>(ctx: CommandContext, reply: Reply<T>, human: (data: T) => string): void {
+  print(ctx.json ? reply.text : human(reply.data));
+}
+
+/** Prints a document the CLI builds itself: `value` as JSON with --json, else `human`. */
+export function emitValue<T>(ctx: CommandContext, value: T, human: (value: T) => string): void {
+  print(ctx.json ? JSON.stringify(value) : human(value));
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bun
+// The `ve` executable. Everything here is on the path of every command, so it imports only
+// what a client needs; the daemon's server code is loaded by the commands that become one.
+import root from "./commands/root.ts";
+import { runCli } from "./runner.ts";
+
+process.exitCode = await runCli(root, process.argv.slice(2));

@@ -1,0 +1,178 @@
+// The typed client of the daemon's API, used by every CLI command. It finds the daemon from
+// the project's files (socket first, then port + token), bounds every request with a
+// timeout, and turns every failure into a VeError that says what to do.
+import { existsSync, readFileSync } from "node:fs";
+import { type ErrorCode, VeError } from "../errors.ts";
+import type {
+  CreateWorkUnit,
+  DaemonStatus,
+  Deleted,
+  ErrorBody,
+  History,
+  UpdateWorkUnit,
+  WorkUnit,
+  WorkUnitFilter,
+  WorkUnitList,
+} from "../models.ts";
+import type { ProjectPaths } from "../paths.ts";
+import { VERSION, VERSION_HEADER } from "../version.ts";
+import { TransportError, exchange } from "./http.ts";
+
+export const REQUEST_TIMEOUT_MS = 5000;
+
+export type Endpoint = { transport: "unix"; socket: string } | { transport: "tcp"; port: number; token: string };
+
+export interface ClientOptions {
+  timeoutMs?: number;
+  /** Receives the once-per-process warning about a daemon of another version. */
+  onWarning?: (message: string) => void;
+}
+
+/** A successful answer: the body as sent (what `--json` prints) and its parsed value. */
+export interface Reply<T> {
+  status: number;
+  text: string;
+  data: T;
+}
+
+let versionWarned = false;
+
+function readTrimmed(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the daemon of this project listens, from its files; undefined when there is none. */
+export function findEndpoint(paths: ProjectPaths): Endpoint | undefined {
+  if (existsSync(paths.socket)) return { transport: "unix", socket: paths.socket };
+  const port = Number(readTrimmed(paths.port));
+  const token = readTrimmed(paths.token);
+  if (Number.isInteger(port) && port > 0 && token) return { transport: "tcp", port, token };
+  return undefined;
+}
+
+export function requestTimeoutMs(): number {
+  const fromEnv = Number(process.env.VE_REQUEST_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : REQUEST_TIMEOUT_MS;
+}
+
+export class Client {
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly paths: ProjectPaths,
+    private readonly options: ClientOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? requestTimeoutMs();
+  }
+
+  status(): Promise<Reply<DaemonStatus>> {
+    return this.call("GET", "/status");
+  }
+
+  listWorkUnits(filter: WorkUnitFilter = {}): Promise<Reply<WorkUnitList>> {
+    const query = new URLSearchParams(filter as Record<string, string>).toString();
+    return this.call("GET", `/work-units${query ? `?${query}` : ""}`);
+  }
+
+  createWorkUnit(body: CreateWorkUnit): Promise<Reply<WorkUnit>> {
+    return this.call("POST", "/work-units", body);
+  }
+
+  getWorkUnit(chunk: string): Promise<Reply<WorkUnit>> {
+    return this.call("GET", `/work-units/${encodeURIComponent(chunk)}`);
+  }
+
+  updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnit>> {
+    return this.call("PATCH", `/work-units/${encodeURIComponent(chunk)}`, patch);
+  }
+
+  deleteWorkUnit(chunk: string, force: boolean): Promise<Reply<Deleted>> {
+    return this.call("DELETE", `/work-units/${encodeURIComponent(chunk)}${force ? "?force=true" : ""}`);
+  }
+
+  history(chunk: string): Promise<Reply<History>> {
+    return this.call("GET", `/work-units/${encodeURIComponent(chunk)}/history`);
+  }
+
+  private notRunning(extra: string, details: Record<string, unknown> = {}): VeError {
+    return new VeError(
+      "daemon_not_running",
+      `No ve daemon is running for ${this.paths.root}${extra}; start one with \`ve orch start\`.`,
+      { project_dir: this.paths.root, ...details },
+    );
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    const endpoint = findEndpoint(this.paths);
+    if (!endpoint) throw this.notRunning("");
+    const headers: Record<string, string> = {};
+    if (endpoint.transport === "tcp") headers.authorization = `Bearer ${endpoint.token}`;
+    let response: Awaited<ReturnType<typeof exchange>>;
+    try {
+      response = await exchange(
+        endpoint.transport === "unix" ? { unix: endpoint.socket } : { hostname: "127.0.0.1", port: endpoint.port },
+        { method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) },
+        this.timeoutMs,
+      );
+    } catch (error) {
+      throw this.describeFailure(error, endpoint);
+    }
+    this.checkVersion(response.headers.get(VERSION_HEADER));
+    let data: unknown;
+    try {
+      data = JSON.parse(response.body);
+    } catch {
+      throw new VeError("bad_response", `The daemon answered ${method} ${path} with something that is not JSON; restart it.`, {
+        status: response.status,
+      });
+    }
+    if (response.status >= 200 && response.status < 300) return { status: response.status, text: response.body, data: data as T };
+    const error = (data as Partial<ErrorBody>).error;
+    if (!error || typeof error.code !== "string" || typeof error.message !== "string") {
+      throw new VeError("bad_response", `The daemon answered ${method} ${path} with status ${response.status} and no error.`, {
+        status: response.status,
+      });
+    }
+    throw new VeError(error.code as ErrorCode, error.message, error.details);
+  }
+
+  private describeFailure(error: unknown, endpoint: Endpoint): VeError {
+    if (!(error instanceof TransportError)) return new VeError("bad_response", `Talking to the daemon failed: ${String(error)}.`);
+    const failure = error.failure;
+    const where = endpoint.transport === "unix" ? endpoint.socket : `127.0.0.1:${endpoint.port}`;
+    switch (failure.kind) {
+      case "timeout":
+        return new VeError(
+          "daemon_unresponsive",
+          `The ve daemon at ${where} did not answer within ${this.timeoutMs / 1000} s; it may be suspended or overloaded (\`ve orch stop\` ends it).`,
+          { project_dir: this.paths.root, timeout_ms: this.timeoutMs },
+        );
+      case "connect":
+        if (failure.code === "ENOENT") return this.notRunning("");
+        if (failure.code === "ECONNREFUSED") {
+          const file = endpoint.transport === "unix" ? endpoint.socket : this.paths.port;
+          return this.notRunning(` (${file} was left by a daemon that exited; \`ve orch start\` replaces it)`, {
+            stale_file: file,
+          });
+        }
+        return new VeError("daemon_unresponsive", `Cannot reach the ve daemon at ${where} (${failure.message}).`, {
+          project_dir: this.paths.root,
+          code: failure.code,
+        });
+      case "protocol":
+        return new VeError("bad_response", `The ve daemon at ${where} sent a broken answer (${failure.message}); restart it.`);
+    }
+  }
+
+  private checkVersion(daemonVersion: string | undefined): void {
+    if (versionWarned || daemonVersion === undefined || daemonVersion === VERSION) return;
+    versionWarned = true;
+    this.options.onWarning?.(
+      `the daemon runs ve ${daemonVersion} but this is ve ${VERSION}; restart it (\`ve orch stop && ve orch start\`) to use one version.`,
+    );
+  }
+}

@@ -1,0 +1,234 @@
+// Starting, stopping and inspecting a daemon from the CLI. This module runs in the CLI
+// process: it must not import the daemon's server code (that is what the re-executed child
+// loads).
+import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
+import { Client } from "../client/client.ts";
+import { VeError } from "../errors.ts";
+import type { DaemonStatus } from "../models.ts";
+import { PRIVATE_FILE_MODE, type ProjectPaths, ensureStateDir } from "../paths.ts";
+import { isLockHeld, readPid, withLockFree } from "./lock.ts";
+
+/** The hidden command the CLI re-executes itself with to become the daemon. */
+export const DAEMON_COMMAND = "__daemon";
+/** Exit code of a daemon that found another one holding the lock (the CLI then reports the winner). */
+export const EXIT_ANOTHER_DAEMON = 75;
+
+export const START_TIMEOUT_MS = 15_000;
+export const STOP_TIMEOUT_MS = 10_000;
+/** After SIGKILL the kernel frees the lock at once; this only bounds a pathological wait. */
+const KILL_WAIT_MS = 5000;
+const POLL_INTERVAL_MS = 10;
+/** A readiness probe must be short: the daemon is local and either answers at once or is not up. */
+const PROBE_TIMEOUT_MS = 1000;
+const LOG_TAIL_LINES = 20;
+
+export interface StartOptions {
+  tcp: boolean;
+  port?: number | undefined;
+  timeoutMs?: number;
+}
+
+export interface StartResult {
+  alreadyRunning: boolean;
+  status: DaemonStatus;
+}
+
+export interface StopResult {
+  /** Whether a daemon was running and has now ended. */
+  stopped: boolean;
+  pid: number | null;
+  /** SIGKILL was needed because it ignored SIGTERM for the whole timeout. */
+  killed: boolean;
+  /** Files of a crashed daemon that were removed. */
+  removedStaleFiles: string[];
+}
+
+export interface StaleState {
+  /** Files left behind by a daemon that no longer runs. */
+  staleFiles: string[];
+  /** A pid recorded by a daemon that no longer runs. */
+  stalePid: number | null;
+  /** A process holds the lock but has no reachable endpoint (starting, or its socket was deleted). */
+  lockHolder: number | null;
+}
+
+/** The command line of the daemon child: this very binary (or script) in daemon mode. */
+export function daemonCommand(root: string, options: StartOptions): string[] {
+  const self = Bun.isStandaloneExecutable ? [process.execPath] : [process.execPath, Bun.main];
+  const command = [...self, DAEMON_COMMAND, "--project-dir", root];
+  if (options.tcp) command.push("--tcp");
+  if (options.port !== undefined) command.push("--port", String(options.port));
+  return command;
+}
+
+function readLogTail(path: string, from: number): string[] {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return [];
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const start = size >= from ? from : 0;
+    const length = Math.min(size - start, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString("utf8").split("\n").filter(Boolean).slice(-LOG_TAIL_LINES);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function startFailed(paths: ProjectPaths, why: string, logOffset: number): VeError {
+  const tail = readLogTail(paths.log, logOffset);
+  const last = tail.findLast((line) => / (ERROR|FATAL) /.test(line)) ?? tail.at(-1);
+  const reason = last ? `: ${last.replace(/^\S+ +\S+ +/, "")}` : "";
+  return new VeError("daemon_start_failed", `The ve daemon ${why}${reason}`, {
+    log: paths.log,
+    log_tail: tail,
+  });
+}
+
+async function probe(client: Client): Promise<DaemonStatus | undefined> {
+  try {
+    return (await client.status()).data;
+  } catch (error) {
+    if (error instanceof VeError && (error.code === "daemon_not_running" || error.code === "daemon_unresponsive")) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+export async function startDaemon(paths: ProjectPaths, options: StartOptions): Promise<StartResult> {
+  const client = new Client(paths, { timeoutMs: PROBE_TIMEOUT_MS });
+  const running = await probe(client);
+  if (running) return { alreadyRunning: true, status: running };
+
+  ensureStateDir(paths);
+  const logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
+  const logOffset = fstatSync(logFd).size;
+  let child: ReturnType<typeof Bun.spawn>;
+  try {
+    // detached: a new session, so neither closing the terminal nor Ctrl-C reaches the daemon.
+    child = Bun.spawn(daemonCommand(paths.root, options), {
+      cwd: paths.root,
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+    });
+    child.unref();
+  } finally {
+    closeSync(logFd);
+  }
+
+  const deadline = Date.now() + (options.timeoutMs ?? START_TIMEOUT_MS);
+  while (Date.now() < deadline) {
+    const status = await probe(client);
+    if (status) return { alreadyRunning: false, status };
+    const exitCode = child.exitCode;
+    if (exitCode !== null) {
+      if (exitCode !== EXIT_ANOTHER_DAEMON) throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset);
+      // Another start won the lock; its daemon is the one to wait for, unless it died too.
+      if (!isLockHeld(paths.pid) && !(await probe(client))) {
+        throw startFailed(paths, "that won the start race exited", logOffset);
+      }
+    }
+    await Bun.sleep(POLL_INTERVAL_MS);
+  }
+  throw startFailed(paths, `did not answer within ${(options.timeoutMs ?? START_TIMEOUT_MS) / 1000} s`, logOffset);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function waitForLockRelease(paths: ProjectPaths, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isLockHeld(paths.pid)) {
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(POLL_INTERVAL_MS);
+  }
+  return true;
+}
+
+const TRANSPORT_FILES = (paths: ProjectPaths) => [paths.socket, paths.port, paths.token];
+
+/** Removes what a crashed daemon left, holding the lock so no daemon can start meanwhile. */
+export function removeStaleFiles(paths: ProjectPaths): string[] {
+  const removed: string[] = [];
+  withLockFree(paths.pid, () => {
+    for (const file of TRANSPORT_FILES(paths)) {
+      if (existsSync(file)) {
+        rmSync(file, { force: true });
+        removed.push(file);
+      }
+    }
+  });
+  return removed;
+}
+
+/** What a daemon that is not answering left behind: reported by `status`, never fatal. */
+export function inspectStaleState(paths: ProjectPaths): StaleState {
+  const held = isLockHeld(paths.pid);
+  const pid = readPid(paths.pid) ?? null;
+  return {
+    staleFiles: held ? [] : TRANSPORT_FILES(paths).filter((file) => existsSync(file)),
+    stalePid: held ? null : pid,
+    lockHolder: held ? pid : null,
+  };
+}
+
+export async function stopDaemon(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS): Promise<StopResult> {
+  const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS * 2, timeoutMs) });
+  let pid: number | undefined;
+  try {
+    pid = (await client.status()).data.pid;
+  } catch (error) {
+    if (!(error instanceof VeError) || (error.code !== "daemon_not_running" && error.code !== "daemon_unresponsive")) {
+      throw error;
+    }
+    // No answer: either nothing runs (clean up after it) or a suspended or socket-less daemon
+    // still holds the lock (stop it by the pid it recorded).
+    if (!isLockHeld(paths.pid)) {
+      return { stopped: false, pid: null, killed: false, removedStaleFiles: removeStaleFiles(paths) };
+    }
+    pid = readPid(paths.pid);
+    if (pid === undefined) {
+      throw new VeError(
+        "daemon_stop_failed",
+        `A process holds ${paths.pid} but recorded no pid; find it with \`fuser ${paths.pid}\` and stop it.`,
+      );
+    }
+  }
+
+  process.kill(pid, "SIGTERM");
+  // A suspended daemon only handles SIGTERM once it runs again.
+  try {
+    process.kill(pid, "SIGCONT");
+  } catch {}
+  if (await waitForLockRelease(paths, timeoutMs)) {
+    return { stopped: true, pid, killed: false, removedStaleFiles: removeStaleFiles(paths) };
+  }
+
+  // Only SIGKILL the process we signalled if it is still the lock holder: a pid can be reused.
+  if (!(isLockHeld(paths.pid) && readPid(paths.pid) === pid && processAlive(pid))) {
+    throw new VeError(
+      "daemon_stop_failed",
+      `The ve daemon (pid ${pid}) did not stop within ${timeoutMs / 1000} s and the lock changed hands; check \`ve orch status\`.`,
+      { pid },
+    );
+  }
+  process.kill(pid, "SIGKILL");
+  if (!(await waitForLockRelease(paths, KILL_WAIT_MS))) {
+    throw new VeError("daemon_stop_failed", `The ve daemon (pid ${pid}) survived SIGKILL; check it with \`ps ${pid}\`.`, {
+      pid,
+    });
+  }
+  return { stopped: true, pid, killed: true, removedStaleFiles: removeStaleFiles(paths) };
+}

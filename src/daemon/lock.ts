@@ -1,0 +1,100 @@
+// The single-instance guarantee: an exclusive flock on orchestrator.pid, held for the daemon's
+// whole life and released by the kernel however it ends (kill -9 included). The file is never
+// unlinked: two processes could then lock two different inodes.
+import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, flock } from "./libc.ts";
+import { PRIVATE_FILE_MODE } from "../paths.ts";
+
+/**
+ * A probe (`isLockHeld`, `stop`) holds the lock for microseconds; a daemon that starts in that
+ * instant retries for this long before concluding that another daemon runs.
+ */
+export const LOCK_RETRY_MS = 300;
+const LOCK_RETRY_STEP_MS = 5;
+
+export interface HeldLock {
+  fd: number;
+  /** Records our pid in the file (the lock, not the file, is what proves we run). */
+  writePid(pid: number): void;
+  /** Empties the pid file and releases the lock. */
+  release(): void;
+}
+
+function openLockFile(path: string): number {
+  return openSync(path, constants.O_RDWR | constants.O_CREAT, PRIVATE_FILE_MODE);
+}
+
+export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promise<HeldLock | undefined> {
+  const fd = openLockFile(path);
+  const deadline = Date.now() + retryMs;
+  while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    if (Date.now() >= deadline) {
+      closeSync(fd);
+      return undefined;
+    }
+    await Bun.sleep(LOCK_RETRY_STEP_MS);
+  }
+  return {
+    fd,
+    writePid(pid: number) {
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${pid}\n`, 0);
+    },
+    release() {
+      try {
+        ftruncateSync(fd, 0);
+      } finally {
+        flock(fd, LOCK_UN);
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+/** Whether some process holds the daemon lock on `path`, without keeping any lock ourselves. */
+export function isLockHeld(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY);
+  } catch {
+    return false;
+  }
+  try {
+    if (flock(fd, LOCK_SH | LOCK_NB) !== 0) return true;
+    flock(fd, LOCK_UN);
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Takes the lock briefly to run `fn` while no daemon can start; false if a daemon holds it. */
+export function withLockFree(path: string, fn: () => void): boolean {
+  let fd: number;
+  try {
+    fd = openLockFile(path);
+  } catch {
+    return false;
+  }
+  try {
+    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return false;
+    try {
+      fn();
+    } finally {
+      flock(fd, LOCK_UN);
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The pid recorded in the file, if any. */
+export function readPid(path: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

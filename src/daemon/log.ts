@@ -1,0 +1,74 @@
+// The daemon log: one timestamped line per event, rotated by size. A detached daemon's stdout
+// and stderr are the log file too (the CLI opened it for the child), so a crash message that
+// bypasses the logger still lands in it; rotation points them at the new file.
+import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
+import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
+import { format } from "node:util";
+import { PRIVATE_FILE_MODE } from "../paths.ts";
+import { dup2 } from "./libc.ts";
+
+export const LOG_MAX_BYTES = 5 * 1024 * 1024;
+
+export interface DaemonLogOptions {
+  /** Also write each line to stderr (foreground mode, where stderr is a terminal or journal). */
+  echo: boolean;
+  /** Point stdout/stderr at the new file after rotating (detached mode). */
+  redirectStdio: boolean;
+  maxBytes?: number;
+}
+
+export interface DaemonLog {
+  logger: ConsolaInstance;
+  close(): void;
+}
+
+function openAppend(path: string): number {
+  return openSync(path, "a", PRIVATE_FILE_MODE);
+}
+
+export function formatLogLine(entry: Pick<LogObject, "date" | "type" | "args">): string {
+  const text = format(...entry.args).replaceAll("\n", "\n    ");
+  return `${entry.date.toISOString()} ${entry.type.toUpperCase().padEnd(5)} ${text}\n`;
+}
+
+export function openDaemonLog(path: string, options: DaemonLogOptions): DaemonLog {
+  const maxBytes = options.maxBytes ?? LOG_MAX_BYTES;
+  let fd = openAppend(path);
+  let size = fstatSync(fd).size;
+
+  const rotate = () => {
+    renameSync(path, `${path}.1`);
+    const next = openAppend(path);
+    if (options.redirectStdio) {
+      dup2(next, 1);
+      dup2(next, 2);
+    }
+    closeSync(fd);
+    fd = next;
+    size = 0;
+  };
+
+  const write = (line: string) => {
+    if (size > 0 && size + Buffer.byteLength(line) > maxBytes) {
+      try {
+        rotate();
+      } catch {
+        // A log that cannot rotate keeps growing rather than losing lines.
+      }
+    }
+    size += writeSync(fd, line);
+    if (options.echo) writeSync(2, line);
+  };
+
+  const logger = createConsola({
+    level: 4,
+    throttle: 0,
+    reporters: [{ log: (entry) => write(formatLogLine(entry)) }],
+  });
+  return {
+    logger,
+    close() {
+      closeSync(fd);
+    },
+  };
+}

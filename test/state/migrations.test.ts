@@ -1,0 +1,323 @@
+// Schema migrations: fresh databases, re-opens, the upgrade from the seed schema, refusals
+// that never touch the file, racing openers, and the embedded list against sql/ on disk.
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { VeError } from "../../src/errors.ts";
+import { closeDatabase, openDatabase } from "../../src/state/database.ts";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/state/migrations.ts";
+import { Store } from "../../src/state/store.ts";
+import { ISO_MS_UTC, expectLine, expectVeError, release, useChildren, useStores } from "./support.ts";
+
+const { newPath } = useStores("ve-migrations");
+const spawn = useChildren();
+const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
+
+function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+function migrationRows(db: Database): { version: number; applied_at: string }[] {
+  return db.query("SELECT version, applied_at FROM schema_migrations ORDER BY version").all() as {
+    version: number;
+    applied_at: string;
+  }[];
+}
+
+/** sha256 of every file in the database's folder but the -shm index (any reader rewrites it). */
+function fileHashes(path: string): Map<string, string> {
+  const dir = dirname(path);
+  return new Map(
+    readdirSync(dir)
+      .filter((name) => !name.endsWith("-shm"))
+      .map((name) => [name, sha256(join(dir, name))]),
+  );
+}
+
+/**
+ * Opening must fail with `code` and leave every file that was there byte-identical (the
+ * database and any -wal). A new, empty -wal or a -shm beside it holds no data and is allowed.
+ */
+function expectRefusedUntouched(path: string, code: "schema_too_new" | "database_corrupt", check = false): VeError {
+  const before = fileHashes(path);
+  const error = expectVeError(() => Store.open(path, { check }), code);
+  const assertUntouched = () => {
+    const after = fileHashes(path);
+    for (const [name, hash] of before) expect(`${name} ${after.get(name) ?? "missing"}`).toBe(`${name} ${hash}`);
+    for (const [name] of after) {
+      if (!before.has(name)) expect(`${name} ${statSync(join(dirname(path), name)).size}`).toBe(`${basename(path)}-wal 0`);
+    }
+  };
+  assertUntouched();
+  // A second attempt is refused the same way: the first one did not "repair" anything.
+  expectVeError(() => Store.open(path, { check }), code);
+  assertUntouched();
+  return error;
+}
+
+describe("applying migrations", () => {
+  test("the embedded migrations are numbered 1..n without gaps", () => {
+    expect(ALL_VERSIONS).toEqual(ALL_VERSIONS.map((_, i) => i + 1));
+    expect(LATEST_SCHEMA_VERSION).toBe(ALL_VERSIONS.at(-1) ?? -1);
+    expect(ALL_VERSIONS.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test("a fresh database gets every version, recorded in schema_migrations", () => {
+    const store = Store.open(newPath());
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS);
+      const rows = migrationRows(store.db);
+      expect(rows.map((r) => r.version)).toEqual(ALL_VERSIONS);
+      for (const row of rows) expect(row.applied_at).toMatch(ISO_MS_UTC);
+      // The schema is usable: the tables of every migration exist.
+      const tables = (store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[])
+        .map((t) => t.name);
+      expect(tables).toEqual(expect.arrayContaining(["work_units", "status_log", "schema_migrations", "work_unit_blockers"]));
+    } finally {
+      store.close();
+    }
+  });
+
+  test("re-opening applies nothing and keeps the data", () => {
+    const path = newPath();
+    const first = Store.open(path);
+    first.create({ chunk: "a" });
+    first.create({ chunk: "b", blocked_by: ["a"] });
+    first.update("a", { phase: "PLAN" });
+    const units = first.list();
+    const history = first.history("a");
+    const rows = migrationRows(first.db);
+    first.close();
+
+    for (let i = 0; i < 2; i++) {
+      const again = Store.open(path);
+      try {
+        expect(again.appliedMigrations).toEqual([]);
+        expect(migrationRows(again.db)).toEqual(rows);
+        expect(again.list()).toEqual(units);
+        expect(again.history("a")).toEqual(history);
+      } finally {
+        again.close();
+      }
+    }
+  });
+
+  test("a database created with 0001 only is upgraded, keeping units, log and blockers", () => {
+    const path = newPath();
+    const { db, applied } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 1) });
+    expect(applied).toEqual([1]);
+    const insert = db.query(
+      "INSERT INTO work_units (chunk, phase, status, blocked_by, worktree, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    const t0 = "2025-01-01T00:00:00.000Z";
+    insert.run("a", "PLAN", "READY", null, "/wt/a", t0, t0);
+    insert.run("b", "GOAL", "BLOCKED", '["a"]', null, t0, t0);
+    insert.run("c", "GOAL", "BLOCKED", '["b","a"]', null, t0, t0);
+    insert.run("d", "IMPLEMENT", "RUNNING", "[]", null, t0, t0);
+    db.query("INSERT INTO status_log (chunk, old_status, new_status, timestamp) VALUES (?, ?, ?, ?)").run(
+      "b",
+      null,
+      "BLOCKED",
+      t0,
+    );
+    closeDatabase(db);
+
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(1));
+      expect(migrationRows(store.db).map((r) => r.version)).toEqual(ALL_VERSIONS);
+      expect(store.list().map((u) => [u.chunk, u.phase, u.status, u.blocked_by, u.worktree])).toEqual([
+        ["a", "PLAN", "READY", [], "/wt/a"],
+        ["b", "GOAL", "BLOCKED", ["a"], null],
+        ["c", "GOAL", "BLOCKED", ["b", "a"], null],
+        ["d", "IMPLEMENT", "RUNNING", [], null],
+      ]);
+      expect(store.get("a")).toMatchObject({ created_at: t0, updated_at: t0 });
+      expect(store.history("b")).toEqual([
+        {
+          id: 1,
+          chunk: "b",
+          old_status: null,
+          new_status: "BLOCKED",
+          old_phase: null,
+          new_phase: null,
+          reason: null,
+          forced: false,
+          timestamp: t0,
+        },
+      ]);
+      // The JSON column is gone: the blocker table is the only source now.
+      const columns = (store.db.query("PRAGMA table_info(work_units)").all() as { name: string }[]).map((c) => c.name);
+      expect(columns).not.toContain("blocked_by");
+
+      // The migrated dependencies work: a DONE releases b, and c still waits on b.
+      store.update("a", { status: "DONE" });
+      expect(store.get("b")).toMatchObject({ status: "READY", blocked_by: [] });
+      expect(store.get("c")).toMatchObject({ status: "BLOCKED", blocked_by: ["b"] });
+      expectVeError(() => store.delete("b"), "has_dependents");
+      expectVeError(() => store.update("b", { blocked_by: ["c"] }), "dependency_cycle");
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("refusals leave the file untouched", () => {
+  test("a schema version newer than known is refused with schema_too_new (WAL database)", () => {
+    const path = newPath();
+    const store = Store.open(path);
+    store.create({ chunk: "kept" });
+    store.db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+      LATEST_SCHEMA_VERSION + 7,
+      new Date().toISOString(),
+    );
+    store.close();
+    const error = expectRefusedUntouched(path, "schema_too_new");
+    expect(error.details).toMatchObject({ schema_version: LATEST_SCHEMA_VERSION + 7, known_version: LATEST_SCHEMA_VERSION });
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.query("SELECT chunk FROM work_units").all()).toEqual([{ chunk: "kept" }]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  test("a schema version newer than known is refused before switching a rollback-journal file to WAL", () => {
+    const path = newPath();
+    const raw = new Database(path);
+    raw.run("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+    raw.run(`INSERT INTO schema_migrations VALUES (${LATEST_SCHEMA_VERSION + 1}, '2099-01-01T00:00:00.000Z')`);
+    raw.run("CREATE TABLE future (x)");
+    raw.close();
+    expectRefusedUntouched(path, "schema_too_new");
+    const check = new Database(path, { readonly: true });
+    try {
+      expect(check.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "delete" });
+    } finally {
+      check.close();
+    }
+  });
+
+  test("after a crash, a too-new database and its unmerged WAL are both left byte-identical", async () => {
+    const path = newPath();
+    // A (newer) writer records a future schema version and dies by SIGKILL: its commits are
+    // only in the -wal file, which no checkpoint has merged yet.
+    const writer = spawn(
+      "write-and-hang.ts",
+      path,
+      "a,b",
+      `INSERT INTO schema_migrations (version, applied_at) VALUES (${LATEST_SCHEMA_VERSION + 1}, '2099-01-01T00:00:00.000Z')`,
+    );
+    await expectLine(writer, "written");
+    writer.proc.kill("SIGKILL");
+    await writer.proc.exited;
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    const wal = sha256(`${path}-wal`);
+
+    expectRefusedUntouched(path, "schema_too_new");
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    expect(sha256(`${path}-wal`)).toBe(wal);
+    // The refusal did not lose the writer's commits either: they are still readable.
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.query("SELECT chunk FROM work_units ORDER BY rowid").all()).toEqual([{ chunk: "a" }, { chunk: "b" }]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  test("a file of random bytes is refused with database_corrupt and left byte-identical", () => {
+    const path = newPath();
+    const bytes = crypto.getRandomValues(new Uint8Array(16384));
+    bytes.set(new TextEncoder().encode("not sqlite, no!"), 0); // never the SQLite magic by chance
+    writeFileSync(path, bytes, { mode: 0o600 });
+    const error = expectRefusedUntouched(path, "database_corrupt");
+    expect(error.details).toMatchObject({ path });
+    expect(error.message).toContain(path);
+  });
+
+  test("a short text file is refused with database_corrupt and left byte-identical", () => {
+    const path = newPath();
+    writeFileSync(path, "these are my notes, not a database\n");
+    expectRefusedUntouched(path, "database_corrupt");
+  });
+
+  test("with check, a database whose data pages are damaged is refused and left byte-identical", () => {
+    const path = newPath();
+    const store = Store.open(path);
+    const pageSize = (store.db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
+    store.db.transaction(() => {
+      for (let i = 0; i < 400; i++) store.create({ chunk: `unit-${i}`, worktree: `/some/long/worktree/path/${"x".repeat(40)}/${i}` });
+    })();
+    store.close();
+    const file = readFileSync(path);
+    const pages = file.length / pageSize;
+    expect(pages).toBeGreaterThan(6);
+    // Overwrite every page but the first (the schema) with 0xFF: each b-tree page is then invalid.
+    file.fill(0xff, pageSize);
+    writeFileSync(path, file);
+    expectRefusedUntouched(path, "database_corrupt", true);
+  });
+});
+
+describe("unusable locations", () => {
+  test("a database in a missing folder is database_unavailable, and nothing is created", () => {
+    const dir = dirname(newPath());
+    const path = join(dir, "missing", "orchestrator.db");
+    const error = expectVeError(() => Store.open(path), "database_unavailable");
+    expect(error.message).toContain(path);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("racing openers", () => {
+  test("three processes opening one new database at once: exactly one applies the migrations", async () => {
+    for (let round = 0; round < 3; round++) {
+      const path = newPath();
+      const children = [spawn("open-store.ts", path), spawn("open-store.ts", path), spawn("open-store.ts", path)];
+      for (const child of children) await expectLine(child, "ready");
+      for (const child of children) release(child);
+      const results: number[][] = [];
+      for (const child of children) {
+        const line = await child.lines.next();
+        const code = await child.proc.exited;
+        if (code !== 0 || line === undefined) throw new Error(`child failed (${code}): ${await child.stderr}`);
+        results.push(JSON.parse(line) as number[]);
+      }
+      expect(results.filter((r) => r.length > 0)).toEqual([ALL_VERSIONS]);
+      expect(results.filter((r) => r.length === 0).length).toBe(2);
+
+      const store = Store.open(path);
+      try {
+        expect(store.appliedMigrations).toEqual([]);
+        expect(migrationRows(store.db).map((r) => r.version)).toEqual(ALL_VERSIONS);
+      } finally {
+        store.close();
+      }
+    }
+  }, 30_000);
+});
+
+describe("embedded migrations match sql/ on disk", () => {
+  const sqlDir = join(import.meta.dir, "..", "..", "sql");
+  const onDisk = readdirSync(sqlDir)
+    .filter((name) => name.endsWith(".sql"))
+    .sort();
+
+  test("same names in the same order", () => {
+    expect(MIGRATIONS.map((m) => m.name)).toEqual(onDisk);
+  });
+
+  test("each version is its file's number", () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(onDisk.map((name) => Number.parseInt(name.slice(0, 4), 10)));
+    for (const name of onDisk) expect(name).toMatch(/^\d{4}_[a-z0-9_]+\.sql$/);
+  });
+
+  test("same contents", () => {
+    for (const migration of MIGRATIONS) {
+      expect(migration.sql).toBe(readFileSync(join(sqlDir, migration.name), "utf8"));
+    }
+  });
+});

@@ -137,27 +137,23 @@ describe("bodies that are not a JSON object (400 validation_failed, field body)"
     });
   }
 
-  // 100k levels of nesting is 200 KB, well inside the 1 MiB limit.
-  const DEPTH = 100_000;
-  const deep = `${"[".repeat(DEPTH)}${"]".repeat(DEPTH)}`;
-  const nested: { name: string; method: "POST" | "PATCH"; body: string; field: string }[] = [
-    { name: "a deeply nested array as the body", method: "POST", body: deep, field: "body" },
-    { name: "a deeply nested array as worktree", method: "POST", body: `{"chunk":"d","worktree":${deep}}`, field: "worktree" },
-    { name: "a deeply nested array as an unknown field", method: "POST", body: `{"chunk":"d","x":${deep}}`, field: "x" },
-    { name: "a deeply nested array as phase (PATCH)", method: "PATCH", body: `{"phase":${deep}}`, field: "phase" },
-  ];
-  for (const { name, method, body, field } of nested) {
-    test(`${name} is a 400, not a 500`, async () => {
-      const { app, store, logged } = setup();
-      expectOk(await send(app, "POST", "/work-units", { json: { chunk: "a" } }), 201, WorkUnit);
-      const before = snapshot(store);
-      const reply = await send(app, method, method === "POST" ? "/work-units" : "/work-units/a", { body, headers: JSON_TYPE });
-      const where = `${reply.status} ${reply.text.slice(0, 200)} ${logged[0]?.slice(0, 300) ?? ""}`;
-      expect(reply.status, where).toBe(400);
-      expect(fieldOf(expectError(reply, 400, "validation_failed"))).toBe(field);
-      expect(snapshot(store)).toEqual(before);
-    });
-  }
+});
+
+describe("deep nesting", () => {
+  // Found by this suite: past ~23k levels (46 KB, far inside the 1 MiB limit) Elysia's
+  // ValidationError overflows the stack in JSON.stringify and the answer is a 500; below that,
+  // 10k-20k levels already take 0.6-6 s of CPU. Expected: a 400 naming the field, quickly.
+  test("a deeply nested value (50k levels, 100 KB) is a 400, not a 500", async () => {
+    const { app, store, logged } = setup();
+    const depth = 50_000;
+    const body = `{"chunk":"d","worktree":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    const before = snapshot(store);
+    const reply = await send(app, "POST", "/work-units", { body, headers: JSON_TYPE });
+    const where = `${reply.status} ${reply.text.slice(0, 200)} ${logged[0]?.slice(0, 300) ?? ""}`;
+    expect(reply.status, where).toBe(400);
+    expect(fieldOf(expectError(reply, 400, "validation_failed"))).toBe("worktree");
+    expect(snapshot(store)).toEqual(before);
+  }, 30_000);
 });
 
 test("a body on GET and DELETE is ignored, whatever its type", async () => {

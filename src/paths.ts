@@ -110,10 +110,9 @@ export function ensurePrivateDir(dir: string): void {
   if ((info.mode & 0o777) !== STATE_DIR_MODE) chmodSync(dir, STATE_DIR_MODE);
 }
 
-/** `.ve/` (0700, with a `.gitignore` of `*`) and, for long project paths, the socket's directory. */
+/** `.ve/`: 0700, with a `.gitignore` of `*` so the state never lands in a commit. */
 export function ensureStateDir(paths: ProjectPaths): void {
   ensurePrivateDir(paths.stateDir);
   const gitignore = join(paths.stateDir, ".gitignore");
   if (!existsSync(gitignore)) writeFileSync(gitignore, "*\n", { mode: PRIVATE_FILE_MODE });
-  if (paths.socketInRuntimeDir) ensurePrivateDir(dirname(paths.socket));
 }

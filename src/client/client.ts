@@ -1,7 +1,7 @@
 // The typed client of the daemon's API, used by every CLI command. It finds the daemon from
 // the project's files (socket first, then port + token), bounds every request with a
 // timeout, and turns every failure into a VeError that says what to do.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
   CreateWorkUnit,
@@ -47,7 +47,7 @@ function readTrimmed(path: string): string | undefined {
 
 /** Where the daemon of this project listens, from its files; undefined when there is none. */
 export function findEndpoint(paths: ProjectPaths): Endpoint | undefined {
-  if (existsSync(paths.socket)) return { transport: "unix", socket: paths.socket };
+  if (statSync(paths.socket, { throwIfNoEntry: false })?.isSocket()) return { transport: "unix", socket: paths.socket };
   const port = Number(readTrimmed(paths.port));
   const token = readTrimmed(paths.token);
   if (Number.isInteger(port) && port > 0 && token) return { transport: "tcp", port, token };

@@ -1,7 +1,7 @@
 // Starting, stopping and inspecting a daemon from the CLI. This module runs in the CLI
 // process: it must not import the daemon's server code (that is what the re-executed child
 // loads).
-import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readSync, unlinkSync } from "node:fs";
 import { Client } from "../client/client.ts";
 import { VeError } from "../errors.ts";
 import type { DaemonStatus } from "../models.ts";
@@ -157,18 +157,37 @@ async function waitForLockRelease(paths: ProjectPaths, timeoutMs: number): Promi
   return true;
 }
 
-const TRANSPORT_FILES = (paths: ProjectPaths) => [paths.socket, paths.port, paths.token];
+/** The socket, port and token files present now; anything else at those paths is not ours. */
+function transportFiles(paths: ProjectPaths): string[] {
+  return [paths.socket, paths.port, paths.token].filter((file) => {
+    const info = lstatSync(file, { throwIfNoEntry: false });
+    return info !== undefined && (info.isSocket() || info.isFile());
+  });
+}
+
+/**
+ * Removes the socket, port and token files. Only for the lock holder (the daemon at start
+ * and stop) or under `withLockFree`: a running daemon's files must never go.
+ */
+export function removeTransportFiles(paths: ProjectPaths): { removed: string[]; failed: [string, string][] } {
+  const removed: string[] = [];
+  const failed: [string, string][] = [];
+  for (const file of transportFiles(paths)) {
+    try {
+      unlinkSync(file);
+      removed.push(file);
+    } catch (error) {
+      failed.push([file, (error as Error).message]);
+    }
+  }
+  return { removed, failed };
+}
 
 /** Removes what a crashed daemon left, holding the lock so no daemon can start meanwhile. */
 export function removeStaleFiles(paths: ProjectPaths): string[] {
-  const removed: string[] = [];
+  let removed: string[] = [];
   withLockFree(paths.pid, () => {
-    for (const file of TRANSPORT_FILES(paths)) {
-      if (existsSync(file)) {
-        rmSync(file, { force: true });
-        removed.push(file);
-      }
-    }
+    removed = removeTransportFiles(paths).removed;
   });
   return removed;
 }
@@ -178,7 +197,7 @@ export function inspectStaleState(paths: ProjectPaths): StaleState {
   const held = isLockHeld(paths.pid);
   const pid = readPid(paths.pid) ?? null;
   return {
-    staleFiles: held ? [] : TRANSPORT_FILES(paths).filter((file) => existsSync(file)),
+    staleFiles: held ? [] : transportFiles(paths),
     stalePid: held ? null : pid,
     lockHolder: held ? pid : null,
   };

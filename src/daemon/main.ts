@@ -1,14 +1,15 @@
 // The daemon process: lock, state, server, and an orderly end. Loaded only by the hidden
 // daemon command and `start --foreground` (dynamic import), never on the CLI's request path.
 import { randomBytes } from "node:crypto";
-import { chmodSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import { VeError } from "../errors.ts";
-import { PRIVATE_FILE_MODE, type ProjectPaths, ensureStateDir, projectPaths } from "../paths.ts";
+import { PRIVATE_FILE_MODE, type ProjectPaths, ensurePrivateDir, ensureStateDir, projectPaths } from "../paths.ts";
 import { Store } from "../state/store.ts";
 import { VERSION } from "../version.ts";
-import { EXIT_ANOTHER_DAEMON } from "./control.ts";
+import { EXIT_ANOTHER_DAEMON, removeTransportFiles } from "./control.ts";
 import { acquireLock, readPid } from "./lock.ts";
 import { openDaemonLog } from "./log.ts";
 
@@ -29,11 +30,8 @@ function writePrivateFile(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
-function removeTransportFiles(paths: ProjectPaths): void {
-  for (const file of [paths.socket, paths.port, paths.token]) rmSync(file, { force: true });
-}
-
 function listenUnix(paths: ProjectPaths, fetch: (request: Request) => Response | Promise<Response>): Server<undefined> {
+  if (paths.socketInRuntimeDir) ensurePrivateDir(dirname(paths.socket));
   // bun-types rejects idleTimeout beside `unix`, but the server honours it; without it a
   // request slower than the 10 s default is cut.
   // @ts-expect-error see above
@@ -76,6 +74,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   lock.writePid(process.pid);
   log.info(`starting ve ${VERSION} (pid ${process.pid}) for ${paths.root}`);
 
+  const dropTransportFiles = () => {
+    for (const [file, reason] of removeTransportFiles(paths).failed) log.warn(`cannot remove ${file}: ${reason}`);
+  };
+
   let store: Store;
   try {
     store = Store.open(paths.db, { check: true });
@@ -90,7 +92,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (store.appliedMigrations.length > 0) log.info(`database migrated to version ${store.appliedMigrations.at(-1)}`);
 
   // We hold the lock, so any socket, port or token file left here belongs to a dead daemon.
-  removeTransportFiles(paths);
+  dropTransportFiles();
   // The server starts with a handler that forwards to the app, which is built once the
   // address is known; both happen in one tick, before any request can arrive.
   let handle: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
@@ -112,7 +114,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       server = listenUnix(paths, fetch);
     } catch (error) {
       log.warn(`cannot listen on ${paths.socket} (${(error as Error).message}); falling back to TCP on 127.0.0.1`);
-      rmSync(paths.socket, { force: true });
     }
   }
   if (!server) {
@@ -124,7 +125,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       const message = `cannot listen on 127.0.0.1:${options.port ?? 0} (${(error as Error).message}); choose another --port`;
       log.error(message);
       if (options.foreground) process.stderr.write(`ve: ${message}\n`);
-      removeTransportFiles(paths);
+      dropTransportFiles();
       store.close();
       lock.release();
       closeLog();
@@ -158,7 +159,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       } catch (error) {
         log.error(`closing the database failed: ${(error as Error).message}`);
       }
-      removeTransportFiles(paths);
+      dropTransportFiles();
       log.info("stopped");
       lock.release();
       closeLog();

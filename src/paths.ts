@@ -1,6 +1,5 @@
 // Where a project's files live. Shared by the CLI, the client and the daemon, so it must stay
 // light: the CLI imports it on every run.
-import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { VeError } from "./errors.ts";
@@ -70,7 +69,8 @@ export function projectPaths(root: string): ProjectPaths {
   let socket = join(stateDir, "orchestrator.sock");
   const socketInRuntimeDir = Buffer.byteLength(socket) > SOCKET_PATH_MAX_BYTES;
   if (socketInRuntimeDir) {
-    const digest = createHash("sha256").update(root).digest("hex").slice(0, 16);
+    // Bun's native hasher: importing node:crypto would cost the CLI a millisecond at start.
+    const digest = new Bun.CryptoHasher("sha256").update(root).digest("hex").slice(0, 16);
     socket = join(runtimeSocketDir(), `${digest}.sock`);
   }
   return {

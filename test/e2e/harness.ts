@@ -1,7 +1,10 @@
 // Driving the compiled dist/ve in temporary projects. Every daemon a test starts is found and
 // killed after the file's tests, whatever happened in them.
-import { afterAll, afterEach } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { afterAll, afterEach, setDefaultTimeout } from "bun:test";
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { useTempDirs } from "../helpers/temp.ts";
 
@@ -9,6 +12,8 @@ export const VE = resolve(import.meta.dir, "../../dist/ve");
 
 /** A command that outlives this bound has hung: the test fails instead of the suite. */
 export const COMMAND_TIMEOUT_MS = 30_000;
+/** Per-test bound (bun's default is 5 s; `bunfig.toml`'s `[test] timeout` is ignored). */
+export const TEST_TIMEOUT_MS = 30_000;
 
 export interface Run {
   code: number;
@@ -71,6 +76,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
  * `ve(project, ...args)`; every daemon started in those projects is killed after each test.
  */
 export function useProjects(label = "ve-e2e") {
+  // bun's default of 5 s per test is too short for a cold start under load; hangs are still
+  // bounded, by COMMAND_TIMEOUT_MS per command and this per test.
+  setDefaultTimeout(TEST_TIMEOUT_MS);
   const tempDir = useTempDirs(label);
   const projects: string[] = [];
   const extraPids = new Set<number>();
@@ -155,4 +163,88 @@ export function json<T = unknown>(result: Run): T {
   } catch {
     throw new Error(`stdout is not one JSON document:\n${result.stdout}\nstderr: ${result.stderr}`);
   }
+}
+
+// --- Helpers added for the e2e suite -----------------------------------------------------
+
+/** Schema-checks a value the CLI printed; the failure names every mismatch. */
+export function checked<T extends TSchema>(schema: T, value: unknown, what = "document"): Static<T> {
+  if (!Value.Check(schema, value)) {
+    const problems = [...Value.Errors(schema, value)].slice(0, 5).map((e) => `${e.path || "/"}: ${e.message}`);
+    throw new Error(`${what} does not match its schema:\n  ${problems.join("\n  ")}\n${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** stdout as exactly one JSON document that fits `schema`. */
+export function jsonOf<T extends TSchema>(schema: T, result: Run): Static<T> {
+  return checked(schema, json(result), `stdout of a command (exit ${result.code})`);
+}
+
+export interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** Field 6 of /proc/<pid>/stat: the session id. */
+  session: number;
+}
+
+/** The fields of /proc/<pid>/stat this suite needs (the command name may hold spaces). */
+export function procStat(pid: number): ProcStat {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return {
+    pid,
+    state: rest[0] ?? "?",
+    ppid: Number(rest[1]),
+    pgrp: Number(rest[2]),
+    session: Number(rest[3]),
+  };
+}
+
+/** Live (non-zombie) ve daemon processes whose command line names `dir`, from /proc. */
+export function daemonPids(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (argv.includes("__daemon") && argv.includes(dir) && isRunning(Number(entry))) found.push(Number(entry));
+  }
+  return found.sort((a, b) => a - b);
+}
+
+export function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Permission bits of a file (no type bits), e.g. 0o600. */
+export function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+/** The files of a project's `.ve/`. */
+export function stateFiles(dir: string) {
+  const state = join(dir, ".ve");
+  return {
+    state,
+    db: join(state, "orchestrator.db"),
+    pid: join(state, "orchestrator.pid"),
+    socket: join(state, "orchestrator.sock"),
+    log: join(state, "orchestrator.log"),
+    gitignore: join(state, ".gitignore"),
+  };
+}
+
+/** Kills a process we spawned (and, with `group`, its whole process group), ignoring "already gone". */
+export function killQuietly(pid: number | undefined, signal: NodeJS.Signals = "SIGKILL", group = false): void {
+  if (!pid) return;
+  try {
+    process.kill(group ? -pid : pid, signal);
+  } catch {}
 }

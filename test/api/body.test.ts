@@ -90,7 +90,9 @@ describe("unsupported_media_type (415)", () => {
       const before = snapshot(store);
       // A Blob body gets `text/plain` from fetch by default; an ArrayBuffer gets no content type.
       const bytes = new TextEncoder().encode(body).buffer as ArrayBuffer;
-      expectError(await send(app, "POST", "/work-units", { body: bytes, headers }), 415, "unsupported_media_type");
+      const error = expectError(await send(app, "POST", "/work-units", { body: bytes, headers }), 415, "unsupported_media_type");
+      const declared = headers["content-type"]?.split(";")[0] ?? null;
+      expect(error.details).toEqual({ content_type: declared });
       expectError(await send(app, "PATCH", "/work-units/a", { body: bytes, headers }), 415, "unsupported_media_type");
       expect(snapshot(store)).toEqual(before);
     });

@@ -56,11 +56,13 @@ export function useApi(label = "ve-api"): (options?: AppOptions) => Api {
   };
 }
 
+type RequestBody = NonNullable<RequestInit["body"]>;
+
 export interface SendOptions {
   /** Serialized with JSON.stringify and sent with `Content-Type: application/json`. */
   json?: unknown;
   /** Sent as is (no content type is added). */
-  body?: BodyInit;
+  body?: RequestBody;
   headers?: Record<string, string>;
   /** Needed for a ReadableStream body. */
   duplex?: "half";
@@ -76,7 +78,7 @@ export interface Reply {
 
 export function request(method: string, path: string, options: SendOptions = {}): Request {
   const headers: Record<string, string> = { ...options.headers };
-  let body: BodyInit | undefined = options.body;
+  let body: RequestBody | undefined = options.body;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";

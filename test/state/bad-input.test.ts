@@ -117,6 +117,14 @@ describe("blocked_by", () => {
     });
   }
 
+  test("at most 1000 blockers: 1000 accepted, 1001 refused", () => {
+    const store = seeded();
+    const names = Array.from({ length: 1001 }, (_, i) => `b${i}`);
+    expectInvalid(store, () => store.create({ chunk: "many", blocked_by: names }), "blocked_by");
+    expectInvalid(store, () => store.update("base", { blocked_by: names }), "blocked_by");
+    expect(store.create({ chunk: "many", blocked_by: names.slice(0, 1000) }).blocked_by.length).toBe(1000);
+  });
+
   test("refused when it contains an invalid name or a non-string", () => {
     const store = seeded();
     expectInvalid(store, () => store.create({ chunk: "new", blocked_by: ["ok", "../etc"] }), "blocked_by[1]");

@@ -127,7 +127,7 @@ export function release(child: Child): void {
 }
 
 export class Lines {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> };
   private readonly decoder = new TextDecoder();
   private buffer = "";
   private readonly queue: string[] = [];

@@ -104,6 +104,9 @@ export const WorkUnitFilter = Type.Object(
 );
 export type WorkUnitFilter = Static<typeof WorkUnitFilter>;
 
+/** Routes that take no query parameters still refuse unknown ones instead of ignoring them. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
+
 export const ChunkParams = Type.Object({ chunk: ChunkName }, { additionalProperties: false });
 
 export const DeleteQuery = Type.Object(

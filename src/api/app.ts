@@ -10,6 +10,7 @@ import {
   DeleteQuery,
   Deleted,
   History,
+  NoQuery,
   type Transport,
   UpdateWorkUnit,
   WorkUnit,
@@ -141,7 +142,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
           port: info.port,
           work_unit_counts: store.countsByStatus(),
         };
-      }, { response: { 200: DaemonStatus } })
+      }, { query: NoQuery, response: { 200: DaemonStatus } })
       .get("/work-units", ({ query }) => {
         const work_units = store.list(query);
         return { work_units, count: work_units.length };
@@ -150,13 +151,15 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
         const unit = store.create(body);
         set.status = 201;
         return unit;
-      }, { parse: jsonBody, body: CreateWorkUnit, response: { 201: WorkUnit } })
+      }, { parse: jsonBody, query: NoQuery, body: CreateWorkUnit, response: { 201: WorkUnit } })
       .get("/work-units/:chunk", ({ params }) => store.get(params.chunk), {
         params: ChunkParams,
+        query: NoQuery,
         response: { 200: WorkUnit },
       })
       .patch("/work-units/:chunk", ({ params, body }) => store.update(params.chunk, body), {
         params: ChunkParams,
+        query: NoQuery,
         parse: jsonBody,
         body: UpdateWorkUnit,
         response: { 200: WorkUnit },
@@ -167,6 +170,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
       }, { params: ChunkParams, query: DeleteQuery, response: { 200: Deleted } })
       .get("/work-units/:chunk/history", ({ params }) => ({ chunk: params.chunk, history: store.history(params.chunk) }), {
         params: ChunkParams,
+        query: NoQuery,
         response: { 200: History },
       })
   );

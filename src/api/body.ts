@@ -2,6 +2,11 @@
 import { VeError } from "../errors.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * No request shape nests deeper than 3; a deeply nested document is refused before parsing,
+ * because validating one (Elysia serialises the rejected value) can exhaust the stack.
+ */
+export const MAX_JSON_DEPTH = 32;
 
 function tooLarge(): VeError {
   return new VeError("payload_too_large", `The request body is over ${MAX_BODY_BYTES} bytes; send a smaller JSON object.`, {
@@ -44,6 +49,26 @@ async function readLimited(request: Request): Promise<Uint8Array> {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Whether arrays and objects in JSON text nest deeper than `limit` (brackets in strings aside). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 export async function readJsonBody(request: Request): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge();
@@ -59,6 +84,11 @@ export async function readJsonBody(request: Request): Promise<unknown> {
     text = decoder.decode(bytes);
   } catch {
     throw new VeError("validation_failed", "The request body is not valid UTF-8; send a JSON object.", { field: "body" });
+  }
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new VeError("validation_failed", `The request body nests deeper than ${MAX_JSON_DEPTH} levels; send a flat JSON object.`, {
+      field: "body",
+    });
   }
   try {
     return JSON.parse(text);

@@ -17,6 +17,11 @@ ORDER BY w.rowid, j.key;
 
 ALTER TABLE work_units DROP COLUMN blocked_by;
 
+-- 0001 enforced nothing: drop blockers that are the unit itself or already DONE, as the store
+-- does on every write.
+DELETE FROM work_unit_blockers
+WHERE blocker = chunk OR blocker IN (SELECT chunk FROM work_units WHERE status = 'DONE');
+
 CREATE INDEX work_units_by_status ON work_units (status);
 
 -- The log records phase changes and why a change happened, next to the status columns.
@@ -25,3 +30,18 @@ ALTER TABLE status_log ADD COLUMN new_phase TEXT;
 ALTER TABLE status_log ADD COLUMN reason TEXT;
 ALTER TABLE status_log ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX status_log_by_chunk ON status_log (chunk, id);
+
+-- A unit waiting on an unfinished blocker is never READY or RUNNING: units that 0001 let be
+-- so become BLOCKED, each change logged like any other.
+INSERT INTO status_log (chunk, old_status, new_status, old_phase, new_phase, reason, forced, timestamp)
+SELECT w.chunk, w.status, 'BLOCKED', w.phase, w.phase, 'schema upgrade: waits on unfinished blockers', 0,
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM work_units AS w
+WHERE w.status IN ('READY', 'RUNNING')
+  AND EXISTS (SELECT 1 FROM work_unit_blockers AS b WHERE b.chunk = w.chunk)
+ORDER BY w.rowid;
+
+UPDATE work_units
+SET status = 'BLOCKED', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE status IN ('READY', 'RUNNING')
+  AND EXISTS (SELECT 1 FROM work_unit_blockers AS b WHERE b.chunk = work_units.chunk);

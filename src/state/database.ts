@@ -8,6 +8,7 @@ import { LATEST_SCHEMA_VERSION, type Migration, MIGRATIONS, assertSchemaNotNewer
 /** How long a writer waits for another process's write lock before giving up. */
 export const BUSY_TIMEOUT_MS = 5000;
 export const DB_FILE_MODE = 0o600;
+const WAL_SWITCH_RETRY_MS = 5;
 
 export interface OpenDatabaseOptions {
   /** Run `PRAGMA quick_check` before use (the daemon does; it reads the whole file). */
@@ -87,15 +88,54 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
         );
       }
     }
-    db.run("PRAGMA journal_mode = WAL");
+    switchToWal(db);
     db.run("PRAGMA synchronous = NORMAL");
     db.run("PRAGMA foreign_keys = ON");
     const applied = migrate(db, path, migrations);
     return { db, applied };
   } catch (error) {
-    db.close();
+    closeUntouched(db, path);
     throw describeOpenFailure(error, path);
   }
+}
+
+function isBusy(error: unknown): boolean {
+  return sqliteCode(error)?.startsWith("SQLITE_BUSY") === true;
+}
+
+/**
+ * Switching to WAL answers SQLITE_BUSY at once, without the busy handler, while another
+ * process is in the middle of the same switch on a new database: wait it out like
+ * busy_timeout would.
+ */
+function switchToWal(db: Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      Bun.sleepSync(WAL_SWITCH_RETRY_MS);
+    }
+  }
+}
+
+/**
+ * Closes a database we refuse without writing to it. The last connection to close a WAL
+ * database merges the WAL into the main file; a read-only connection held open across our
+ * close makes ours not the last, and being read-only it cannot merge on its own close.
+ */
+function closeUntouched(db: Database, path: string): void {
+  let reader: Database | undefined;
+  try {
+    reader = new Database(path, { readonly: true });
+    reader.query("SELECT 1").get();
+  } catch {
+    // Not a database at all, or unreadable: there is no WAL to merge either.
+  }
+  db.close();
+  reader?.close();
 }
 
 /** Checkpoints the WAL into the main file so a stopped project is one self-contained file. */

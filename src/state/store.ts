@@ -118,9 +118,11 @@ export class Store {
 
   // --- reads -------------------------------------------------------------------------------
 
+  // Reads run in a transaction too: a unit row and its blockers are two statements, and a
+  // writer in another process must not land between them.
   get(chunk: unknown): WorkUnit {
     const name = checkChunk(chunk);
-    return this.toWorkUnit(this.requireRow(name));
+    return this.db.transaction(() => this.toWorkUnit(this.requireRow(name))).deferred();
   }
 
   list(filter: unknown = {}): WorkUnit[] {
@@ -136,18 +138,22 @@ export class Store {
       params.push(phase);
     }
     const sql = `SELECT ${UNIT_COLUMNS} FROM work_units${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
-    const rows = this.db.query(sql).all(...params) as UnitRow[];
-    const blockers = new Map<string, string[]>();
-    const edges = this.db.query("SELECT chunk, blocker FROM work_unit_blockers ORDER BY id").all() as {
-      chunk: string;
-      blocker: string;
-    }[];
-    for (const { chunk, blocker } of edges) {
-      const list = blockers.get(chunk);
-      if (list) list.push(blocker);
-      else blockers.set(chunk, [blocker]);
-    }
-    return rows.map((row) => toWorkUnit(row, blockers.get(row.chunk) ?? []));
+    return this.db
+      .transaction(() => {
+        const rows = this.db.query(sql).all(...params) as UnitRow[];
+        const blockers = new Map<string, string[]>();
+        const edges = this.db.query("SELECT chunk, blocker FROM work_unit_blockers ORDER BY id").all() as {
+          chunk: string;
+          blocker: string;
+        }[];
+        for (const { chunk, blocker } of edges) {
+          const list = blockers.get(chunk);
+          if (list) list.push(blocker);
+          else blockers.set(chunk, [blocker]);
+        }
+        return rows.map((row) => toWorkUnit(row, blockers.get(row.chunk) ?? []));
+      })
+      .deferred();
   }
 
   countsByStatus(): StatusCounts {

@@ -184,6 +184,44 @@ describe("applying migrations", () => {
     }
   });
 
+  test("after the upgrade, a unit 0001 left READY or RUNNING behind an unfinished blocker is BLOCKED, and logged", () => {
+    const path = newPath();
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 1) });
+    const insert = db.query(
+      "INSERT INTO work_units (chunk, phase, status, blocked_by, worktree, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?)",
+    );
+    const t0 = "2025-01-01T00:00:00.000Z";
+    insert.run("a", "PLAN", "READY", null, t0, t0);
+    insert.run("b", "GOAL", "READY", '["a"]', t0, t0);
+    insert.run("c", "IMPLEMENT", "RUNNING", '["ghost"]', t0, t0);
+    insert.run("d", "GOAL", "NEEDS_ATTENTION", '["a"]', t0, t0);
+    closeDatabase(db);
+
+    const store = Store.open(path);
+    try {
+      expect(store.list().map((u) => [u.chunk, u.status, u.blocked_by])).toEqual([
+        ["a", "READY", []],
+        ["b", "BLOCKED", ["a"]],
+        ["c", "BLOCKED", ["ghost"]],
+        ["d", "NEEDS_ATTENTION", ["a"]],
+      ]);
+      const logged = store.history("c").at(-1);
+      expect([logged?.old_status, logged?.new_status, logged?.old_phase, logged?.new_phase]).toEqual([
+        "RUNNING",
+        "BLOCKED",
+        "IMPLEMENT",
+        "IMPLEMENT",
+      ]);
+      expect(logged?.reason).toContain("schema upgrade");
+      expect(store.history("a")).toEqual([]);
+      // Finishing the blocker releases b as for any unit.
+      store.update("a", { status: "DONE" });
+      expect(store.get("b").status).toBe("READY");
+    } finally {
+      store.close();
+    }
+  });
+
   test("database files are created with mode 0600", () => {
     const path = newPath();
     const store = Store.open(path);

@@ -188,6 +188,8 @@ export interface ProcStat {
   pgrp: number;
   /** Field 6 of /proc/<pid>/stat: the session id. */
   session: number;
+  /** Field 7: the controlling terminal (0 when there is none). */
+  ttyNr: number;
 }
 
 /** The fields of /proc/<pid>/stat this suite needs (the command name may hold spaces). */
@@ -200,6 +202,7 @@ export function procStat(pid: number): ProcStat {
     ppid: Number(rest[1]),
     pgrp: Number(rest[2]),
     session: Number(rest[3]),
+    ttyNr: Number(rest[4]),
   };
 }
 

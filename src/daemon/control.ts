@@ -125,7 +125,8 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
   const deadline = Date.now() + (options.timeoutMs ?? START_TIMEOUT_MS);
   while (Date.now() < deadline) {
     const status = await probe(client);
-    if (status) return { alreadyRunning: false, status };
+    // In a race of starts, the daemon that answers may be another start's: then ours lost.
+    if (status) return { alreadyRunning: status.pid !== child.pid, status };
     const exitCode = child.exitCode;
     if (exitCode !== null) {
       if (exitCode !== EXIT_ANOTHER_DAEMON) throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset);

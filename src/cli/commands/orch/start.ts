@@ -22,7 +22,7 @@ export default defineCommand({
     if (args.foreground) {
       ensureStateDir(ctx.paths);
       const { runDaemon } = await import("../../../daemon/main.ts");
-      return await runDaemon({ root: ctx.paths.root, foreground: true, tcp: args.tcp === true, port });
+      process.exit(await runDaemon({ root: ctx.paths.root, foreground: true, tcp: args.tcp === true, port }));
     }
     const result = await startDaemon(ctx.paths, { tcp: args.tcp === true, port });
     const wanted = args.tcp ? "tcp" : "unix";

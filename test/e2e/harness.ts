@@ -43,13 +43,19 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** A process of ours that is still there (zombies count as gone). */
+/**
+ * A process of ours that is still there (zombies count as gone). A multi-threaded process
+ * (every Bun daemon) shows its main thread as a zombie while the other threads are still
+ * exiting and still hold its files, its socket and its lock: it is gone only once that
+ * zombie is its last thread.
+ */
 export function isRunning(pid: number): boolean {
   if (!processAlive(pid)) return false;
   try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    if (!/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return true;
+    return readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
-    return true;
+    return processAlive(pid);
   }
 }
 

@@ -76,7 +76,7 @@ describe("stale socket after kill -9", () => {
     const socket = stateFiles(dir).socket;
 
     const stop = await ve(dir, ["orch", "stop", "--json"], { env });
-    expect(stop.code).toBe(0);
+    expect({ code: stop.code, stdout: stop.stdout }).toMatchObject({ code: 0 });
     expect(jsonOf(StopResult, stop)).toEqual({ stopped: false, pid: null, killed: false, removed_stale_files: [socket] });
     expect(existsSync(socket)).toBe(false);
 
@@ -94,7 +94,7 @@ describe("stale socket after kill -9", () => {
     const dir = project();
     await crashed(dir);
     const stop = await ve(dir, ["orch", "stop"], { env });
-    expect(stop.code).toBe(0);
+    expect({ code: stop.code, stderr: stop.stderr }).toEqual({ code: 0, stderr: "" });
     expect(stop.stdout).toContain("was not running");
     expect(stop.stdout).toContain(`removed stale ${stateFiles(dir).socket}`);
   });

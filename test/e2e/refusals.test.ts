@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readSync,
   readdirSync,
   renameSync,
   statSync,
@@ -122,22 +123,26 @@ describe("refused databases", () => {
     expect((await ve(dir, ["orch", "stop"])).code).toBe(0);
     expect(existsSync(`${db}-wal`)).toBe(false);
 
-    // Break the cell pointers of the work_units table (one leaf page): the file header, the
-    // schema and the migration table stay readable, so only the integrity check can tell.
+    // Swap the first two cell pointers of the work_units table (one leaf page): every byte
+    // still parses, the file header, the schema and the migration table stay readable, but
+    // the rows are out of order, which only the integrity check notices.
     // (Inspected through copies: opening the project's file here would add -wal/-shm files.)
     const { pageSize, root } = inspectCopy(db, (copy) => ({
       pageSize: (copy.query("PRAGMA page_size").get() as { page_size: number }).page_size,
       root: (copy.query("SELECT rootpage FROM sqlite_master WHERE name = 'work_units'").get() as { rootpage: number }).rootpage,
     }));
+    // A leaf page's header is 8 bytes (page 1 would also hold the 100-byte file header).
+    const pointers = (root - 1) * pageSize + 8;
     const fd = openSync(db, "r+");
     try {
-      // A leaf page's header is 8 bytes; then one 2-byte pointer per row (five rows).
-      writeSync(fd, Buffer.alloc(10, 0xff), 0, 10, (root - 1) * pageSize + 8);
+      const pair = Buffer.alloc(4);
+      readSync(fd, pair, 0, 4, pointers);
+      writeSync(fd, Buffer.concat([pair.subarray(2), pair.subarray(0, 2)]), 0, 4, pointers);
     } finally {
       closeSync(fd);
     }
     const problems = inspectCopy(db, (copy) => copy.query("PRAGMA quick_check").all() as { quick_check: string }[]);
-    expect(problems[0]?.quick_check).toContain("page 2");
+    expect(problems[0]?.quick_check).toContain("out of order");
 
     const { stderr, message } = await refusedStart(dir, db);
     expect(stderr).toMatch(/integrity check/);

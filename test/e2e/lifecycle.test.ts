@@ -2,7 +2,8 @@
 // through create / ps / show / status / delete, stop; and the idempotence of start and stop.
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { isRunning, isVeDaemon, stateFiles, useProjects, waitFor } from "./harness.ts";
+import { StartResult } from "../../src/models.ts";
+import { VE, isRunning, isVeDaemon, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-life");
 
@@ -151,5 +152,35 @@ describe("lifecycle in human output", () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("ve daemon started");
     expect(second.stdout).not.toContain(`(pid ${pid})`);
+  });
+
+  test("start --foreground runs the daemon attached: same process, log on stderr, SIGTERM ends it", async () => {
+    const dir = project();
+    const daemon = Bun.spawn([VE, "orch", "start", "--foreground", "--project-dir", dir], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    const stderr = new Response(daemon.stderr).text();
+    try {
+      expect(await waitFor(async () => (await ve(dir, ["orch", "status"])).code === 0)).toBe(true);
+      const status = await ve(dir, ["orch", "start", "--json"]);
+      const doc = jsonOf(StartResult, status);
+      expect(doc).toMatchObject({ already_running: true, daemon: { pid: daemon.pid } });
+
+      // A second foreground daemon refuses to run beside it.
+      const second = await ve(dir, ["orch", "start", "--foreground"]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`another ve daemon (pid ${daemon.pid}) already runs`);
+
+      daemon.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+      expect(await stderr).toContain("listening on");
+      expect(existsSync(stateFiles(dir).socket)).toBe(false);
+      expect((await ve(dir, ["orch", "status"])).code).toBe(3);
+    } finally {
+      killQuietly(daemon.pid);
+    }
   });
 });

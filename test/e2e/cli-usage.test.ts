@@ -3,9 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { useProjects } from "./harness.ts";
+import { VE, run, useProjects } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-usage");
+const hasScript = Bun.which("script") !== null;
 
 const COMMANDS: string[][] = [
   [],
@@ -73,6 +74,41 @@ describe("--help", () => {
     const r = await ve(project(), ["orch", "--help"], { env: { NO_COLOR: undefined, CI: undefined, FORCE_COLOR: undefined } });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain("\u001b[");
+  });
+});
+
+describe("colour", () => {
+  const ESC = "\u001b[";
+  const noColorEnv = { NO_COLOR: undefined, CI: undefined, FORCE_COLOR: undefined, TERM: "xterm-256color" };
+
+  /** `ve args` on a pseudo-terminal (through `script`), as a person would see it. */
+  function onTerminal(args: string[], env: Record<string, string | undefined>) {
+    const command = [VE, ...args].map((a) => `'${a}'`).join(" ");
+    return run(["script", "-qfec", command, "/dev/null"], { env });
+  }
+
+  test.skipIf(!hasScript)("only on a terminal, and never with NO_COLOR", async () => {
+    const dir = project();
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
+    expect((await ve(dir, ["orch", "work-unit", "create", "painted"])).code).toBe(0);
+    const args = ["orch", "ps", "--project-dir", dir];
+
+    const tty = await onTerminal(args, noColorEnv);
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toContain("painted");
+    expect(tty.stdout).toContain(ESC);
+
+    const ttyNoColor = await onTerminal(args, { ...noColorEnv, NO_COLOR: "1" });
+    expect(ttyNoColor.code).toBe(0);
+    expect(ttyNoColor.stdout).toContain("painted");
+    expect(ttyNoColor.stdout).not.toContain(ESC);
+
+    const piped = await ve(dir, ["orch", "ps"], { env: noColorEnv });
+    expect(piped.stdout).toContain("painted");
+    expect(piped.stdout).not.toContain(ESC);
+    const pipedError = await ve(dir, ["orch", "work-unit", "show", "nope"], { env: noColorEnv });
+    expect(pipedError.code).toBe(1);
+    expect(pipedError.stderr).not.toContain(ESC);
   });
 });
 

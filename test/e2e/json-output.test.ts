@@ -128,6 +128,37 @@ describe("--json documents", () => {
     expect(ps.work_units.map((u) => [u.chunk, u.status])).toEqual([["a", "DONE"]]);
   });
 
+  test("conflicts: blocked, stale compare-and-set, deleting a unit others wait on (exit 1; --force works)", async () => {
+    const dir = project();
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
+    const base = ok(WorkUnit, await ve(dir, ["orch", "work-unit", "create", "base", "--json"]));
+    ok(WorkUnit, await ve(dir, ["orch", "work-unit", "create", "top", "--blocked-by", "base", "--json"]));
+
+    // A unit waiting on an unfinished chunk cannot become READY (and BLOCKED -> RUNNING is no
+    // transition at all).
+    failed(await ve(dir, ["orch", "work-unit", "status", "top", "READY", "--json"]), 1, "blocked");
+    failed(await ve(dir, ["orch", "work-unit", "status", "top", "RUNNING", "--json"]), 1, "invalid_transition");
+
+    // Compare-and-set: the first writer with the timestamp it read wins, the second is stale.
+    const first = await ve(dir, ["orch", "work-unit", "update", "base", "--status", "RUNNING", "--expected-updated-at", base.updated_at, "--json"]);
+    expect(ok(WorkUnit, first).status).toBe("RUNNING");
+    failed(
+      await ve(dir, ["orch", "work-unit", "update", "base", "--status", "NEEDS_ATTENTION", "--expected-updated-at", base.updated_at, "--json"]),
+      1,
+      "stale_write",
+    );
+
+    failed(await ve(dir, ["orch", "work-unit", "delete", "base", "--json"]), 1, "has_dependents");
+    const human = await ve(dir, ["orch", "work-unit", "delete", "base"]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toBe("");
+    expect(human.stderr).toContain("top");
+    ok(Deleted, await ve(dir, ["orch", "work-unit", "delete", "base", "--force", "--json"]));
+    // A forced delete releases the waiting unit as if base were DONE.
+    const top = ok(WorkUnitDetail, await ve(dir, ["orch", "work-unit", "show", "top", "--json"]));
+    expect(top.work_unit).toMatchObject({ status: "READY", blocked_by: [] });
+  });
+
   test("usage errors with --json: ErrorBody with code usage on stdout, exit 2", async () => {
     const dir = project();
     failed(await ve(dir, ["orch", "ps", "--bogus", "--json"]), 2, "usage");

@@ -128,6 +128,35 @@ describe("--json documents", () => {
     expect(ps.work_units.map((u) => [u.chunk, u.status])).toEqual([["a", "DONE"]]);
   });
 
+  test("'.' and '..' as CHUNK are refused as invalid names, never reach another route", async () => {
+    const dir = project();
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
+    expect((await ve(dir, ["orch", "work-unit", "create", "a"])).code).toBe(0);
+    for (const name of [".", ".."]) {
+      for (const args of [
+        ["status", name],
+        ["show", name],
+        ["status", name, "DONE"],
+        ["update", name, "--phase", "PLAN"],
+        ["delete", name],
+      ]) {
+        const label = `ve orch work-unit ${args.join(" ")}`;
+        const r = await ve(dir, ["orch", "work-unit", ...args, "--json"]);
+        // Exit 1 with the chunk-name rule; not another route's answer, not a list as a unit.
+        expect({ label, code: r.code }).toEqual({ label, code: 1 });
+        const body = jsonOf(ErrorBody, r);
+        expect({ label, code: body.error.code }).toEqual({ label, code: "validation_failed" });
+        expect(body.error.message).toContain("chunk");
+        const human = await ve(dir, ["orch", "work-unit", ...args]);
+        expect({ label, code: human.code }).toEqual({ label, code: 1 });
+        expect(human.stderr).not.toContain("unexpectedly");
+      }
+    }
+    // Nothing was changed by any of them.
+    const ps = ok(WorkUnitList, await ve(dir, ["orch", "ps", "--json"]));
+    expect(ps.work_units.map((u) => [u.chunk, u.status, u.phase])).toEqual([["a", "READY", "GOAL"]]);
+  });
+
   test("conflicts: blocked, stale compare-and-set, deleting a unit others wait on (exit 1; --force works)", async () => {
     const dir = project();
     expect((await ve(dir, ["orch", "start"])).code).toBe(0);

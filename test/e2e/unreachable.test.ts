@@ -1,7 +1,7 @@
 // When no daemon answers: none at all, a stale socket after kill -9, and a suspended
 // (SIGSTOPped) daemon. Every command answers within its timeout with exit 3 and says what to do.
 import { describe, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { ErrorBody, StartResult, StopResult } from "../../src/models.ts";
 import { isRunning, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
@@ -97,6 +97,28 @@ describe("stale socket after kill -9", () => {
     expect({ code: stop.code, stderr: stop.stderr }).toEqual({ code: 0, stderr: "" });
     expect(stop.stdout).toContain("was not running");
     expect(stop.stdout).toContain(`removed stale ${stateFiles(dir).socket}`);
+  });
+});
+
+describe("daemon without its socket", () => {
+  test("status names the process holding the lock (exit 3); stop ends it by its pid", async () => {
+    const dir = project();
+    const pid = await started(dir);
+    rmSync(stateFiles(dir).socket);
+
+    const status = await ve(dir, ["orch", "status"], { env });
+    expect(status.code).toBe(3);
+    expect(status.stdout).toContain(`process ${pid} holds the daemon lock`);
+    expect(status.stdout).toContain("ve orch stop");
+
+    const stop = await ve(dir, ["orch", "stop", "--json"], { env });
+    expect(stop.code).toBe(0);
+    expect(jsonOf(StopResult, stop)).toMatchObject({ stopped: true, pid });
+    expect(await waitFor(() => !isRunning(pid))).toBe(true);
+
+    // And the project starts normally again.
+    const restarted = await started(dir);
+    expect(restarted).not.toBe(pid);
   });
 });
 

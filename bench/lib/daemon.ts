@@ -63,8 +63,8 @@ export class Daemon {
   }
 
   /**
-   * `ve orch stop`, then waits until the socket is gone and the process has exited.
-   * Returns the wall time in ms from the stop command's start to both being true.
+   * `ve orch stop`; returns the wall time in ms from spawning it until it has exited and the
+   * socket file is gone. Then also waits for the daemon process to be gone (not timed).
    */
   async stop(): Promise<number> {
     const start = performance.now();

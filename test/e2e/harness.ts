@@ -1,6 +1,6 @@
 // Driving the compiled dist/ve in temporary projects. Every daemon a test starts is found and
 // killed after the file's tests, whatever happened in them.
-import { afterAll, afterEach, setDefaultTimeout } from "bun:test";
+import { afterAll, afterEach, beforeAll, setDefaultTimeout } from "bun:test";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { createHash } from "node:crypto";
@@ -85,6 +85,9 @@ export function useProjects(label = "ve-e2e") {
   // bun's default of 5 s per test is too short for a cold start under load; hangs are still
   // bounded, by COMMAND_TIMEOUT_MS per command and this per test.
   setDefaultTimeout(TEST_TIMEOUT_MS);
+  beforeAll(() => {
+    if (!existsSync(VE)) throw new Error(`${VE} does not exist: build it first (bun run build.ts)`);
+  });
   const tempDir = useTempDirs(label);
   const projects: string[] = [];
   const extraPids = new Set<number>();

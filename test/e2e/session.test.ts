@@ -69,7 +69,9 @@ describe("the daemon is detached from its starter", () => {
       expect((await daemonStatus(dir)).pid).toBe(daemon.pid);
       expect((await ve(dir, ["orch", "work-unit", "create", "still-here"])).code).toBe(0);
     } finally {
-      killQuietly(group, "SIGKILL", true);
+      // setsid made the shell its own group leader: its pid is the group, even if we failed
+      // before reading it.
+      killQuietly(group ?? job.pid, "SIGKILL", true);
       killQuietly(job.pid);
     }
   });

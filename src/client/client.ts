@@ -2,6 +2,7 @@
 // the project's files (socket first, then port + token), bounds every request with a
 // timeout, and turns every failure into a VeError that says what to do.
 import { readFileSync, statSync } from "node:fs";
+import { CHUNK_NAME_RULE, isValidChunkName } from "../domain.ts";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
   CreateWorkUnit,
@@ -36,6 +37,17 @@ export interface Reply<T> {
 }
 
 let versionWarned = false;
+
+/**
+ * The path of a unit. A name is checked here, not only by the daemon: `.` or `..` would be
+ * taken as path steps on the way (`/work-units/..` is `/`) and reach another route.
+ */
+function unitPath(chunk: string): string {
+  if (!isValidChunkName(chunk)) {
+    throw new VeError("validation_failed", `chunk must be ${CHUNK_NAME_RULE}.`, { field: "chunk" });
+  }
+  return `/work-units/${chunk}`;
+}
 
 function readTrimmed(path: string): string | undefined {
   try {
@@ -83,19 +95,19 @@ export class Client {
   }
 
   getWorkUnit(chunk: string): Promise<Reply<WorkUnit>> {
-    return this.call("GET", `/work-units/${encodeURIComponent(chunk)}`);
+    return this.call("GET", unitPath(chunk));
   }
 
   updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnit>> {
-    return this.call("PATCH", `/work-units/${encodeURIComponent(chunk)}`, patch);
+    return this.call("PATCH", unitPath(chunk), patch);
   }
 
   deleteWorkUnit(chunk: string, force: boolean): Promise<Reply<Deleted>> {
-    return this.call("DELETE", `/work-units/${encodeURIComponent(chunk)}${force ? "?force=true" : ""}`);
+    return this.call("DELETE", `${unitPath(chunk)}${force ? "?force=true" : ""}`);
   }
 
   history(chunk: string): Promise<Reply<History>> {
-    return this.call("GET", `/work-units/${encodeURIComponent(chunk)}/history`);
+    return this.call("GET", `${unitPath(chunk)}/history`);
   }
 
   private notRunning(extra: string, details: Record<string, unknown> = {}): VeError {

@@ -2,7 +2,7 @@
 // process: it must not import the daemon's server code (that is what the re-executed child
 // loads).
 import { closeSync, fstatSync, lstatSync, openSync, readSync, unlinkSync } from "node:fs";
-import { Client } from "../client/client.ts";
+import { Client, requestTimeoutMs } from "../client/client.ts";
 import { VeError } from "../errors.ts";
 import type { DaemonStatus } from "../models.ts";
 import { PRIVATE_FILE_MODE, type ProjectPaths, ensureStateDir } from "../paths.ts";
@@ -82,7 +82,13 @@ function readLogTail(path: string, from: number): string[] {
 
 function startFailed(paths: ProjectPaths, why: string, logOffset: number): VeError {
   const tail = readLogTail(paths.log, logOffset);
-  const last = tail.findLast((line) => / (ERROR|FATAL) /.test(line)) ?? tail.at(-1);
+  // A log entry may span lines (continuations are indented); the reason is a whole entry.
+  const entries: string[] = [];
+  for (const line of tail) {
+    if (line.startsWith("    ") && entries.length > 0) entries[entries.length - 1] += ` ${line.trim()}`;
+    else entries.push(line);
+  }
+  const last = entries.findLast((entry) => / (ERROR|FATAL) /.test(entry)) ?? entries.at(-1);
   const reason = last ? `: ${last.replace(/^\S+ +\S+ +/, "")}` : "";
   return new VeError("daemon_start_failed", `The ve daemon ${why}${reason}`, {
     log: paths.log,
@@ -102,9 +108,14 @@ async function probe(client: Client): Promise<DaemonStatus | undefined> {
 }
 
 export async function startDaemon(paths: ProjectPaths, options: StartOptions): Promise<StartResult> {
-  const client = new Client(paths, { timeoutMs: PROBE_TIMEOUT_MS });
-  const running = await probe(client);
-  if (running) return { alreadyRunning: true, status: running };
+  const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, requestTimeoutMs()) });
+  try {
+    return { alreadyRunning: true, status: (await client.status()).data };
+  } catch (error) {
+    // A daemon that holds the project but does not answer (suspended, overloaded) is reported
+    // at once: starting another cannot help.
+    if (!(error instanceof VeError) || error.code !== "daemon_not_running") throw error;
+  }
 
   ensureStateDir(paths);
   const logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
@@ -205,7 +216,7 @@ export function inspectStaleState(paths: ProjectPaths): StaleState {
 }
 
 export async function stopDaemon(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS): Promise<StopResult> {
-  const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS * 2, timeoutMs) });
+  const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS * 2, requestTimeoutMs(), timeoutMs) });
   let pid: number | undefined;
   try {
     pid = (await client.status()).data.pid;

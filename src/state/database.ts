@@ -79,7 +79,10 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
     if (options.check) {
       const rows = db.query("PRAGMA quick_check").all() as { quick_check: string }[];
       if (rows.length !== 1 || rows[0]?.quick_check !== "ok") {
-        const problems = rows.slice(0, 5).map((r) => r.quick_check).join("; ");
+        const problems = rows
+          .slice(0, 5)
+          .map((r) => r.quick_check.replaceAll(/\s+/g, " ").trim())
+          .join("; ");
         throw new VeError(
           "database_corrupt",
           `The database ${path} failed its integrity check (${problems}); ve left it untouched: ` +

@@ -152,6 +152,23 @@ describe("suspended daemon (SIGSTOP)", () => {
     expect((await ve(dir, ["orch", "status"], { env })).code).toBe(0);
   });
 
+  test("start reports a suspended daemon at once (exit 3) instead of waiting to start another", async () => {
+    const dir = project();
+    const pid = await started(dir);
+    process.kill(pid, "SIGSTOP");
+    try {
+      const start = await ve(dir, ["orch", "start", "--json"], { env });
+      expect(start.code).toBe(3);
+      expect(start.ms).toBeLessThan(ANSWER_BOUND_MS);
+      expect(jsonOf(ErrorBody, start).error.code).toBe("daemon_unresponsive");
+      expect(isRunning(pid)).toBe(true);
+    } finally {
+      killQuietly(pid, "SIGCONT");
+    }
+    const again = await ve(dir, ["orch", "start", "--json"], { env });
+    expect(jsonOf(StartResult, again)).toMatchObject({ already_running: true, daemon: { pid } });
+  });
+
   test("stop ends a suspended daemon", async () => {
     const dir = project();
     const pid = await started(dir);

@@ -8,6 +8,8 @@ CREATE TABLE work_unit_blockers (
     UNIQUE (chunk, blocker)
 );
 CREATE INDEX work_unit_blockers_by_blocker ON work_unit_blockers (blocker);
+-- A unit's blockers in the order given, without a sort on every read.
+CREATE INDEX work_unit_blockers_by_chunk ON work_unit_blockers (chunk, id);
 
 INSERT OR IGNORE INTO work_unit_blockers (chunk, blocker)
 SELECT w.chunk, j.value

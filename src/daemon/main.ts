@@ -80,7 +80,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   let store: Store;
   try {
-    store = Store.open(paths.db, { check: true });
+    store = Store.open(paths.db, { check: true, exclusive: true });
   } catch (error) {
     const message = error instanceof VeError ? error.message : `cannot open the database: ${String(error)}`;
     log.error(message);

@@ -71,6 +71,14 @@ export interface DeleteOptions {
 }
 
 const UNIT_COLUMNS = "chunk, phase, status, worktree, created_at, updated_at";
+const UNIT_WITH_BLOCKERS =
+  `SELECT ${UNIT_COLUMNS}, (SELECT json_group_array(blocker) FROM ` +
+  "(SELECT blocker FROM work_unit_blockers AS b WHERE b.chunk = w.chunk ORDER BY b.id)) AS blocked_by " +
+  "FROM work_units AS w WHERE w.chunk = ?";
+
+function notFound(chunk: string): VeError {
+  return new VeError("not_found", `No work unit named '${chunk}'; \`ve orch ps\` lists the existing ones.`, { chunk });
+}
 
 function dedupe(names: readonly string[]): string[] {
   return [...new Set(names)];
@@ -118,11 +126,12 @@ export class Store {
 
   // --- reads -------------------------------------------------------------------------------
 
-  // Reads run in a transaction too: a unit row and its blockers are two statements, and a
-  // writer in another process must not land between them.
+  /** One statement, so the unit and its blockers are one snapshot whoever else writes. */
   get(chunk: unknown): WorkUnit {
     const name = checkChunk(chunk);
-    return this.db.transaction(() => this.toWorkUnit(this.requireRow(name))).deferred();
+    const row = this.db.query(UNIT_WITH_BLOCKERS).get(name) as (UnitRow & { blocked_by: string }) | null;
+    if (!row) throw notFound(name);
+    return toWorkUnit(row, JSON.parse(row.blocked_by) as string[]);
   }
 
   list(filter: unknown = {}): WorkUnit[] {
@@ -442,9 +451,7 @@ export class Store {
 
   private requireRow(chunk: string): UnitRow {
     const row = this.findRow(chunk);
-    if (!row) {
-      throw new VeError("not_found", `No work unit named '${chunk}'; \`ve orch ps\` lists the existing ones.`, { chunk });
-    }
+    if (!row) throw notFound(chunk);
     return row;
   }
 

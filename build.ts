@@ -5,6 +5,7 @@
 import { rmSync } from "node:fs";
 
 const OUTFILE = "dist/ve";
+const CLI_JIT_POLICY = 100;
 
 rmSync("dist", { recursive: true, force: true });
 const result = await Bun.build({
@@ -22,6 +23,9 @@ const result = await Bun.build({
     autoloadBunfig: false,
     autoloadTsconfig: false,
     autoloadPackageJson: false,
+    // A CLI run is all start-up: keep run-once code in the interpreter instead of paying for
+    // JIT threads and compilation it never recovers (the daemon restores the normal policy).
+    jitPolicy: CLI_JIT_POLICY,
   },
 });
 if (!result.success) {

@@ -33,13 +33,15 @@ export const CHUNK_NAME_MAX_LENGTH = 100;
 // A chunk becomes a directory and a git branch name, so the rule is the intersection of both:
 // a safe character set, no `..`, and none of the endings git refuses (`.`, `.lock`).
 export const CHUNK_NAME_PATTERN = "^(?!.*\\.\\.)(?!.*\\.lock$)[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?<!\\.)$";
-const CHUNK_NAME_REGEX = new RegExp(CHUNK_NAME_PATTERN);
+let chunkNameRegex: RegExp | undefined;
 export const CHUNK_NAME_RULE =
   "1-100 characters of letters, digits, '.', '_' or '-', starting with a letter or digit, " +
   "without '..' and not ending in '.' or '.lock'";
 
 export function isValidChunkName(name: unknown): name is string {
-  return typeof name === "string" && CHUNK_NAME_REGEX.test(name);
+  // Compiled on first use: most CLI runs never check a name, and compiling costs at start-up.
+  chunkNameRegex ??= new RegExp(CHUNK_NAME_PATTERN);
+  return typeof name === "string" && chunkNameRegex.test(name);
 }
 
 export const WORKTREE_MAX_LENGTH = 4096;

@@ -10,11 +10,12 @@ export interface CommandContext {
   json: boolean;
 }
 
-export function commandContext(args: { "project-dir"?: unknown; json?: unknown }): CommandContext {
+export async function commandContext(args: { "project-dir"?: unknown; json?: unknown }): Promise<CommandContext> {
   const flag = typeof args["project-dir"] === "string" ? args["project-dir"] : undefined;
   const root = resolveProjectRoot({ flag, env: process.env.VE_PROJECT_DIR, cwd: process.cwd() });
   const paths = projectPaths(root);
-  return { paths, client: new Client(paths, { onWarning: (m) => logger.warn(m) }), json: args.json === true };
+  const client = new Client(paths, { onWarning: (message) => void logger().then((l) => l.warn(message)) });
+  return { paths, client, json: args.json === true };
 }
 
 /** Prints a reply: its body as the daemon sent it with --json, else `human(data)`. */

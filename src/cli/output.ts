@@ -1,11 +1,31 @@
 // How the CLI writes. Results go to stdout: with --json exactly one JSON document (the
 // daemon's body as sent, or the error object), otherwise text for people. Warnings and errors
 // for people go to stderr through consola. Colour only on a terminal and without NO_COLOR.
-import { type LogObject, createConsola } from "consola/core";
+//
+// Start-up cost shapes this module: touching `process.stdout` or `process.stderr` builds
+// Node's stream objects, which costs several times a whole bare Bun start; `console.log`
+// and `console.error` write the same bytes without them.
+import type { ConsolaInstance, LogObject } from "consola/core";
 import type { VeError } from "../errors.ts";
 
-export function useColor(stream: NodeJS.WriteStream): boolean {
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+export type Stream = "stdout" | "stderr";
+const FD: Record<Stream, number> = { stdout: 1, stderr: 2 };
+
+function isTerminal(fd: number): boolean {
+  // Bun's tty_wrap binding answers isatty without loading node:tty (which costs as much as
+  // the rest of the CLI); the stream property is the fallback where the binding is missing.
+  try {
+    const binding = (process as unknown as { binding(name: string): { isTTY(fd: number): boolean } }).binding("tty_wrap");
+    return binding.isTTY(fd);
+  } catch {
+    return Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
+  }
+}
+
+const colorCache: Partial<Record<Stream, boolean>> = {};
+export function useColor(stream: Stream): boolean {
+  colorCache[stream] ??= !process.env.NO_COLOR && process.env.TERM !== "dumb" && isTerminal(FD[stream]);
+  return colorCache[stream];
 }
 
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -16,61 +36,85 @@ export function stripAnsi(text: string): string {
 export const COLORS = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1 } as const;
 export type Color = keyof typeof COLORS;
 
-export function paint(stream: NodeJS.WriteStream, color: Color, text: string): string {
+export function paint(stream: Stream, color: Color, text: string): string {
   if (!useColor(stream)) return text;
   const reset = color === "bold" ? 22 : 39;
   return `\u001b[${COLORS[color]}m${text}\u001b[${reset}m`;
+}
+
+/** One line (or block) of result on stdout. */
+export function print(text: string): void {
+  console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
+}
+
+/** Text for people on stderr (usage, hints). */
+export function printErr(text: string): void {
+  console.error(text.endsWith("\n") ? text.slice(0, -1) : text);
 }
 
 const PREFIX: Partial<Record<LogObject["type"], [string, Color]>> = {
   error: ["error:", "red"],
   fatal: ["error:", "red"],
   warn: ["warning:", "yellow"],
-  info: ["", "gray"],
 };
 
-/** Messages for people on stderr; never used for anything a script parses. */
-export const logger = createConsola({
-  level: 3,
-  throttle: 0,
-  reporters: [
-    {
-      log(entry) {
-        const [label, color] = PREFIX[entry.type] ?? ["", "gray"];
-        const text = entry.args.map(String).join(" ");
-        const prefix = label ? `${paint(process.stderr, color, `ve: ${label}`)} ` : "";
-        process.stderr.write(`${prefix}${text}\n`);
-      },
-    },
-  ],
-});
+let consola: ConsolaInstance | undefined;
 
-/** One line (or block) of result on stdout. */
-export function print(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+/** Messages for people on stderr; never anything a script parses. Built on first use. */
+export async function logger(): Promise<ConsolaInstance> {
+  if (!consola) {
+    const { createConsola } = await import("consola/core");
+    consola = createConsola({
+      level: 3,
+      throttle: 0,
+      reporters: [
+        {
+          log(entry) {
+            const [label, color] = PREFIX[entry.type] ?? ["", "gray"];
+            const text = entry.args.map(String).join(" ");
+            printErr(label ? `${paint("stderr", color, `ve: ${label}`)} ${text}` : text);
+          },
+        },
+      ],
+    });
+  }
+  return consola;
 }
 
-export function printError(error: VeError, json: boolean): void {
+export async function printError(error: VeError, json: boolean): Promise<void> {
   if (json) {
     print(JSON.stringify(error.toBody()));
     return;
   }
-  logger.error(error.message);
+  (await logger()).error(error.message);
   const tail = (error.details as { log_tail?: unknown } | undefined)?.log_tail;
   if (Array.isArray(tail) && tail.length > 0) {
-    process.stderr.write(`${paint(process.stderr, "gray", "  last lines of the daemon log:")}\n`);
-    for (const line of tail) process.stderr.write(`    ${line}\n`);
+    printErr(paint("stderr", "gray", "  last lines of the daemon log:"));
+    printErr(tail.map((line) => `    ${line}`).join("\n"));
   }
 }
 
-/** Columns padded to their widest cell (colour codes not counted); no trailing spaces. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat((widths[i] ?? 0) - stripAnsi(cell).length)))
-      .join("  ");
-  return [line(header.map((h) => paint(process.stdout, "bold", h))), ...rows.map(line)].join("\n");
+/** Colours a cell after its padding is decided; widths are measured on plain text. */
+export type CellPainter = (row: number, column: number, text: string) => string;
+
+/** Columns padded to their widest cell; no trailing spaces. The header is bold on a terminal. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], paintCell?: CellPainter): string {
+  const widths = header.map((h) => h.length);
+  for (const row of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] ?? 0, (row[i] ?? "").length);
+  }
+  const line = (cells: readonly string[], paintText: (column: number, text: string) => string) => {
+    let out = "";
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i] ?? "";
+      out += paintText(i, cell);
+      if (i < cells.length - 1) out += " ".repeat((widths[i] ?? 0) - cell.length + 2);
+    }
+    return out;
+  };
+  const lines = [line(header, (_, text) => paint("stdout", "bold", text))];
+  rows.forEach((row, r) => lines.push(line(row, paintCell ? (c, text) => paintCell(r, c, text) : (_, text) => text)));
+  return lines.join("\n");
 }
 
 /** `42s`, `5m`, `3h`, `2d`: how long ago `iso` was. */

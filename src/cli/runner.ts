@@ -2,11 +2,11 @@
 // node:util (1.5 ms of start-up, a third of `ve orch ps`), accepts unknown flags silently and
 // keeps only the last of repeated flags; here an unknown or repeated flag is a usage error,
 // `repeatable` flags collect every value, and help goes through citty's renderUsage.
-import { type ArgDef, type ArgsDef, type CommandDef, renderUsage } from "citty";
+import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { VeError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { EXIT_OK, exitCodeOf } from "./exit.ts";
-import { printError, stripAnsi, useColor } from "./output.ts";
+import { type Stream, print, printErr, printError, stripAnsi, useColor } from "./output.ts";
 
 /** An argument definition as citty knows it, plus `repeatable` for flags given several times. */
 export type VeArgDef = ArgDef & { repeatable?: boolean };
@@ -107,10 +107,14 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
   return values;
 }
 
-async function printUsage(command: Command, name: string, stream: NodeJS.WriteStream): Promise<void> {
+async function printUsage(command: Command, name: string, stream: Stream): Promise<void> {
+  // Loaded only for help: the commands themselves need nothing of citty at run time.
+  const { renderUsage } = await import("citty");
   const parentName = name.split(" ").slice(0, -1).join(" ");
   const text = await renderUsage(command, parentName ? { meta: { name: parentName } } : undefined);
-  stream.write(`${useColor(stream) ? text : stripAnsi(text)}\n`);
+  const shown = useColor(stream) ? text : stripAnsi(text);
+  if (stream === "stdout") print(shown);
+  else printErr(shown);
 }
 
 function wantsJson(tokens: readonly string[]): boolean {
@@ -129,15 +133,15 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
       if (!subCommands) break;
       const first = rest[0];
       if (first === "--help" || first === "-h") {
-        await printUsage(command, name, process.stdout);
+        await printUsage(command, name, "stdout");
         return EXIT_OK;
       }
       if (command === root && (first === "--version" || first === "-v")) {
-        process.stdout.write(`${VERSION}\n`);
+        print(VERSION);
         return EXIT_OK;
       }
       if (first === undefined) {
-        await printUsage(command, name, process.stderr);
+        await printUsage(command, name, "stderr");
         throw new VeError("usage", `Missing command; see \`${name} --help\`.`);
       }
       if (first.startsWith("-")) throw usage(`Unknown option ${first} for \`${name}\` (options go after the command)`, name);
@@ -155,7 +159,7 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
     }
     const end = rest.indexOf("--");
     if ((end === -1 ? rest : rest.slice(0, end)).some((t) => t === "--help" || t === "-h")) {
-      await printUsage(command, name, process.stdout);
+      await printUsage(command, name, "stdout");
       return EXIT_OK;
     }
     const args = parseArgv(rest, (await resolve(command.args)) ?? {}, name);
@@ -166,7 +170,7 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
       error instanceof VeError
         ? error
         : new VeError("internal", `ve failed unexpectedly (${error instanceof Error ? error.message : String(error)}); this is a bug, please report it.`);
-    printError(failure, wantsJson(rest));
+    await printError(failure, wantsJson(rest));
     return error instanceof VeError ? exitCodeOf(error) : 1;
   }
 }

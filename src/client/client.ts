@@ -1,7 +1,6 @@
 // The typed client of the daemon's API, used by every CLI command. It finds the daemon from
 // the project's files (socket first, then port + token), bounds every request with a
 // timeout, and turns every failure into a VeError that says what to do.
-import { readFileSync, statSync } from "node:fs";
 import { CHUNK_NAME_RULE, isValidChunkName } from "../domain.ts";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
@@ -17,7 +16,7 @@ import type {
 } from "../models.ts";
 import type { ProjectPaths } from "../paths.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
-import { TransportError, exchange } from "./http.ts";
+import { type HttpResponse, TransportError, exchange } from "./http.ts";
 
 export const REQUEST_TIMEOUT_MS = 5000;
 
@@ -49,21 +48,23 @@ function unitPath(chunk: string): string {
   return `/work-units/${chunk}`;
 }
 
-function readTrimmed(path: string): string | undefined {
+async function readTrimmed(path: string): Promise<string | undefined> {
   try {
-    return readFileSync(path, "utf8").trim() || undefined;
+    return (await Bun.file(path).text()).trim() || undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Where the daemon of this project listens, from its files; undefined when there is none. */
-export function findEndpoint(paths: ProjectPaths): Endpoint | undefined {
-  if (statSync(paths.socket, { throwIfNoEntry: false })?.isSocket()) return { transport: "unix", socket: paths.socket };
-  const port = Number(readTrimmed(paths.port));
-  const token = readTrimmed(paths.token);
-  if (Number.isInteger(port) && port > 0 && token) return { transport: "tcp", port, token };
-  return undefined;
+/** The TCP endpoint a daemon in TCP mode recorded in the project, if any. */
+export async function findTcpEndpoint(paths: ProjectPaths): Promise<Endpoint | undefined> {
+  const [portText, token] = await Promise.all([readTrimmed(paths.port), readTrimmed(paths.token)]);
+  const port = Number(portText);
+  return Number.isInteger(port) && port > 0 && token ? { transport: "tcp", port, token } : undefined;
+}
+
+function isConnectFailure(error: unknown): boolean {
+  return error instanceof TransportError && error.failure.kind === "connect";
 }
 
 export function requestTimeoutMs(): number {
@@ -118,32 +119,49 @@ export class Client {
     );
   }
 
+  /** One request: over the socket if a daemon listens there, else over TCP if one recorded a port. */
   private async call<T>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    const endpoint = findEndpoint(this.paths);
-    if (!endpoint) throw this.notRunning("");
-    const headers: Record<string, string> = {};
-    if (endpoint.transport === "tcp") headers.authorization = `Bearer ${endpoint.token}`;
-    let response: Awaited<ReturnType<typeof exchange>>;
+    const request = { method, path, body: body === undefined ? undefined : JSON.stringify(body) };
+    const socket: Endpoint = { transport: "unix", socket: this.paths.socket };
+    let response: HttpResponse;
     try {
-      response = await exchange(
-        endpoint.transport === "unix" ? { unix: endpoint.socket } : { hostname: "127.0.0.1", port: endpoint.port },
-        { method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) },
-        this.timeoutMs,
-      );
+      response = await exchange({ unix: socket.socket }, request, this.timeoutMs);
     } catch (error) {
-      throw this.describeFailure(error, endpoint);
+      const tcp = isConnectFailure(error) ? await findTcpEndpoint(this.paths) : undefined;
+      if (!tcp || tcp.transport !== "tcp") throw this.describeFailure(error, socket);
+      try {
+        response = await exchange(
+          { hostname: "127.0.0.1", port: tcp.port },
+          { ...request, headers: { authorization: `Bearer ${tcp.token}` } },
+          this.timeoutMs,
+        );
+      } catch (tcpError) {
+        throw this.describeFailure(tcpError, tcp);
+      }
     }
     this.checkVersion(response.headers.get(VERSION_HEADER));
-    let data: unknown;
-    try {
-      data = JSON.parse(response.body);
-    } catch {
-      throw new VeError("bad_response", `The daemon answered ${method} ${path} with something that is not JSON; restart it.`, {
+    const parse = () => {
+      try {
+        return JSON.parse(response.body) as unknown;
+      } catch {
+        throw new VeError("bad_response", `The daemon answered ${method} ${path} with something that is not JSON; restart it.`, {
+          status: response.status,
+        });
+      }
+    };
+    if (response.status >= 200 && response.status < 300) {
+      // Parsed only when read: --json prints the text as the daemon sent it.
+      let data: T | undefined;
+      return {
         status: response.status,
-      });
+        text: response.body,
+        get data(): T {
+          data ??= parse() as T;
+          return data;
+        },
+      };
     }
-    if (response.status >= 200 && response.status < 300) return { status: response.status, text: response.body, data: data as T };
-    const error = (data as Partial<ErrorBody>).error;
+    const error = (parse() as Partial<ErrorBody>).error;
     if (!error || typeof error.code !== "string" || typeof error.message !== "string") {
       throw new VeError("bad_response", `The daemon answered ${method} ${path} with status ${response.status} and no error.`, {
         status: response.status,

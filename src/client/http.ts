@@ -1,6 +1,7 @@
 // One HTTP/1.1 exchange over a Unix socket or a loopback TCP port, on Bun.connect. The CLI
 // runs one request per process, and fetch's first use costs about as much as the whole rest
-// of `ve orch ps`; this plain exchange is what keeps the CLI as fast as a bare Bun program.
+// of `ve orch ps`; this plain exchange (bytes in Uint8Arrays, no Buffer, no streams) is what
+// keeps the CLI as fast as a bare Bun program.
 
 export interface Target {
   unix?: string;
@@ -33,54 +34,100 @@ export class TransportError extends Error {
   }
 }
 
-const HEADER_END = Buffer.from("\r\n\r\n");
+const CR = 13;
+const LF = 10;
 
 interface Head {
   status: number;
   headers: Map<string, string>;
   bodyStart: number;
+  contentLength: number | undefined;
+  chunked: boolean;
 }
 
-function parseHead(buffer: Buffer, end: number): Head {
-  const lines = buffer.subarray(0, end).toString("latin1").split("\r\n");
-  const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
-  if (!statusLine) throw new TransportError({ kind: "protocol", message: `not an HTTP response: ${lines[0]}` });
+/** Index just past the blank line ending the head, searching from `from`; -1 if not there yet. */
+function headEnd(bytes: Uint8Array, from: number): number {
+  for (let i = Math.max(3, from); i < bytes.length; i++) {
+    if (bytes[i] === LF && bytes[i - 1] === CR && bytes[i - 2] === LF && bytes[i - 3] === CR) return i + 1;
+  }
+  return -1;
+}
+
+const decoder = new TextDecoder();
+
+function parseHead(bytes: Uint8Array, end: number): Head {
+  // The head is ASCII; one UTF-8 decoder serves head and body (each decoder kind costs its
+  // own set-up, and so would a regular expression, at a CLI's start).
+  const lines = decoder.decode(bytes.subarray(0, end - 4)).split("\r\n");
+  const statusLine = lines[0] ?? "";
+  const status = Number(statusLine.slice(9, 12));
+  if (!statusLine.startsWith("HTTP/1.") || statusLine[8] !== " " || !Number.isInteger(status) || status < 100) {
+    throw new TransportError({ kind: "protocol", message: `not an HTTP response: ${statusLine.slice(0, 80)}` });
+  }
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
     if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
-  return { status: Number(statusLine[1]), headers, bodyStart: end + HEADER_END.length };
+  const length = headers.get("content-length");
+  return {
+    status,
+    headers,
+    bodyStart: end,
+    contentLength: length === undefined ? undefined : Number(length),
+    chunked: headers.get("transfer-encoding")?.toLowerCase() === "chunked",
+  };
 }
 
-function decodeChunked(body: Buffer): Buffer {
-  const parts: Buffer[] = [];
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+/** The body of a chunked message, or undefined while its last chunk has not arrived. */
+function decodeChunked(body: Uint8Array): Uint8Array | undefined {
+  const parts: Uint8Array[] = [];
+  let total = 0;
   let at = 0;
   for (;;) {
-    const lineEnd = body.indexOf("\r\n", at);
-    if (lineEnd === -1) throw new TransportError({ kind: "protocol", message: "truncated chunked body" });
-    const size = Number.parseInt(body.subarray(at, lineEnd).toString("latin1"), 16);
+    let lineEnd = at;
+    while (lineEnd + 1 < body.length && !(body[lineEnd] === CR && body[lineEnd + 1] === LF)) lineEnd++;
+    if (lineEnd + 1 >= body.length) return undefined;
+    const size = Number.parseInt(decoder.decode(body.subarray(at, lineEnd)), 16);
     if (!Number.isFinite(size)) throw new TransportError({ kind: "protocol", message: "bad chunk size" });
-    if (size === 0) return Buffer.concat(parts);
-    parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
-    at = lineEnd + 2 + size + 2;
+    if (size === 0) return concat(parts, total);
+    const start = lineEnd + 2;
+    if (start + size + 2 > body.length) return undefined;
+    parts.push(body.subarray(start, start + size));
+    total += size;
+    at = start + size + 2;
   }
 }
 
 export function exchange(target: Target, request: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
-  const body = request.body === undefined ? undefined : Buffer.from(request.body);
+  const encoder = new TextEncoder();
+  const body = request.body === undefined ? undefined : encoder.encode(request.body);
   const lines = [`${request.method} ${request.path} HTTP/1.1`, "Host: localhost", "Connection: close"];
   for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
   if (body) lines.push("Content-Type: application/json", `Content-Length: ${body.byteLength}`);
-  const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
-  const payload = body ? Buffer.concat([head, body]) : head;
+  const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
+  const payload = body ? concat([head, body], head.byteLength + body.byteLength) : head;
 
   return new Promise<HttpResponse>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // The head is found in the first chunks; after that, bytes are only counted until the
+    // body is complete, and joined once.
+    const chunks: Uint8Array[] = [];
     let received = 0;
     let parsed: Head | undefined;
     let settled = false;
-    let socket: { end(): void; terminate(): void } | undefined;
+    let socket: { terminate(): void } | undefined;
+    let pending: Uint8Array = payload;
 
     const finish = (error?: Error, response?: HttpResponse) => {
       if (settled) return;
@@ -92,51 +139,66 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
     };
     const timer = setTimeout(() => finish(new TransportError({ kind: "timeout" })), timeoutMs);
 
-    const complete = (closed: boolean) => {
-      const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+    const respond = (head: Head, bytes: Uint8Array) =>
+      finish(undefined, { status: head.status, headers: head.headers, body: decoder.decode(bytes) });
+
+    const progress = (closed: boolean) => {
       if (!parsed) {
-        const end = all.indexOf(HEADER_END);
+        const all = concat(chunks, received);
+        chunks.length = 0;
+        chunks.push(all);
+        const end = headEnd(all, 0);
         if (end === -1) {
           if (closed) finish(new TransportError({ kind: "protocol", message: "connection closed before a response" }));
           return;
         }
         parsed = parseHead(all, end);
       }
-      const length = parsed.headers.get("content-length");
-      const bodyBytes = received - parsed.bodyStart;
-      if (length !== undefined && bodyBytes >= Number(length)) {
-        const raw = all.subarray(parsed.bodyStart, parsed.bodyStart + Number(length));
-        finish(undefined, { status: parsed.status, headers: parsed.headers, body: raw.toString("utf8") });
-      } else if (closed) {
-        let raw = all.subarray(parsed.bodyStart);
-        if (parsed.headers.get("transfer-encoding")?.toLowerCase() === "chunked") raw = decodeChunked(raw);
-        else if (length !== undefined) {
+      const { bodyStart, contentLength, chunked } = parsed;
+      if (contentLength !== undefined) {
+        if (received - bodyStart >= contentLength) {
+          respond(parsed, concat(chunks, received).subarray(bodyStart, bodyStart + contentLength));
+        } else if (closed) {
           finish(new TransportError({ kind: "protocol", message: "connection closed mid-response" }));
-          return;
         }
-        finish(undefined, { status: parsed.status, headers: parsed.headers, body: raw.toString("utf8") });
+        return;
+      }
+      if (chunked) {
+        const decoded = closed || received > bodyStart ? decodeChunked(concat(chunks, received).subarray(bodyStart)) : undefined;
+        if (decoded) respond(parsed, decoded);
+        else if (closed) finish(new TransportError({ kind: "protocol", message: "connection closed mid-response" }));
+        return;
+      }
+      if (closed) respond(parsed, concat(chunks, received).subarray(bodyStart));
+    };
+
+    const guarded = (closed: boolean) => {
+      try {
+        progress(closed);
+      } catch (error) {
+        finish(error as Error);
       }
     };
 
     const handlers = {
+      binaryType: "uint8array" as const,
       open(s: { write(data: Uint8Array): number }) {
-        s.write(payload);
+        const written = s.write(pending);
+        pending = pending.subarray(Math.max(0, written));
       },
-      data(_s: unknown, data: Buffer) {
+      drain(s: { write(data: Uint8Array): number }) {
+        if (pending.byteLength === 0) return;
+        const written = s.write(pending);
+        pending = pending.subarray(Math.max(0, written));
+      },
+      data(_s: unknown, data: Uint8Array) {
         chunks.push(data);
         received += data.byteLength;
-        try {
-          complete(false);
-        } catch (error) {
-          finish(error as Error);
-        }
+        // Chunked bodies are checked once the connection closes (we ask for Connection: close).
+        if (!parsed || parsed.contentLength !== undefined) guarded(false);
       },
       close() {
-        try {
-          complete(true);
-        } catch (error) {
-          finish(error as Error);
-        }
+        guarded(true);
       },
       connectError(_s: unknown, error: Error & { code?: string }) {
         finish(new TransportError({ kind: "connect", code: error.code ?? "ECONNREFUSED", message: error.message }));

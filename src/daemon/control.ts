@@ -5,13 +5,11 @@ import { closeSync, fstatSync, lstatSync, openSync, readSync, unlinkSync } from 
 import { Client, requestTimeoutMs } from "../client/client.ts";
 import { VeError } from "../errors.ts";
 import type { DaemonStatus } from "../models.ts";
-import { PRIVATE_FILE_MODE, type ProjectPaths, ensureStateDir } from "../paths.ts";
+import type { ProjectPaths } from "../paths.ts";
+import { PRIVATE_FILE_MODE, ensureStateDir } from "./state-dir.ts";
 import { isLockHeld, readPid, withLockFree } from "./lock.ts";
+import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON } from "./protocol.ts";
 
-/** The hidden command the CLI re-executes itself with to become the daemon. */
-export const DAEMON_COMMAND = "__daemon";
-/** Exit code of a daemon that found another one holding the lock (the CLI then reports the winner). */
-export const EXIT_ANOTHER_DAEMON = 75;
 
 export const START_TIMEOUT_MS = 15_000;
 export const STOP_TIMEOUT_MS = 10_000;

@@ -3,7 +3,7 @@
 // unlinked: two processes could then lock two different inodes.
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, flock } from "./libc.ts";
-import { PRIVATE_FILE_MODE } from "../paths.ts";
+import { PRIVATE_FILE_MODE } from "./state-dir.ts";
 
 /**
  * A probe (`isLockHeld`, `stop`) holds the lock for microseconds; a daemon that starts in that

@@ -4,7 +4,7 @@
 import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
 import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
 import { format } from "node:util";
-import { PRIVATE_FILE_MODE } from "../paths.ts";
+import { PRIVATE_FILE_MODE } from "./state-dir.ts";
 import { dup2 } from "./libc.ts";
 
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;

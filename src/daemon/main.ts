@@ -6,10 +6,12 @@ import { dirname } from "node:path";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import { VeError } from "../errors.ts";
-import { PRIVATE_FILE_MODE, type ProjectPaths, ensurePrivateDir, ensureStateDir, projectPaths } from "../paths.ts";
+import { type ProjectPaths, projectPaths } from "../paths.ts";
+import { PRIVATE_FILE_MODE, ensurePrivateDir, ensureStateDir } from "./state-dir.ts";
 import { Store } from "../state/store.ts";
 import { VERSION } from "../version.ts";
-import { EXIT_ANOTHER_DAEMON, removeTransportFiles } from "./control.ts";
+import { removeTransportFiles } from "./control.ts";
+import { EXIT_ANOTHER_DAEMON } from "./protocol.ts";
 import { acquireLock, readPid } from "./lock.ts";
 import { openDaemonLog } from "./log.ts";
 
@@ -51,6 +53,9 @@ function listenTcp(
 }
 
 export async function runDaemon(options: DaemonOptions): Promise<number> {
+  // The binary starts with a JIT reluctant to compile (right for one-shot CLI runs); a daemon
+  // runs for weeks and wants the normal policy.
+  Bun.unsafe.setJITPolicy(1);
   // Nothing this process creates is ever readable by another user, with no window in between.
   process.umask(0o077);
   const paths = projectPaths(options.root);

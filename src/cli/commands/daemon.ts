@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { DAEMON_COMMAND } from "../../daemon/control.ts";
+import { DAEMON_COMMAND } from "../../daemon/protocol.ts";
 import { integerOption } from "../args.ts";
 import { commandContext } from "../context.ts";
 
@@ -12,7 +12,7 @@ export default defineCommand({
     port: { type: "string", description: "TCP port" },
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const { runDaemon } = await import("../../daemon/main.ts");
     const code = await runDaemon({
       root: ctx.paths.root,

@@ -1,12 +1,13 @@
 import { defineCommand } from "citty";
-import ps from "./ps.ts";
-import logs from "./logs.ts";
-import start from "./start.ts";
-import status from "./status.ts";
-import stop from "./stop.ts";
-import workUnit from "../work-unit/index.ts";
 
 export default defineCommand({
   meta: { name: "orch", description: "Drive this project's orchestrator daemon and its work units" },
-  subCommands: { start, stop, status, ps, logs, "work-unit": workUnit },
+  subCommands: {
+    start: () => import("./start.ts").then((m) => m.default),
+    stop: () => import("./stop.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.default),
+    ps: () => import("./ps.ts").then((m) => m.default),
+    logs: () => import("./logs.ts").then((m) => m.default),
+    "work-unit": () => import("../work-unit/index.ts").then((m) => m.default),
+  },
 });

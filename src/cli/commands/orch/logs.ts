@@ -16,12 +16,12 @@ export default defineCommand({
     follow: { type: "boolean", alias: "f", description: "Keep printing new lines until interrupted" },
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const count = integerOption("lines", args.lines, 0, 1_000_000) ?? DEFAULT_LINES;
     if (args.follow && ctx.json) throw usageError("--follow cannot be combined with --json (one document only)");
     const log = ctx.paths.log;
     if (!existsSync(log) && !args.follow) {
-      if (!ctx.json) logger.info(`No daemon log yet at ${log}; \`ve orch start\` creates it.`);
+      if (!ctx.json) (await logger()).info(`No daemon log yet at ${log}; \`ve orch start\` creates it.`);
     }
     const doc: LogLines = { log, lines: existsSync(log) || existsSync(`${log}.1`) ? lastLines(log, count) : [] };
     if (ctx.json) return emitValue(ctx, doc, () => "");

@@ -11,7 +11,7 @@ export default defineCommand({
     ...phaseOption("Only units in this phase"),
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const filter = { ...(args.status ? { status: args.status } : {}), ...(args.phase ? { phase: args.phase } : {}) };
     emit(ctx, await ctx.client.listWorkUnits(filter), (list) => unitTable(list.work_units));
   },

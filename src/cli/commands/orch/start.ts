@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { startDaemon } from "../../../daemon/control.ts";
-import { ensureStateDir } from "../../../paths.ts";
+import { ensureStateDir } from "../../../daemon/state-dir.ts";
 import type { StartResult } from "../../../models.ts";
 import { commonArgs, integerOption, usageError } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
@@ -16,7 +16,7 @@ export default defineCommand({
     port: { type: "string", valueHint: "n", description: "TCP port with --tcp (default: any free port)" },
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const port = integerOption("port", args.port, 1, 65535);
     if (port !== undefined && !args.tcp) throw usageError("--port only applies with --tcp");
     if (args.foreground) {
@@ -27,7 +27,7 @@ export default defineCommand({
     const result = await startDaemon(ctx.paths, { tcp: args.tcp === true, port });
     const wanted = args.tcp ? "tcp" : "unix";
     if (result.alreadyRunning && result.status.transport !== wanted && !ctx.json) {
-      logger.warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);
+      (await logger()).warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);
     }
     const doc: StartResult = { already_running: result.alreadyRunning, daemon: result.status };
     emitValue(ctx, doc, (d) =>

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { inspectStaleState } from "../../../daemon/control.ts";
 import { VeError } from "../../../errors.ts";
 import { commonArgs } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
@@ -11,13 +10,15 @@ export default defineCommand({
   meta: { name: "status", description: "Show whether the daemon runs (exit 0) or not (exit 3), with counts" },
   args: { ...commonArgs },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     try {
       emit(ctx, await ctx.client.status(), daemonSummary);
       return;
     } catch (error) {
       if (!(error instanceof VeError) || error.code !== "daemon_not_running") throw error;
       // Not running is an answer, not a failure: say so, and what a crash left behind.
+      // The lock probe loads bun:ffi: only worth it once the daemon did not answer.
+      const { inspectStaleState } = await import("../../../daemon/control.ts");
       const stale = inspectStaleState(ctx.paths);
       const notes: string[] = [];
       if (stale.lockHolder !== null) {

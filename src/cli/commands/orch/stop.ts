@@ -15,7 +15,7 @@ export default defineCommand({
     },
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const seconds = integerOption("timeout", args.timeout, 1, 3600);
     const result = await stopDaemon(ctx.paths, seconds === undefined ? STOP_TIMEOUT_MS : seconds * 1000);
     const doc: StopResult = {

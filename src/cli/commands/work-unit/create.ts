@@ -14,7 +14,7 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const reply = await ctx.client.createWorkUnit({
       chunk: args.chunk,
       ...(args.phase ? { phase: args.phase } : {}),

@@ -10,7 +10,7 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     emit(ctx, await ctx.client.deleteWorkUnit(args.chunk, args.force === true), (d) => `Deleted ${d.chunk}`);
   },
 });

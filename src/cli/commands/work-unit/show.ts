@@ -8,7 +8,7 @@ export default defineCommand({
   meta: { name: "show", description: "Show a work unit with its history of status and phase changes" },
   args: { ...chunkArg, ...commonArgs },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     const unit = await ctx.client.getWorkUnit(args.chunk);
     const history = await ctx.client.history(args.chunk);
     const doc: WorkUnitDetail = { work_unit: unit.data, history: history.data.history };

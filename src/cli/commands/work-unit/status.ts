@@ -18,7 +18,7 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     if (args.new_status === undefined) {
       if (args.force) throw usageError("--force only applies when setting a status");
       return emit(ctx, await ctx.client.getWorkUnit(args.chunk), unitSummary);

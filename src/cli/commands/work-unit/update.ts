@@ -23,7 +23,7 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const ctx = commandContext(args);
+    const ctx = await commandContext(args);
     if (args["blocked-by"] !== undefined && args["clear-blocked-by"]) {
       throw usageError("--blocked-by and --clear-blocked-by contradict each other");
     }

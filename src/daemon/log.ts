@@ -3,7 +3,6 @@
 // bypasses the logger still lands in it; rotation points them at the new file.
 import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
 import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
-import { format } from "node:util";
 import { PRIVATE_FILE_MODE } from "./state-dir.ts";
 import { dup2 } from "./libc.ts";
 
@@ -27,7 +26,11 @@ function openAppend(path: string): number {
 }
 
 export function formatLogLine(entry: Pick<LogObject, "date" | "type" | "args">): string {
-  const text = format(...entry.args).replaceAll("\n", "\n    ");
+  // Not node:util's format: loading node:util costs the daemon megabytes of resident memory.
+  const text = entry.args
+    .map((arg) => (typeof arg === "string" ? arg : arg instanceof Error ? (arg.stack ?? arg.message) : Bun.inspect(arg)))
+    .join(" ")
+    .replaceAll("\n", "\n    ");
   return `${entry.date.toISOString()} ${entry.type.toUpperCase().padEnd(5)} ${text}\n`;
 }
 

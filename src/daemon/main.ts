@@ -1,8 +1,6 @@
 // The daemon process: lock, state, server, and an orderly end. Loaded only by the hidden
 // daemon command and `start --foreground` (dynamic import), never on the CLI's request path.
-import { randomBytes } from "node:crypto";
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import { VeError } from "../errors.ts";
@@ -25,6 +23,12 @@ export interface DaemonOptions {
   port?: number | undefined;
 }
 
+/** 256 random bits, hex: what a TCP client must send as its bearer token. */
+function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function writePrivateFile(path: string, content: string): void {
   // Written aside and renamed, so a reader never sees a half-written port or token.
   const tmp = `${path}.${process.pid}.tmp`;
@@ -33,7 +37,7 @@ function writePrivateFile(path: string, content: string): void {
 }
 
 function listenUnix(paths: ProjectPaths, fetch: (request: Request) => Response | Promise<Response>): Server<undefined> {
-  if (paths.socketInRuntimeDir) ensurePrivateDir(dirname(paths.socket));
+  if (paths.socketInRuntimeDir) ensurePrivateDir(paths.socket.slice(0, paths.socket.lastIndexOf("/")));
   // bun-types rejects idleTimeout beside `unix`, but the server honours it; without it a
   // request slower than the 10 s default is cut.
   // @ts-expect-error see above
@@ -122,7 +126,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
   }
   if (!server) {
-    appOptions.token = randomBytes(32).toString("base64url");
+    appOptions.token = newToken();
     writePrivateFile(paths.token, `${appOptions.token}\n`);
     try {
       server = listenTcp(paths, options.port ?? 0, fetch);

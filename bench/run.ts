@@ -65,7 +65,7 @@ async function main(): Promise<number> {
 
   try {
     log("building the references (hello-world, bare server) ...");
-    const refs = buildReferences();
+    const refs = await buildReferences();
 
     await section("size", "binary size", () => benchSize(refs));
 

@@ -2,6 +2,7 @@
 // compiled bare Bun.serve on a Unix socket, and raw bun:sqlite inserts.
 import { lstatSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { compile } from "../../build.ts";
 import { BUN } from "./config.ts";
 import { alive, cmdline, own } from "./cleanup.ts";
 import { rssKb, tempDir } from "./daemon.ts";
@@ -9,42 +10,19 @@ import { waitUntil } from "./measure.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures");
 
-/**
- * The flags of `bun build --compile` for every reference binary: those the issue names, plus
- * the four `--no-compile-autoload-*` that match build.ts's `autoload*: false`.
- */
-export const COMPILE_FLAGS = [
-  "--compile",
-  "--minify",
-  "--bytecode",
-  "--format=esm",
-  "--no-compile-autoload-dotenv",
-  "--no-compile-autoload-bunfig",
-  "--no-compile-autoload-tsconfig",
-  "--no-compile-autoload-package-json",
-];
-
 export interface References {
   dir: string;
   hello: string;
   bareServer: string;
 }
 
-function compile(entry: string, outfile: string): void {
-  const result = Bun.spawnSync({
-    cmd: [BUN, "build", ...COMPILE_FLAGS, `--outfile=${outfile}`, entry],
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (result.exitCode !== 0) throw new Error(`bun build ${entry} failed: ${result.stderr.toString().trim()}`);
-}
-
-export function buildReferences(): References {
+/** The references, compiled with exactly dist/ve's build settings (build.ts's `compile`). */
+export async function buildReferences(): Promise<References> {
   const dir = tempDir("refs");
   const hello = join(dir, "hello");
   const bareServer = join(dir, "bare-server");
-  compile(join(FIXTURES, "hello.ts"), hello);
-  compile(join(FIXTURES, "bare-server.ts"), bareServer);
+  await compile(join(FIXTURES, "hello.ts"), hello);
+  await compile(join(FIXTURES, "bare-server.ts"), bareServer);
   const check = Bun.spawnSync({ cmd: [hello], stdout: "pipe" });
   if (check.stdout.toString() !== "hello\n") throw new Error("the compiled hello-world does not print hello");
   return { dir, hello, bareServer };

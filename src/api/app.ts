@@ -20,7 +20,9 @@ import {
 import type { Store } from "../state/store.ts";
 import { describeValueError, validationError } from "../validation.ts";
 import { VERSION_HEADER } from "../version.ts";
+import { ReadCache } from "./cache.ts";
 import { errorResponse } from "./errors.ts";
+import { jsonResponse, serializer } from "./respond.ts";
 import { checkAccess } from "./access.ts";
 import { readJsonBody } from "./body.ts";
 
@@ -90,8 +92,16 @@ function rejectRepeatedQueryParameters(url: string): void {
 
 const jsonBody = ({ request }: { request: Request }) => readJsonBody(request);
 
+const statusBody = serializer(DaemonStatus, "GET /status");
+const listBody = serializer(WorkUnitList, "GET /work-units");
+const unitBody = serializer(WorkUnit, "work unit");
+const deletedBody = serializer(Deleted, "DELETE /work-units/:chunk");
+const historyBody = serializer(History, "GET /work-units/:chunk/history");
+
 export function createApp(store: Store, info: AppInfo, options: AppOptions = {}) {
   const versionHeader = { [VERSION_HEADER]: info.version };
+  const cache = new ReadCache();
+  const reply = (body: string, status = 200) => jsonResponse(body, info.version, status);
   const toResponse = (error: VeError) => {
     const headers: Record<string, string> = { ...versionHeader };
     if (error.code === "method_not_allowed") {
@@ -123,56 +133,63 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
           new VeError("internal", "The daemon failed to handle this request; this is a bug, the daemon log has the details."),
         );
       })
-      .onRequest(({ request, set }) => {
-        set.headers[VERSION_HEADER] = info.version;
+      .onRequest(({ request }) => {
         checkAccess(request, options.token);
         rejectRepeatedQueryParameters(request.url);
       })
       .get("/status", () => {
         const now = Date.now();
-        return {
-          running: true as const,
-          pid: info.pid,
-          version: info.version,
-          started_at: info.startedAt.toISOString(),
-          uptime_seconds: Math.max(0, Math.round((now - info.startedAt.getTime()) / 100) / 10),
-          project_dir: info.projectDir,
-          transport: info.transport,
-          socket: info.socket,
-          port: info.port,
-          work_unit_counts: store.countsByStatus(),
-        };
-      }, { query: NoQuery, response: { 200: DaemonStatus } })
+        return reply(
+          statusBody({
+            running: true,
+            pid: info.pid,
+            version: info.version,
+            started_at: info.startedAt.toISOString(),
+            uptime_seconds: Math.max(0, Math.round((now - info.startedAt.getTime()) / 100) / 10),
+            project_dir: info.projectDir,
+            transport: info.transport,
+            socket: info.socket,
+            port: info.port,
+            work_unit_counts: store.countsByStatus(),
+          }),
+        );
+      }, { query: NoQuery })
       .get("/work-units", ({ query }) => {
-        const work_units = store.list(query);
-        return { work_units, count: work_units.length };
-      }, { query: WorkUnitFilter, response: { 200: WorkUnitList } })
-      .post("/work-units", ({ body, set }) => {
-        const unit = store.create(body);
-        set.status = 201;
-        return unit;
-      }, { parse: jsonBody, query: NoQuery, body: CreateWorkUnit, response: { 201: WorkUnit } })
-      .get("/work-units/:chunk", ({ params }) => store.get(params.chunk), {
-        params: ChunkParams,
+        const key = `list ${query.status ?? "*"} ${query.phase ?? "*"}`;
+        return reply(
+          cache.read(key, store.dataVersion(), () => {
+            const work_units = store.list(query);
+            return listBody({ work_units, count: work_units.length });
+          }),
+        );
+      }, { query: WorkUnitFilter })
+      .post("/work-units", ({ body }) => reply(unitBody(store.create(body)), 201), {
+        parse: jsonBody,
         query: NoQuery,
-        response: { 200: WorkUnit },
+        body: CreateWorkUnit,
       })
-      .patch("/work-units/:chunk", ({ params, body }) => store.update(params.chunk, body), {
+      .get("/work-units/:chunk", ({ params }) =>
+        reply(cache.read(`unit ${params.chunk}`, store.dataVersion(), () => unitBody(store.get(params.chunk)))),
+        { params: ChunkParams, query: NoQuery },
+      )
+      .patch("/work-units/:chunk", ({ params, body }) => reply(unitBody(store.update(params.chunk, body))), {
         params: ChunkParams,
         query: NoQuery,
         parse: jsonBody,
         body: UpdateWorkUnit,
-        response: { 200: WorkUnit },
       })
       .delete("/work-units/:chunk", ({ params, query }) => {
         store.delete(params.chunk, { force: query.force === true });
-        return { deleted: true as const, chunk: params.chunk };
-      }, { params: ChunkParams, query: DeleteQuery, response: { 200: Deleted } })
-      .get("/work-units/:chunk/history", ({ params }) => ({ chunk: params.chunk, history: store.history(params.chunk) }), {
-        params: ChunkParams,
-        query: NoQuery,
-        response: { 200: History },
-      })
+        return reply(deletedBody({ deleted: true, chunk: params.chunk }));
+      }, { params: ChunkParams, query: DeleteQuery })
+      .get("/work-units/:chunk/history", ({ params }) =>
+        reply(
+          cache.read(`history ${params.chunk}`, store.dataVersion(), () =>
+            historyBody({ chunk: params.chunk, history: store.history(params.chunk) }),
+          ),
+        ),
+        { params: ChunkParams, query: NoQuery },
+      )
   );
 }
 

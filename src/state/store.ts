@@ -107,17 +107,38 @@ export class Store {
   /** Migration versions applied when this store opened the database. */
   readonly appliedMigrations: readonly number[];
   private readonly now: () => number;
+  private readonly exclusive: boolean;
+  /** Committed writes through this store. */
+  private writes = 0;
+  private counts: { at: number; value: StatusCounts } | undefined;
 
-  private constructor(db: Database, path: string, applied: number[], now: () => number) {
+  private constructor(db: Database, path: string, applied: number[], now: () => number, exclusive: boolean) {
     this.db = db;
     this.path = path;
     this.appliedMigrations = applied;
     this.now = now;
+    this.exclusive = exclusive;
   }
 
   static open(path: string, options: StoreOptions = {}): Store {
     const { db, applied } = openDatabase(path, options);
-    return new Store(db, path, applied, options.now ?? Date.now);
+    return new Store(db, path, applied, options.now ?? Date.now, options.exclusive === true);
+  }
+
+  /**
+   * A number that changes whenever the data may have changed, for callers that keep answers
+   * to reads; `undefined` when other processes may write to the database too (no store opened
+   * without `exclusive` can know when that happens).
+   */
+  dataVersion(): number | undefined {
+    return this.exclusive ? this.writes : undefined;
+  }
+
+  /** Runs a write transaction and counts it once committed. */
+  private write<T>(change: () => T): T {
+    const result = this.db.transaction(change).immediate();
+    this.writes++;
+    return result;
   }
 
   close(): void {
@@ -165,13 +186,17 @@ export class Store {
       .deferred();
   }
 
+  /** Kept between writes when exclusive: with many units this is a scan, and `status` is polled. */
   countsByStatus(): StatusCounts {
+    const version = this.dataVersion();
+    if (version !== undefined && this.counts?.at === version) return { ...this.counts.value };
     const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
     const rows = this.db.query("SELECT status, count(*) AS n FROM work_units GROUP BY status").all() as {
       status: Status;
       n: number;
     }[];
     for (const { status, n } of rows) counts[status] = n;
+    if (version !== undefined) this.counts = { at: version, value: { ...counts } };
     return counts;
   }
 
@@ -196,151 +221,145 @@ export class Store {
   create(input: unknown): WorkUnit {
     const body = checkCreate(input);
     const chunk = body.chunk;
-    return this.db
-      .transaction(() => {
-        if (this.findRow(chunk)) {
-          throw new VeError("already_exists", `Work unit '${chunk}' already exists; update it instead, or delete it first.`, {
-            chunk,
-          });
-        }
-        const blockers = this.admitBlockers(chunk, body.blocked_by ?? []);
-        let status: Status;
-        if (body.status !== undefined) {
-          this.assertNotBlocked(chunk, body.status, blockers);
-          status = body.status;
-        } else {
-          status = blockers.length > 0 ? "BLOCKED" : "READY";
-        }
-        const phase = body.phase ?? "GOAL";
-        const timestamp = this.timestamp();
-        this.db
-          .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
-          .run(chunk, phase, status, body.worktree ?? null, timestamp, timestamp);
-        this.writeBlockers(chunk, blockers);
-        this.log({
+    return this.write(() => {
+      if (this.findRow(chunk)) {
+        throw new VeError("already_exists", `Work unit '${chunk}' already exists; update it instead, or delete it first.`, {
           chunk,
-          oldStatus: null,
-          newStatus: status,
-          oldPhase: null,
-          newPhase: phase,
-          reason: blockers.length > 0 && body.status === undefined ? `created, blocked by ${quoteList(blockers)}` : "created",
-          forced: false,
-          timestamp,
         });
-        if (status === "DONE") this.releaseDependents(chunk, `'${chunk}' is DONE`, timestamp);
-        return this.toWorkUnit(this.requireRow(chunk));
-      })
-      .immediate();
+      }
+      const blockers = this.admitBlockers(chunk, body.blocked_by ?? []);
+      let status: Status;
+      if (body.status !== undefined) {
+        this.assertNotBlocked(chunk, body.status, blockers);
+        status = body.status;
+      } else {
+        status = blockers.length > 0 ? "BLOCKED" : "READY";
+      }
+      const phase = body.phase ?? "GOAL";
+      const timestamp = this.timestamp();
+      this.db
+        .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+        .run(chunk, phase, status, body.worktree ?? null, timestamp, timestamp);
+      this.writeBlockers(chunk, blockers);
+      this.log({
+        chunk,
+        oldStatus: null,
+        newStatus: status,
+        oldPhase: null,
+        newPhase: phase,
+        reason: blockers.length > 0 && body.status === undefined ? `created, blocked by ${quoteList(blockers)}` : "created",
+        forced: false,
+        timestamp,
+      });
+      if (status === "DONE") this.releaseDependents(chunk, `'${chunk}' is DONE`, timestamp);
+      return this.toWorkUnit(this.requireRow(chunk));
+    });
   }
 
   update(chunk: unknown, input: unknown): WorkUnit {
     const name = checkChunk(chunk);
     const patch = checkUpdate(input);
     const force = patch.force === true;
-    return this.db
-      .transaction(() => {
-        const current = this.requireRow(name);
-        if (patch.expected_updated_at !== undefined && patch.expected_updated_at !== current.updated_at) {
-          throw new VeError(
-            "stale_write",
-            `Work unit '${name}' changed since you read it (updated_at is now ${current.updated_at}); read it again and retry.`,
-            { chunk: name, expected_updated_at: patch.expected_updated_at, updated_at: current.updated_at },
-          );
-        }
-        const currentBlockers = this.blockersOf(name);
-        const blockers = patch.blocked_by === undefined ? currentBlockers : this.admitBlockers(name, patch.blocked_by);
-        const blockersChanged =
-          blockers.length !== currentBlockers.length || blockers.some((b, i) => b !== currentBlockers[i]);
+    return this.write(() => {
+      const current = this.requireRow(name);
+      if (patch.expected_updated_at !== undefined && patch.expected_updated_at !== current.updated_at) {
+        throw new VeError(
+          "stale_write",
+          `Work unit '${name}' changed since you read it (updated_at is now ${current.updated_at}); read it again and retry.`,
+          { chunk: name, expected_updated_at: patch.expected_updated_at, updated_at: current.updated_at },
+        );
+      }
+      const currentBlockers = this.blockersOf(name);
+      const blockers = patch.blocked_by === undefined ? currentBlockers : this.admitBlockers(name, patch.blocked_by);
+      const blockersChanged =
+        blockers.length !== currentBlockers.length || blockers.some((b, i) => b !== currentBlockers[i]);
 
-        let status = current.status;
-        let reason = "requested";
-        let forced = false;
-        if (patch.status !== undefined) {
-          if (patch.status !== current.status && !isStatusTransitionAllowed(current.status, patch.status)) {
-            if (!force) {
-              const allowed = STATUS_TRANSITIONS[current.status].join(", ");
-              throw new VeError(
-                "invalid_transition",
-                `Work unit '${name}' cannot go from ${current.status} to ${patch.status} (allowed: ${allowed}); pass force to override.`,
-                { chunk: name, from: current.status, to: patch.status, allowed: STATUS_TRANSITIONS[current.status] },
-              );
-            }
-            forced = true;
-          }
-          this.assertNotBlocked(name, patch.status, blockers);
-          status = patch.status;
-        } else if (blockers.length > 0 && STATUSES_NEEDING_FREE_PATH.includes(current.status)) {
-          status = "BLOCKED";
-          reason = `blocked by ${quoteList(blockers)}`;
-        } else if (blockersChanged && current.status === "BLOCKED" && currentBlockers.length > 0 && blockers.length === 0) {
-          status = "READY";
-          reason = "no unfinished blockers left";
-        }
-
-        const phase = patch.phase ?? current.phase;
-        if (phase !== current.phase && !isPhaseForward(current.phase, phase)) {
+      let status = current.status;
+      let reason = "requested";
+      let forced = false;
+      if (patch.status !== undefined) {
+        if (patch.status !== current.status && !isStatusTransitionAllowed(current.status, patch.status)) {
           if (!force) {
+            const allowed = STATUS_TRANSITIONS[current.status].join(", ");
             throw new VeError(
               "invalid_transition",
-              `Work unit '${name}' cannot move back from phase ${current.phase} to ${phase}; phases only move forward unless you pass force.`,
-              { chunk: name, from: current.phase, to: phase },
+              `Work unit '${name}' cannot go from ${current.status} to ${patch.status} (allowed: ${allowed}); pass force to override.`,
+              { chunk: name, from: current.status, to: patch.status, allowed: STATUS_TRANSITIONS[current.status] },
             );
           }
           forced = true;
         }
+        this.assertNotBlocked(name, patch.status, blockers);
+        status = patch.status;
+      } else if (blockers.length > 0 && STATUSES_NEEDING_FREE_PATH.includes(current.status)) {
+        status = "BLOCKED";
+        reason = `blocked by ${quoteList(blockers)}`;
+      } else if (blockersChanged && current.status === "BLOCKED" && currentBlockers.length > 0 && blockers.length === 0) {
+        status = "READY";
+        reason = "no unfinished blockers left";
+      }
 
-        const worktree = patch.worktree === undefined ? current.worktree : patch.worktree;
-        const statusChanged = status !== current.status;
-        const phaseChanged = phase !== current.phase;
-        if (!statusChanged && !phaseChanged && !blockersChanged && worktree === current.worktree) {
-          return this.toWorkUnit(current, currentBlockers);
+      const phase = patch.phase ?? current.phase;
+      if (phase !== current.phase && !isPhaseForward(current.phase, phase)) {
+        if (!force) {
+          throw new VeError(
+            "invalid_transition",
+            `Work unit '${name}' cannot move back from phase ${current.phase} to ${phase}; phases only move forward unless you pass force.`,
+            { chunk: name, from: current.phase, to: phase },
+          );
         }
+        forced = true;
+      }
 
-        const timestamp = this.timestamp(current.updated_at);
-        this.db
-          .query("UPDATE work_units SET phase = ?, status = ?, worktree = ?, updated_at = ? WHERE chunk = ?")
-          .run(phase, status, worktree, timestamp, name);
-        if (blockersChanged) this.writeBlockers(name, blockers);
-        if (statusChanged || phaseChanged) {
-          this.log({
-            chunk: name,
-            oldStatus: current.status,
-            newStatus: status,
-            oldPhase: current.phase,
-            newPhase: phase,
-            reason,
-            forced,
-            timestamp,
-          });
-        }
-        if (status === "DONE" && current.status !== "DONE") {
-          this.releaseDependents(name, `'${name}' is DONE`, timestamp);
-        }
-        return this.toWorkUnit(this.requireRow(name));
-      })
-      .immediate();
+      const worktree = patch.worktree === undefined ? current.worktree : patch.worktree;
+      const statusChanged = status !== current.status;
+      const phaseChanged = phase !== current.phase;
+      if (!statusChanged && !phaseChanged && !blockersChanged && worktree === current.worktree) {
+        return this.toWorkUnit(current, currentBlockers);
+      }
+
+      const timestamp = this.timestamp(current.updated_at);
+      this.db
+        .query("UPDATE work_units SET phase = ?, status = ?, worktree = ?, updated_at = ? WHERE chunk = ?")
+        .run(phase, status, worktree, timestamp, name);
+      if (blockersChanged) this.writeBlockers(name, blockers);
+      if (statusChanged || phaseChanged) {
+        this.log({
+          chunk: name,
+          oldStatus: current.status,
+          newStatus: status,
+          oldPhase: current.phase,
+          newPhase: phase,
+          reason,
+          forced,
+          timestamp,
+        });
+      }
+      if (status === "DONE" && current.status !== "DONE") {
+        this.releaseDependents(name, `'${name}' is DONE`, timestamp);
+      }
+      return this.toWorkUnit(this.requireRow(name));
+    });
   }
 
   delete(chunk: unknown, options: DeleteOptions = {}): void {
     const name = checkChunk(chunk);
-    this.db
-      .transaction(() => {
-        this.requireRow(name);
-        const dependents = this.dependentsOf(name);
-        if (dependents.length > 0) {
-          if (!options.force) {
-            throw new VeError(
-              "has_dependents",
-              `Work unit '${name}' is a blocker of ${quoteList(dependents)}; finish it, remove it from their blocked_by, or delete with force to release them.`,
-              { chunk: name, dependents },
-            );
-          }
-          this.releaseDependents(name, `'${name}' was deleted`, this.timestamp());
+    this.write(() => {
+      this.requireRow(name);
+      const dependents = this.dependentsOf(name);
+      if (dependents.length > 0) {
+        if (!options.force) {
+          throw new VeError(
+            "has_dependents",
+            `Work unit '${name}' is a blocker of ${quoteList(dependents)}; finish it, remove it from their blocked_by, or delete with force to release them.`,
+            { chunk: name, dependents },
+          );
         }
-        this.db.query("DELETE FROM work_units WHERE chunk = ?").run(name);
-        this.db.query("DELETE FROM status_log WHERE chunk = ?").run(name);
-      })
-      .immediate();
+        this.releaseDependents(name, `'${name}' was deleted`, this.timestamp());
+      }
+      this.db.query("DELETE FROM work_units WHERE chunk = ?").run(name);
+      this.db.query("DELETE FROM status_log WHERE chunk = ?").run(name);
+    });
   }
 
   // --- rules -------------------------------------------------------------------------------

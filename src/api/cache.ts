@@ -1,0 +1,32 @@
+// Answers to reads, kept until the next write. Only when the store says no other process
+// can write (the daemon's exclusive store): then its write count is an exact version of the
+// data, and scripts polling `ve orch ps` or `status` are answered without touching SQLite.
+
+/** What the cache may hold in all, in UTF-16 code units of JSON text (about bytes). */
+export const CACHE_MAX_CHARS = 32 * 1024 * 1024;
+/** A larger answer (e.g. a list of 100,000 units) is rebuilt each time rather than held. */
+export const CACHE_MAX_ENTRY_CHARS = 8 * 1024 * 1024;
+
+export class ReadCache {
+  private version: number | undefined;
+  private readonly entries = new Map<string, string>();
+  private chars = 0;
+
+  /** `build()`'s text for `key` at data `version`; `undefined` version means never cache. */
+  read(key: string, version: number | undefined, build: () => string): string {
+    if (version === undefined) return build();
+    if (version !== this.version) {
+      this.entries.clear();
+      this.chars = 0;
+      this.version = version;
+    }
+    const hit = this.entries.get(key);
+    if (hit !== undefined) return hit;
+    const text = build();
+    if (text.length <= CACHE_MAX_ENTRY_CHARS && this.chars + text.length <= CACHE_MAX_CHARS) {
+      this.entries.set(key, text);
+      this.chars += text.length;
+    }
+    return text;
+  }
+}

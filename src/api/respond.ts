@@ -1,0 +1,26 @@
+// Success responses: every body is checked against its schema before it leaves, so a response
+// can never drift from models.ts, and serialised once (the cache keeps the text).
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { VERSION_HEADER } from "../version.ts";
+
+export type Serializer<T extends TSchema> = (value: Static<T>) => string;
+
+/** JSON text of a value that must match `schema`; a mismatch is a bug, answered with a 500. */
+export function serializer<T extends TSchema>(schema: T, name: string): Serializer<T> {
+  const check = TypeCompiler.Compile(schema);
+  return (value) => {
+    if (!check.Check(value)) {
+      const first = check.Errors(value).First();
+      throw new Error(`${name} response does not match its schema at '${first?.path}': ${first?.message}`);
+    }
+    return JSON.stringify(value);
+  };
+}
+
+export function jsonResponse(body: string, version: string, status = 200): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json", [VERSION_HEADER]: version },
+  });
+}

@@ -1,5 +1,5 @@
-// The two libc calls Bun does not expose: flock (the single-instance lock) and dup2 (pointing
-// stdout/stderr at a rotated log). Loaded on first use: dlopen costs a few milliseconds.
+// The libc call Bun does not expose: flock, for the single-instance lock. Loaded on first use:
+// dlopen compiles a trampoline, which costs milliseconds.
 import { FFIType, dlopen } from "bun:ffi";
 
 const LIBC_PATH = process.platform === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6";
@@ -12,7 +12,6 @@ export const LOCK_UN = 8;
 let libc:
   | {
       flock: (fd: number, operation: number) => number;
-      dup2: (from: number, to: number) => number;
     }
   | undefined;
 
@@ -20,9 +19,8 @@ function load() {
   if (!libc) {
     const { symbols } = dlopen(LIBC_PATH, {
       flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-      dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     });
-    libc = { flock: symbols.flock, dup2: symbols.dup2 };
+    libc = { flock: symbols.flock };
   }
   return libc;
 }
@@ -30,8 +28,4 @@ function load() {
 /** 0 on success, -1 when the lock is held elsewhere (or the fd is bad). */
 export function flock(fd: number, operation: number): number {
   return load().flock(fd, operation);
-}
-
-export function dup2(from: number, to: number): number {
-  return load().dup2(from, to);
 }

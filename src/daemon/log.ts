@@ -1,18 +1,17 @@
 // The daemon log: one timestamped line per event, rotated by size. A detached daemon's stdout
-// and stderr are the log file too (the CLI opened it for the child), so a crash message that
-// bypasses the logger still lands in it; rotation points them at the new file.
+// and stderr are the log file too (the CLI opened it for the child, in append mode), so a
+// crash message that bypasses the logger still lands in it. Rotation copies the file aside
+// and truncates it in place ("copytruncate"): every handle on it, the logger's and the
+// daemon's stdout and stderr, keeps writing to the current log.
 import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
-import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { PRIVATE_FILE_MODE } from "./state-dir.ts";
-import { dup2 } from "./libc.ts";
 
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;
 
 export interface DaemonLogOptions {
   /** Also write each line to stderr (foreground mode, where stderr is a terminal or journal). */
   echo: boolean;
-  /** Point stdout/stderr at the new file after rotating (detached mode). */
-  redirectStdio: boolean;
   maxBytes?: number;
 }
 
@@ -40,14 +39,8 @@ export function openDaemonLog(path: string, options: DaemonLogOptions): DaemonLo
   let size = fstatSync(fd).size;
 
   const rotate = () => {
-    renameSync(path, `${path}.1`);
-    const next = openAppend(path);
-    if (options.redirectStdio) {
-      dup2(next, 1);
-      dup2(next, 2);
-    }
-    closeSync(fd);
-    fd = next;
+    copyFileSync(path, `${path}.1`);
+    ftruncateSync(fd, 0);
     size = 0;
   };
 

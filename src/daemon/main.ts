@@ -64,10 +64,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   process.umask(0o077);
   const paths = projectPaths(options.root);
   ensureStateDir(paths);
-  const { logger: log, close: closeLog } = openDaemonLog(paths.log, {
-    echo: options.foreground,
-    redirectStdio: !options.foreground,
-  });
+  const { logger: log, close: closeLog } = openDaemonLog(paths.log, { echo: options.foreground });
 
   const lock = await acquireLock(paths.pid);
   if (!lock) {

@@ -237,10 +237,18 @@ export class Store {
       }
       const phase = body.phase ?? "GOAL";
       const timestamp = this.timestamp();
+      const row: UnitRow = {
+        chunk,
+        phase,
+        status,
+        worktree: body.worktree ?? null,
+        created_at: timestamp,
+        updated_at: timestamp,
+      };
       this.db
         .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(chunk, phase, status, body.worktree ?? null, timestamp, timestamp);
-      this.writeBlockers(chunk, blockers);
+        .run(chunk, phase, status, row.worktree, timestamp, timestamp);
+      this.insertBlockers(chunk, blockers);
       this.log({
         chunk,
         oldStatus: null,
@@ -252,7 +260,8 @@ export class Store {
         timestamp,
       });
       if (status === "DONE") this.releaseDependents(chunk, `'${chunk}' is DONE`, timestamp);
-      return this.toWorkUnit(this.requireRow(chunk));
+      // Nothing after the insert touches this unit's own row: no need to read it back.
+      return toWorkUnit(row, blockers);
     });
   }
 
@@ -495,6 +504,11 @@ export class Store {
 
   private writeBlockers(chunk: string, blockers: readonly string[]): void {
     this.db.query("DELETE FROM work_unit_blockers WHERE chunk = ?").run(chunk);
+    this.insertBlockers(chunk, blockers);
+  }
+
+  private insertBlockers(chunk: string, blockers: readonly string[]): void {
+    if (blockers.length === 0) return;
     const insert = this.db.query("INSERT INTO work_unit_blockers (chunk, blocker) VALUES (?, ?)");
     for (const blocker of blockers) insert.run(chunk, blocker);
   }

@@ -1,0 +1,254 @@
+// Where a project's files live (DESIGN.md "Files of one project"): which directory is the
+// project, and where its socket goes when the path is long. Creating `.ve/` is in
+// test/daemon/state-dir.test.ts.
+import { afterEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { VeError } from "../src/errors.ts";
+import { type RootSources, SOCKET_PATH_MAX_BYTES, projectPaths, resolveProjectRoot } from "../src/paths.ts";
+import { useTempDirs } from "./helpers/temp.ts";
+
+const tempDir = useTempDirs("ve-paths");
+
+/** The VeError resolveProjectRoot fails with. */
+function rootError(sources: RootSources): VeError {
+  try {
+    resolveProjectRoot(sources);
+  } catch (error) {
+    if (error instanceof VeError) return error;
+    throw new Error(`expected a VeError, got ${String(error)}`);
+  }
+  throw new Error("expected a VeError, but the call succeeded");
+}
+
+function mkdirs(...parts: string[]): string {
+  const dir = join(...parts);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+describe("resolveProjectRoot: which directory is the project", () => {
+  test("--project-dir wins over VE_PROJECT_DIR and over a .git above the working directory", () => {
+    const base = tempDir();
+    const flag = mkdirs(base, "flag");
+    const env = mkdirs(base, "env");
+    const repo = mkdirs(base, "repo");
+    mkdirs(repo, ".git");
+    const cwd = mkdirs(repo, "src", "deep");
+    expect(resolveProjectRoot({ flag, env, cwd })).toBe(flag);
+  });
+
+  test("VE_PROJECT_DIR is used when there is no flag, even inside another project", () => {
+    const base = tempDir();
+    const env = mkdirs(base, "env");
+    const repo = mkdirs(base, "repo");
+    mkdirs(repo, ".ve");
+    const cwd = mkdirs(repo, "sub");
+    expect(resolveProjectRoot({ env, cwd })).toBe(env);
+    expect(resolveProjectRoot({ flag: undefined, env, cwd })).toBe(env);
+  });
+
+  test("an empty flag or variable counts as absent", () => {
+    const base = tempDir();
+    const cwd = mkdirs(base, "plain");
+    expect(resolveProjectRoot({ flag: "", env: "", cwd })).toBe(cwd);
+  });
+
+  test("without flag or variable: the nearest ancestor holding .ve/ or .git", () => {
+    const base = tempDir();
+    const outer = mkdirs(base, "outer");
+    mkdirs(outer, ".git");
+    const inner = mkdirs(outer, "packages", "inner");
+    mkdirs(inner, ".ve");
+    const cwd = mkdirs(inner, "a", "b");
+    // .ve in `inner` is nearer than .git in `outer`.
+    expect(resolveProjectRoot({ cwd })).toBe(inner);
+    // From a sibling of `inner`, the nearest marker is outer's .git.
+    expect(resolveProjectRoot({ cwd: mkdirs(outer, "packages", "other") })).toBe(outer);
+    // The working directory itself counts.
+    expect(resolveProjectRoot({ cwd: inner })).toBe(inner);
+  });
+
+  test("a .git *file* (a git worktree or submodule) marks a project too", () => {
+    const base = tempDir();
+    const worktree = mkdirs(base, "wt");
+    writeFileSync(join(worktree, ".git"), "gitdir: /somewhere/else\n");
+    expect(resolveProjectRoot({ cwd: mkdirs(worktree, "x", "y") })).toBe(worktree);
+  });
+
+  test("with no marker anywhere up the tree: the working directory", () => {
+    const base = tempDir();
+    const cwd = mkdirs(base, "no", "marker", "here");
+    // tmpdir and / carry no .ve/.git on this machine; if they did, the root would be above base.
+    expect(resolveProjectRoot({ cwd })).toBe(cwd);
+  });
+
+  test("relative --project-dir and VE_PROJECT_DIR are resolved against the working directory", () => {
+    const base = tempDir();
+    const cwd = mkdirs(base, "here");
+    const target = mkdirs(base, "there", "proj");
+    expect(resolveProjectRoot({ flag: "../there/proj", cwd })).toBe(target);
+    expect(resolveProjectRoot({ env: "../there/proj", cwd })).toBe(target);
+    expect(resolveProjectRoot({ flag: ".", cwd })).toBe(cwd);
+  });
+
+  test("symlinked spellings resolve to the real path: two spellings of one project, one root", () => {
+    const base = tempDir();
+    const real = mkdirs(base, "real-project");
+    mkdirs(real, ".git");
+    const link = join(base, "link-to-project");
+    symlinkSync(real, link);
+    const sub = mkdirs(real, "sub");
+
+    expect(resolveProjectRoot({ flag: link, cwd: base })).toBe(real);
+    expect(resolveProjectRoot({ env: link, cwd: base })).toBe(real);
+    expect(resolveProjectRoot({ flag: join(real, "sub", ".."), cwd: base })).toBe(real);
+    // Walking up from a cwd reached through the link finds the real project, not the link.
+    expect(resolveProjectRoot({ cwd: join(link, "sub") })).toBe(real);
+    expect(resolveProjectRoot({ cwd: sub })).toBe(real);
+    expect(projectPaths(resolveProjectRoot({ flag: link, cwd: base })).socket).toBe(
+      projectPaths(resolveProjectRoot({ cwd: sub })).socket,
+    );
+  });
+
+  test("leaves the process's working directory as it was, on success and on failure", () => {
+    const base = tempDir();
+    const before = process.cwd();
+    const target = mkdirs(base, "somewhere");
+    mkdirs(target, ".git");
+    resolveProjectRoot({ flag: target, cwd: base });
+    resolveProjectRoot({ cwd: mkdirs(target, "deeper") });
+    expect(process.cwd()).toBe(before);
+    rootError({ flag: join(base, "missing"), cwd: base });
+    expect(process.cwd()).toBe(before);
+  });
+
+  test("a missing --project-dir is a usage error naming the path and its source", () => {
+    const base = tempDir();
+    const missing = join(base, "does-not-exist");
+    const error = rootError({ flag: missing, cwd: base });
+    expect(error.code).toBe("usage");
+    expect(error.message).toContain(missing);
+    expect(error.message).toContain("--project-dir");
+  });
+
+  test("a missing VE_PROJECT_DIR is a usage error naming the path and the variable", () => {
+    const base = tempDir();
+    const missing = join(base, "gone");
+    const error = rootError({ env: missing, cwd: base });
+    expect(error.code).toBe("usage");
+    expect(error.message).toContain(missing);
+    expect(error.message).toContain("VE_PROJECT_DIR");
+  });
+
+  test("a --project-dir that is a file is a usage error naming the path", () => {
+    const base = tempDir();
+    const file = join(base, "a-file");
+    writeFileSync(file, "x");
+    const error = rootError({ flag: file, cwd: base });
+    expect(error.code).toBe("usage");
+    expect(error.message).toContain(file);
+    expect(error.message).toContain("not a directory");
+  });
+
+  test("a relative missing flag is a usage error naming it", () => {
+    const base = tempDir();
+    const error = rootError({ flag: "nope/deeper", cwd: base });
+    expect(error.code).toBe("usage");
+    expect(error.message).toContain("nope/deeper");
+  });
+});
+
+describe("projectPaths: where each file goes", () => {
+  const savedXdg = process.env.XDG_RUNTIME_DIR;
+  afterEach(() => {
+    if (savedXdg === undefined) delete process.env.XDG_RUNTIME_DIR;
+    else process.env.XDG_RUNTIME_DIR = savedXdg;
+  });
+
+  const uid = process.getuid?.() ?? 0;
+  const digest16 = (root: string) => createHash("sha256").update(root).digest("hex").slice(0, 16);
+  /** A root whose `.ve/orchestrator.sock` is exactly `bytes` bytes long. */
+  const rootWithSocketBytes = (base: string, bytes: number) => {
+    const suffix = "/.ve/orchestrator.sock".length;
+    const padding = bytes - suffix - base.length - 1;
+    if (padding < 1) throw new Error("temp dir too long for this test");
+    return join(base, "p".repeat(padding));
+  };
+
+  test("every file sits in <root>/.ve/ when the path is short", () => {
+    const root = tempDir();
+    const paths = projectPaths(root);
+    expect(paths.root).toBe(root);
+    expect(paths.stateDir).toBe(join(root, ".ve"));
+    expect(paths.db).toBe(join(root, ".ve", "orchestrator.db"));
+    expect(paths.pid).toBe(join(root, ".ve", "orchestrator.pid"));
+    expect(paths.log).toBe(join(root, ".ve", "orchestrator.log"));
+    expect(paths.socket).toBe(join(root, ".ve", "orchestrator.sock"));
+    expect(paths.socketInRuntimeDir).toBe(false);
+    expect(paths.port).toBe(join(root, ".ve", "orchestrator.port"));
+    expect(paths.token).toBe(join(root, ".ve", "orchestrator.token"));
+  });
+
+  test("a socket path of exactly 100 bytes stays in .ve/; 101 bytes moves to $XDG_RUNTIME_DIR/ve-<uid>/", () => {
+    const base = tempDir();
+    const runtime = mkdirs(tempDir(), "run");
+    process.env.XDG_RUNTIME_DIR = runtime;
+
+    const fits = rootWithSocketBytes(base, SOCKET_PATH_MAX_BYTES);
+    expect(Buffer.byteLength(join(fits, ".ve", "orchestrator.sock"))).toBe(100);
+    expect(projectPaths(fits).socket).toBe(join(fits, ".ve", "orchestrator.sock"));
+    expect(projectPaths(fits).socketInRuntimeDir).toBe(false);
+
+    const long = rootWithSocketBytes(base, SOCKET_PATH_MAX_BYTES + 1);
+    const paths = projectPaths(long);
+    expect(paths.socketInRuntimeDir).toBe(true);
+    expect(paths.socket).toBe(join(runtime, `ve-${uid}`, `${digest16(long)}.sock`));
+    expect(paths.socket).toMatch(/\/[0-9a-f]{16}\.sock$/);
+    // Everything else still lives in the project.
+    expect(paths.stateDir).toBe(join(long, ".ve"));
+    expect(paths.db).toBe(join(long, ".ve", "orchestrator.db"));
+    expect(paths.pid).toBe(join(long, ".ve", "orchestrator.pid"));
+  });
+
+  test("the limit counts bytes, not characters", () => {
+    const base = tempDir();
+    process.env.XDG_RUNTIME_DIR = mkdirs(tempDir(), "run");
+    // 'é' is two bytes: few enough characters for 100, too many bytes.
+    const chars = SOCKET_PATH_MAX_BYTES - "/.ve/orchestrator.sock".length - base.length - 1;
+    const root = join(base, "é".repeat(Math.ceil(chars / 2) + 1));
+    expect(join(root, ".ve", "orchestrator.sock").length).toBeLessThanOrEqual(SOCKET_PATH_MAX_BYTES);
+    expect(projectPaths(root).socketInRuntimeDir).toBe(true);
+  });
+
+  test("without XDG_RUNTIME_DIR (unset or empty) the long-path socket goes to /tmp/ve-<uid>/", () => {
+    const long = rootWithSocketBytes(tempDir(), 150);
+    delete process.env.XDG_RUNTIME_DIR;
+    expect(projectPaths(long).socket).toBe(`/tmp/ve-${uid}/${digest16(long)}.sock`);
+    process.env.XDG_RUNTIME_DIR = "";
+    expect(projectPaths(long).socket).toBe(`/tmp/ve-${uid}/${digest16(long)}.sock`);
+  });
+
+  test("different long projects get different socket names; one project always the same", () => {
+    const base = tempDir();
+    process.env.XDG_RUNTIME_DIR = mkdirs(tempDir(), "run");
+    const a = rootWithSocketBytes(base, 140);
+    const b = `${a.slice(0, -1)}q`;
+    expect(projectPaths(a).socket).not.toBe(projectPaths(b).socket);
+    expect(projectPaths(a).socket).toBe(projectPaths(a).socket);
+  });
+
+  test("the runtime socket's name hashes the real path: a symlinked spelling reaches the same socket", () => {
+    const base = tempDir();
+    process.env.XDG_RUNTIME_DIR = mkdirs(tempDir(), "run");
+    const real = mkdirs(rootWithSocketBytes(base, 130));
+    const link = join(base, "l");
+    symlinkSync(real, link);
+    const viaLink = projectPaths(resolveProjectRoot({ flag: link, cwd: base }));
+    const direct = projectPaths(resolveProjectRoot({ cwd: real }));
+    expect(direct.socketInRuntimeDir).toBe(true);
+    expect(viaLink.socket).toBe(direct.socket);
+    expect(viaLink.socket).toContain(digest16(real));
+  });
+});

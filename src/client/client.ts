@@ -95,19 +95,19 @@ export class Client {
     return this.call("POST", "/work-units", body);
   }
 
-  getWorkUnit(chunk: string): Promise<Reply<WorkUnit>> {
+  async getWorkUnit(chunk: string): Promise<Reply<WorkUnit>> {
     return this.call("GET", unitPath(chunk));
   }
 
-  updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnit>> {
+  async updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnit>> {
     return this.call("PATCH", unitPath(chunk), patch);
   }
 
-  deleteWorkUnit(chunk: string, force: boolean): Promise<Reply<Deleted>> {
+  async deleteWorkUnit(chunk: string, force: boolean): Promise<Reply<Deleted>> {
     return this.call("DELETE", `${unitPath(chunk)}${force ? "?force=true" : ""}`);
   }
 
-  history(chunk: string): Promise<Reply<History>> {
+  async history(chunk: string): Promise<Reply<History>> {
     return this.call("GET", `${unitPath(chunk)}/history`);
   }
 

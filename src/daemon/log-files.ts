@@ -33,13 +33,25 @@ function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
 }
 
+/**
+ * The last `count` whole lines of one file (fewer if it has fewer). The read window grows
+ * until it holds them: a window that starts mid-line must not yield a fragment.
+ */
+function tailOf(file: string, count: number): string[] {
+  if (!existsSync(file)) return [];
+  for (let window = count * 256 + 4096; ; window *= 4) {
+    const { text, end } = readFrom(file, 0, window);
+    const whole = window >= end ? lines(text) : lines(text.slice(text.indexOf("\n") + 1));
+    if (whole.length >= count || window >= end) return whole.slice(-count);
+  }
+}
+
 /** The last `count` lines of the log, reaching into the rotated file when the current one is short. */
 export function lastLines(path: string, count: number): string[] {
   if (count === 0) return [];
-  const tail = (file: string) => (existsSync(file) ? lines(readFrom(file, 0, count * 1024 + 65536).text) : []);
-  const current = tail(path);
-  if (current.length >= count) return current.slice(-count);
-  return [...tail(`${path}.1`), ...current].slice(-count);
+  const current = tailOf(path, count);
+  if (current.length >= count) return current;
+  return [...tailOf(`${path}.1`, count - current.length), ...current];
 }
 
 /** Calls `onLine` for each line appended after now, following rotation, until `signal` aborts. */
@@ -47,19 +59,26 @@ export async function followLog(path: string, onLine: (line: string) => void, si
   let offset = existsSync(path) ? statSync(path).size : 0;
   let inode = existsSync(path) ? statSync(path).ino : 0;
   let partial = "";
+  const deliver = (text: string) => {
+    const parts = (partial + text).split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) if (line !== "") onLine(line);
+  };
   while (!signal.aborted) {
     if (existsSync(path)) {
       const info = statSync(path);
       if (info.ino !== inode || info.size < offset) {
+        // Rotated since the last poll: what was written before the rotation and not yet read
+        // is at the end of the rotated copy.
+        const rotated = `${path}.1`;
+        if (offset > 0 && existsSync(rotated) && statSync(rotated).size > offset) deliver(readFrom(rotated, offset).text);
         inode = info.ino;
         offset = 0;
       }
       if (info.size > offset) {
         const { text, end } = readFrom(path, offset);
         offset = end;
-        const parts = (partial + text).split("\n");
-        partial = parts.pop() ?? "";
-        for (const line of parts) if (line !== "") onLine(line);
+        deliver(text);
       }
     }
     await sleep(FOLLOW_POLL_MS, signal);

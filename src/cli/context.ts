@@ -14,7 +14,7 @@ export async function commandContext(args: { "project-dir"?: unknown; json?: unk
   const flag = typeof args["project-dir"] === "string" ? args["project-dir"] : undefined;
   const root = resolveProjectRoot({ flag, env: process.env.VE_PROJECT_DIR, cwd: process.cwd() });
   const paths = projectPaths(root);
-  const client = new Client(paths, { onWarning: (message) => void logger().then((l) => l.warn(message)) });
+  const client = new Client(paths, { onWarning: (message) => logger().warn(message) });
   return { paths, client, json: args.json === true };
 }
 

@@ -5,7 +5,7 @@
 // Start-up cost shapes this module: touching `process.stdout` or `process.stderr` builds
 // Node's stream objects, which costs several times a whole bare Bun start; `console.log`
 // and `console.error` write the same bytes without them.
-import type { ConsolaInstance, LogObject } from "consola/core";
+import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
 import type { VeError } from "../errors.ts";
 
 export type Stream = "stdout" | "stderr";
@@ -60,10 +60,12 @@ const PREFIX: Partial<Record<LogObject["type"], [string, Color]>> = {
 
 let consola: ConsolaInstance | undefined;
 
-/** Messages for people on stderr; never anything a script parses. Built on first use. */
-export async function logger(): Promise<ConsolaInstance> {
+/**
+ * Messages for people on stderr; never anything a script parses. Built on first use (most
+ * runs print none), and synchronous, so a message is out before the process exits.
+ */
+export function logger(): ConsolaInstance {
   if (!consola) {
-    const { createConsola } = await import("consola/core");
     consola = createConsola({
       level: 3,
       throttle: 0,
@@ -81,12 +83,12 @@ export async function logger(): Promise<ConsolaInstance> {
   return consola;
 }
 
-export async function printError(error: VeError, json: boolean): Promise<void> {
+export function printError(error: VeError, json: boolean): void {
   if (json) {
     print(JSON.stringify(error.toBody()));
     return;
   }
-  (await logger()).error(error.message);
+  logger().error(error.message);
   const tail = (error.details as { log_tail?: unknown } | undefined)?.log_tail;
   if (Array.isArray(tail) && tail.length > 0) {
     printErr(paint("stderr", "gray", "  last lines of the daemon log:"));

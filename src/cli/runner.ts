@@ -170,7 +170,7 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
       error instanceof VeError
         ? error
         : new VeError("internal", `ve failed unexpectedly (${error instanceof Error ? error.message : String(error)}); this is a bug, please report it.`);
-    await printError(failure, wantsJson(rest));
+    printError(failure, wantsJson(rest));
     return error instanceof VeError ? exitCodeOf(error) : 1;
   }
 }

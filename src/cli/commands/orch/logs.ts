@@ -21,7 +21,7 @@ export default defineCommand({
     if (args.follow && ctx.json) throw usageError("--follow cannot be combined with --json (one document only)");
     const log = ctx.paths.log;
     if (!existsSync(log) && !args.follow) {
-      if (!ctx.json) (await logger()).info(`No daemon log yet at ${log}; \`ve orch start\` creates it.`);
+      if (!ctx.json) logger().info(`No daemon log yet at ${log}; \`ve orch start\` creates it.`);
     }
     const doc: LogLines = { log, lines: existsSync(log) || existsSync(`${log}.1`) ? lastLines(log, count) : [] };
     if (ctx.json) return emitValue(ctx, doc, () => "");

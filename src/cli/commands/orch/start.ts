@@ -27,7 +27,7 @@ export default defineCommand({
     const result = await startDaemon(ctx.paths, { tcp: args.tcp === true, port });
     const wanted = args.tcp ? "tcp" : "unix";
     if (result.alreadyRunning && result.status.transport !== wanted && !ctx.json) {
-      (await logger()).warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);
+      logger().warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);
     }
     const doc: StartResult = { already_running: result.alreadyRunning, daemon: result.status };
     emitValue(ctx, doc, (d) =>

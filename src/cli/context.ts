@@ -2,7 +2,7 @@
 // output is JSON.
 import { Client, type Reply } from "../client/client.ts";
 import { type ProjectPaths, projectPaths, resolveProjectRoot } from "../paths.ts";
-import { logger, print } from "./output.ts";
+import { logger, print, printBytes } from "./output.ts";
 
 export interface CommandContext {
   paths: ProjectPaths;
@@ -19,8 +19,9 @@ export async function commandContext(args: { "project-dir"?: unknown; json?: unk
 }
 
 /** Prints a reply: its body as the daemon sent it with --json, else `human(data)`. */
-export function emit<T>(ctx: CommandContext, reply: Reply<T>, human: (data: T) => string): void {
-  print(ctx.json ? reply.text : human(reply.data));
+export async function emit<T>(ctx: CommandContext, reply: Reply<T>, human: (data: T) => string): Promise<void> {
+  if (ctx.json) await printBytes(reply.bytes);
+  else print(human(reply.data));
 }
 
 /** Prints a document the CLI builds itself: `value` as JSON with --json, else `human`. */

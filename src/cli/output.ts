@@ -47,6 +47,17 @@ export function print(text: string): void {
   console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
 }
 
+const NEWLINE = new Uint8Array([10]);
+
+/**
+ * A document's bytes on stdout as received, with a newline: a large answer is passed through
+ * without being decoded and encoded again.
+ */
+export async function printBytes(bytes: Uint8Array): Promise<void> {
+  await Bun.write(Bun.stdout, bytes);
+  await Bun.write(Bun.stdout, NEWLINE);
+}
+
 /** Text for people on stderr (usage, hints). */
 export function printErr(text: string): void {
   console.error(text.endsWith("\n") ? text.slice(0, -1) : text);

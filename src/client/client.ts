@@ -31,8 +31,12 @@ export interface ClientOptions {
 /** A successful answer: the body as sent (what `--json` prints) and its parsed value. */
 export interface Reply<T> {
   status: number;
-  text: string;
-  data: T;
+  /** The body's bytes as the daemon sent them. */
+  bytes: Uint8Array;
+  /** The body as text (decoded on first read). */
+  readonly text: string;
+  /** The body parsed (on first read). */
+  readonly data: T;
 }
 
 let versionWarned = false;
@@ -154,7 +158,10 @@ export class Client {
       let data: T | undefined;
       return {
         status: response.status,
-        text: response.body,
+        bytes: response.bytes,
+        get text(): string {
+          return response.body;
+        },
         get data(): T {
           data ??= parse() as T;
           return data;

@@ -20,7 +20,10 @@ export interface HttpResponse {
   status: number;
   /** Lower-case header names. */
   headers: Map<string, string>;
-  body: string;
+  /** The body as received: what `--json` copies to stdout without decoding it. */
+  bytes: Uint8Array;
+  /** The body as text, decoded when first read. */
+  readonly body: string;
 }
 
 export type TransportFailure =
@@ -139,8 +142,18 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
     };
     const timer = setTimeout(() => finish(new TransportError({ kind: "timeout" })), timeoutMs);
 
-    const respond = (head: Head, bytes: Uint8Array) =>
-      finish(undefined, { status: head.status, headers: head.headers, body: decoder.decode(bytes) });
+    const respond = (head: Head, bytes: Uint8Array) => {
+      let text: string | undefined;
+      finish(undefined, {
+        status: head.status,
+        headers: head.headers,
+        bytes,
+        get body() {
+          text ??= decoder.decode(bytes);
+          return text;
+        },
+      });
+    };
 
     const progress = (closed: boolean) => {
       if (!parsed) {

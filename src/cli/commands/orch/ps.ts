@@ -13,6 +13,6 @@ export default defineCommand({
   async run({ args }) {
     const ctx = await commandContext(args);
     const filter = { ...(args.status ? { status: args.status } : {}), ...(args.phase ? { phase: args.phase } : {}) };
-    emit(ctx, await ctx.client.listWorkUnits(filter), (list) => unitTable(list.work_units));
+    await emit(ctx, await ctx.client.listWorkUnits(filter), (list) => unitTable(list.work_units));
   },
 });

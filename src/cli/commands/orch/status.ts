@@ -12,7 +12,7 @@ export default defineCommand({
   async run({ args }) {
     const ctx = await commandContext(args);
     try {
-      emit(ctx, await ctx.client.status(), daemonSummary);
+      await emit(ctx, await ctx.client.status(), daemonSummary);
       return;
     } catch (error) {
       if (!(error instanceof VeError) || error.code !== "daemon_not_running") throw error;

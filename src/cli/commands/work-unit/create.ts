@@ -22,6 +22,6 @@ export default defineCommand({
       ...(args["blocked-by"] !== undefined ? { blocked_by: listOption(args["blocked-by"]) } : {}),
       ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
     });
-    emit(ctx, reply, (unit) => `Created ${unitSummary(unit)}`);
+    await emit(ctx, reply, (unit) => `Created ${unitSummary(unit)}`);
   },
 });

@@ -11,6 +11,6 @@ export default defineCommand({
   },
   async run({ args }) {
     const ctx = await commandContext(args);
-    emit(ctx, await ctx.client.deleteWorkUnit(args.chunk, args.force === true), (d) => `Deleted ${d.chunk}`);
+    await emit(ctx, await ctx.client.deleteWorkUnit(args.chunk, args.force === true), (d) => `Deleted ${d.chunk}`);
   },
 });

@@ -27,7 +27,7 @@ export default defineCommand({
     if (!wanted) throw usageError(`NEW_STATUS must be one of ${STATUSES.join(", ")}, not '${args.new_status}'`);
     const before = ctx.json ? undefined : (await ctx.client.getWorkUnit(args.chunk)).data.status;
     const reply = await ctx.client.updateWorkUnit(args.chunk, { status: wanted as Status, ...(args.force ? { force: true } : {}) });
-    emit(ctx, reply, (unit) =>
+    await emit(ctx, reply, (unit) =>
       before === unit.status
         ? `${unit.chunk} is already ${paintStatus(unit.status)}`
         : `${unit.chunk}: ${before ? `${paintStatus(before)} -> ` : ""}${paintStatus(unit.status)}`,

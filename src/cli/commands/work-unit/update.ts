@@ -43,6 +43,6 @@ export default defineCommand({
     if (Object.keys(patch).filter((k) => k !== "force" && k !== "expected_updated_at").length === 0) {
       throw usageError("Nothing to change: give --phase, --status, --blocked-by, --clear-blocked-by, --worktree or --clear-worktree");
     }
-    emit(ctx, await ctx.client.updateWorkUnit(args.chunk, patch), (unit) => `Updated ${unitSummary(unit)}`);
+    await emit(ctx, await ctx.client.updateWorkUnit(args.chunk, patch), (unit) => `Updated ${unitSummary(unit)}`);
   },
 });

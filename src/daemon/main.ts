@@ -139,7 +139,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
     Object.assign(info, { transport: "tcp", socket: null, port: server.port ?? null });
   }
-  handle = createApp(store, info, appOptions).handle;
+  // fetch, not handle: handle is an async wrapper around it, one more promise per request.
+  handle = createApp(store, info, appOptions).fetch;
   const listening = server;
   log.info(
     info.transport === "unix" ? `listening on ${info.socket}` : `listening on 127.0.0.1:${info.port} (token in ${paths.token})`,

@@ -85,7 +85,8 @@ function entryExists(path: string): boolean {
 export function resolveProjectRoot({ flag, env, cwd }: RootSources): string {
   if (flag) return physicalDirectory(flag, cwd, "--project-dir");
   if (env) return physicalDirectory(env, cwd, "VE_PROJECT_DIR");
-  const start = physicalDirectory(cwd, "/", "the working directory");
+  // The process's own working directory is already physical (getcwd resolves every link).
+  const start = cwd === process.cwd() ? cwd : physicalDirectory(cwd, "/", "the working directory");
   for (let dir = start; ; dir = parentPath(dir)) {
     if (entryExists(childPath(dir, STATE_DIR_NAME)) || entryExists(childPath(dir, ".git"))) return dir;
     if (dir === "/") return start;

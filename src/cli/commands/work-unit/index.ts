@@ -1,17 +1,19 @@
 import { defineCommand } from "citty";
+import ps from "../orch/ps.ts";
+import create from "./create.ts";
+import remove from "./delete.ts";
+import show from "./show.ts";
+import status from "./status.ts";
+import update from "./update.ts";
 
 export default defineCommand({
   meta: { name: "work-unit", description: "Create, inspect, change and delete work units" },
   subCommands: {
-    create: () => import("./create.ts").then((m) => m.default),
-    status: () => import("./status.ts").then((m) => m.default),
-    show: () => import("./show.ts").then((m) => m.default),
-    update: () => import("./update.ts").then((m) => m.default),
-    list: () =>
-      import("../orch/ps.ts").then((m) => ({
-        ...m.default,
-        meta: { name: "list", description: "List work units (same as `ve orch ps`)" },
-      })),
-    delete: () => import("./delete.ts").then((m) => m.default),
+    create,
+    status,
+    show,
+    update,
+    list: { ...ps, meta: { name: "list", description: "List work units (same as `ve orch ps`)" } },
+    delete: remove,
   },
 });

@@ -70,28 +70,26 @@ export const WorkUnit = Type.Object(
 );
 export type WorkUnit = Static<typeof WorkUnit>;
 
-export const CreateWorkUnit = Type.Object(
-  {
-    chunk: ChunkName,
-    phase: Type.Optional(PhaseSchema),
-    status: Type.Optional(StatusSchema),
-    blocked_by: Type.Optional(BlockedBy),
-    worktree: Type.Optional(Worktree),
-  },
-  { additionalProperties: false, errorMessage: "must be a JSON object" },
-);
+/** The fields a request may set on a unit, when creating it or changing it. */
+const SettableFields = {
+  phase: Type.Optional(PhaseSchema),
+  status: Type.Optional(StatusSchema),
+  blocked_by: Type.Optional(BlockedBy),
+  worktree: Type.Optional(Worktree),
+};
+
+const requestBody = { additionalProperties: false, errorMessage: "must be a JSON object" } as const;
+
+export const CreateWorkUnit = Type.Object({ chunk: ChunkName, ...SettableFields }, requestBody);
 export type CreateWorkUnit = Static<typeof CreateWorkUnit>;
 
 export const UpdateWorkUnit = Type.Object(
   {
-    phase: Type.Optional(PhaseSchema),
-    status: Type.Optional(StatusSchema),
-    blocked_by: Type.Optional(BlockedBy),
-    worktree: Type.Optional(Worktree),
+    ...SettableFields,
     force: Type.Optional(Force),
     expected_updated_at: Type.Optional(Timestamp),
   },
-  { additionalProperties: false, errorMessage: "must be a JSON object" },
+  requestBody,
 );
 export type UpdateWorkUnit = Static<typeof UpdateWorkUnit>;
 

@@ -37,14 +37,7 @@ async function readLimited(request: Request): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(Bun.concatArrayBuffers(chunks));
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -82,21 +82,13 @@ function parseHead(bytes: Uint8Array, end: number): Head {
   };
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(Bun.concatArrayBuffers(chunks as Uint8Array[]));
 }
 
 /** The body of a chunked message, or undefined while its last chunk has not arrived. */
 function decodeChunked(body: Uint8Array): Uint8Array | undefined {
   const parts: Uint8Array[] = [];
-  let total = 0;
   let at = 0;
   for (;;) {
     let lineEnd = at;
@@ -104,11 +96,10 @@ function decodeChunked(body: Uint8Array): Uint8Array | undefined {
     if (lineEnd + 1 >= body.length) return undefined;
     const size = Number.parseInt(decoder.decode(body.subarray(at, lineEnd)), 16);
     if (!Number.isFinite(size)) throw new TransportError({ kind: "protocol", message: "bad chunk size" });
-    if (size === 0) return concat(parts, total);
+    if (size === 0) return concat(parts);
     const start = lineEnd + 2;
     if (start + size + 2 > body.length) return undefined;
     parts.push(body.subarray(start, start + size));
-    total += size;
     at = start + size + 2;
   }
 }
@@ -120,7 +111,7 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
   for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
   if (body) lines.push("Content-Type: application/json", `Content-Length: ${body.byteLength}`);
   const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
-  const payload = body ? concat([head, body], head.byteLength + body.byteLength) : head;
+  const payload = body ? concat([head, body]) : head;
 
   return new Promise<HttpResponse>((resolve, reject) => {
     // The head is found in the first chunks; after that, bytes are only counted until the
@@ -157,7 +148,7 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
 
     const progress = (closed: boolean) => {
       if (!parsed) {
-        const all = concat(chunks, received);
+        const all = concat(chunks);
         chunks.length = 0;
         chunks.push(all);
         const end = headEnd(all, 0);
@@ -170,19 +161,19 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
       const { bodyStart, contentLength, chunked } = parsed;
       if (contentLength !== undefined) {
         if (received - bodyStart >= contentLength) {
-          respond(parsed, concat(chunks, received).subarray(bodyStart, bodyStart + contentLength));
+          respond(parsed, concat(chunks).subarray(bodyStart, bodyStart + contentLength));
         } else if (closed) {
           finish(new TransportError({ kind: "protocol", message: "connection closed mid-response" }));
         }
         return;
       }
       if (chunked) {
-        const decoded = closed || received > bodyStart ? decodeChunked(concat(chunks, received).subarray(bodyStart)) : undefined;
+        const decoded = closed || received > bodyStart ? decodeChunked(concat(chunks).subarray(bodyStart)) : undefined;
         if (decoded) respond(parsed, decoded);
         else if (closed) finish(new TransportError({ kind: "protocol", message: "connection closed mid-response" }));
         return;
       }
-      if (closed) respond(parsed, concat(chunks, received).subarray(bodyStart));
+      if (closed) respond(parsed, concat(chunks).subarray(bodyStart));
     };
 
     const guarded = (closed: boolean) => {

@@ -150,7 +150,8 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
         throw new VeError("usage", `Missing command; see \`${name} --help\`.`);
       }
       if (first.startsWith("-")) throw usage(`Unknown option ${first} for \`${name}\` (options go after the command)`, name);
-      const next = subCommands[first];
+      // Own properties only: `constructor` or `__proto__` is not a command.
+      const next = Object.hasOwn(subCommands, first) ? subCommands[first] : undefined;
       if (!next) {
         const visible: string[] = [];
         for (const [key, sub] of Object.entries(subCommands)) {

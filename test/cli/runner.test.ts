@@ -443,6 +443,14 @@ describe("runCli: help, version, unknown and missing commands", () => {
     expect(nested.stderr).toContain("see `ve orch --help`.");
   });
 
+  test("names of Object's own properties are unknown commands, not crashes", async () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const result = await run(["orch", name]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`Unknown command '${name}'`);
+    }
+  });
+
   test("hidden commands still run", async () => {
     const result = await run(["secret-daemon"]);
     expect(result.code).toBe(0);

@@ -7,7 +7,7 @@ import type { BenchConfig } from "./lib/config.ts";
 import { Daemon, tempDir } from "./lib/daemon.ts";
 import { type LoadResult, runLoad, unitName } from "./lib/load.ts";
 import { round, stats } from "./lib/measure.ts";
-import { BareServer, type References, sqliteInserts } from "./lib/refs.ts";
+import { type References, sqliteInserts, startBareServer } from "./lib/refs.ts";
 import { type Figure, compare, figure } from "./lib/report.ts";
 
 function checked(result: LoadResult, what: string): LoadResult {
@@ -21,7 +21,7 @@ export async function benchGet(config: BenchConfig, refs: References, project: D
   const paths = Array.from({ length: project.units }, (_, i) => `/work-units/${unitName(i)}`);
   const sample = await project.get(paths[0] as string);
   if (sample.status !== 200) throw new Error(`GET ${paths[0]} answered ${sample.status}`);
-  const bare = await BareServer.start(refs.bareServer, sample.text);
+  const bare = await startBareServer(refs.bareServer, sample.text);
   try {
     const figures: Figure[] = [];
     for (const [mode, concurrency] of [

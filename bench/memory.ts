@@ -1,11 +1,12 @@
 // Daemon memory: VmRSS of a freshly started daemon against a bare Bun.serve process, both idle;
-// then the daemon's growth over a load of requests.
+// the floor of the daemon's stack (a minimal Elysia + bun:sqlite server, idle, taken the same
+// way) against the same bare server; then the daemon's growth over a load of requests.
 import { readFileSync } from "node:fs";
 import type { BenchConfig } from "./lib/config.ts";
 import { Daemon, rssKb } from "./lib/daemon.ts";
 import { runLoad, unitName } from "./lib/load.ts";
 import { round, stats } from "./lib/measure.ts";
-import { BareServer, type References } from "./lib/refs.ts";
+import { type References, type ReferenceServer, startBareServer, startElysiaServer } from "./lib/refs.ts";
 import { type Figure, compare, figure } from "./lib/report.ts";
 
 const SETTLE_MS = 1000;
@@ -28,14 +29,20 @@ function peakMb(pid: number): number {
 
 export async function benchMemory(config: BenchConfig, refs: References, body: string): Promise<Figure[]> {
   const daemon = await Daemon.start("memory");
-  let bare: BareServer | undefined;
+  let bare: ReferenceServer | undefined;
+  let floor: ReferenceServer | undefined;
   try {
-    // Idle: each process has served exactly one request (the daemon: start's readiness probe).
+    // Idle: each process has served exactly one request (the daemon: start's readiness probe;
+    // the references: the one probe their start makes), then settles for the same time.
     const daemonIdle = await settledRssMb(daemon.pid);
-    bare = await BareServer.start(refs.bareServer, body);
+    bare = await startBareServer(refs.bareServer, body);
     const bareIdle = await settledRssMb(bare.pid);
     await bare.stop();
     bare = undefined;
+    floor = await startElysiaServer(refs.elysiaServer);
+    const floorIdle = await settledRssMb(floor.pid);
+    await floor.stop();
+    floor = undefined;
 
     await daemon.seedApi(config.baseUnits, config.seedConcurrency);
     const before = await settledRssMb(daemon.pid);
@@ -67,6 +74,21 @@ export async function benchMemory(config: BenchConfig, refs: References, body: s
         target: { op: "<=", value: 1.5 },
       }),
       figure({
+        id: "memory.floor",
+        label: "minimal Elysia + bun:sqlite server (floor)",
+        measured: {
+          value: floorIdle,
+          unit: "MB",
+          what: `${what}; the compiled minimal server (new Elysia(), one route reading a row from bun:sqlite in WAL mode, Bun.serve on a Unix socket) after one GET /x/1`,
+        },
+        reference: { label: "bare Bun.serve", value: bareIdle, unit: "MB", what: `${what}; the compiled bare server after one request` },
+        comparison: compare("ratio", floorIdle, bareIdle),
+        notes: [
+          `reference figure, no target: what Elysia and bun:sqlite alone weigh over a bare server; the daemon idle is ${(daemonIdle / floorIdle).toFixed(2)}x this floor (${daemonIdle - floorIdle >= 0 ? "+" : ""}${(daemonIdle - floorIdle).toFixed(1)} MB)`,
+        ],
+        data: { daemon_idle_mb: round(daemonIdle), daemon_vs_floor: round(daemonIdle / floorIdle, 3), floor_vs_bare: round(floorIdle / bareIdle, 3) },
+      }),
+      figure({
         id: "memory.growth",
         label: `daemon RSS after ${config.memoryRequests} requests`,
         measured: {
@@ -84,6 +106,7 @@ export async function benchMemory(config: BenchConfig, refs: References, body: s
     ];
   } finally {
     await bare?.stop();
+    await floor?.stop();
     await daemon.dispose();
   }
 }

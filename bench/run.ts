@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   };
 
   try {
-    log("building the references (hello-world, bare server) ...");
+    log("building the references (hello-world, bare server, bare client, Elysia + bun:sqlite server) ...");
     const refs = await buildReferences();
 
     await section("size", "binary size", () => benchSize(refs));

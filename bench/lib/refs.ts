@@ -1,5 +1,7 @@
 // The references the harness builds and runs itself in every run: a compiled hello-world, a
-// compiled bare Bun.serve on a Unix socket, and raw bun:sqlite inserts.
+// compiled bare Bun.serve on a Unix socket, raw bun:sqlite inserts, and two floors: a compiled
+// minimal Bun.connect client (the least a CLI request can cost) and a compiled minimal Elysia +
+// bun:sqlite server (the least a server on the daemon's stack can weigh).
 import { lstatSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { compile } from "../../build.ts";
@@ -14,22 +16,52 @@ export interface References {
   dir: string;
   hello: string;
   bareServer: string;
+  /** One GET /status over a Unix socket with Bun.connect: the CLI floor. */
+  bareClient: string;
+  /** Elysia + bun:sqlite (WAL), one route: the memory floor. */
+  elysiaServer: string;
 }
 
-/** The references, compiled with exactly dist/ve's build settings (build.ts's `compile`). */
+/**
+ * The references, compiled with exactly dist/ve's build settings (build.ts's `compile`), fresh
+ * in every run: a binary written earlier can start measurably slower than a freshly written
+ * identical one, and dist/ve is rebuilt by `npm run bench` right before this runs.
+ */
 export async function buildReferences(): Promise<References> {
   const dir = tempDir("refs");
-  const hello = join(dir, "hello");
-  const bareServer = join(dir, "bare-server");
-  await compile(join(FIXTURES, "hello.ts"), hello);
-  await compile(join(FIXTURES, "bare-server.ts"), bareServer);
-  const check = Bun.spawnSync({ cmd: [hello], stdout: "pipe" });
+  const refs: References = {
+    dir,
+    hello: join(dir, "hello"),
+    bareServer: join(dir, "bare-server"),
+    bareClient: join(dir, "bare-client"),
+    elysiaServer: join(dir, "elysia-sqlite-server"),
+  };
+  await compile(join(FIXTURES, "hello.ts"), refs.hello);
+  await compile(join(FIXTURES, "bare-server.ts"), refs.bareServer);
+  await compile(join(FIXTURES, "bare-client.ts"), refs.bareClient);
+  await compile(join(FIXTURES, "elysia-sqlite-server.ts"), refs.elysiaServer);
+  const check = Bun.spawnSync({ cmd: [refs.hello], stdout: "pipe" });
   if (check.stdout.toString() !== "hello\n") throw new Error("the compiled hello-world does not print hello");
-  return { dir, hello, bareServer };
+  return refs;
 }
 
-/** A running bare server (the compiled fixture) on its own socket. */
-export class BareServer {
+interface ServerLaunch {
+  /** Used in errors. */
+  name: string;
+  /** Names its temporary directory and socket file. */
+  label: string;
+  binary: string;
+  /** Arguments after the binary, given the socket and a fresh directory of its own. */
+  args: (socket: string, dir: string) => string[];
+  env?: Record<string, string>;
+  /** The one request made before the server counts as started; it must answer 200. */
+  probe: string;
+  /** Checks the probe's body; throws when it is not what the server should answer. */
+  checkProbe?: (body: string) => void;
+}
+
+/** A running reference server (a compiled fixture) on its own socket. */
+export class ReferenceServer {
   private constructor(
     readonly pid: number,
     readonly socket: string,
@@ -37,11 +69,12 @@ export class BareServer {
     private readonly release: () => void,
   ) {}
 
-  static async start(binary: string, body: string): Promise<BareServer> {
-    const socket = join(tempDir("bare"), "bare.sock");
+  static async start(launch: ServerLaunch): Promise<ReferenceServer> {
+    const dir = tempDir(launch.label);
+    const socket = join(dir, `${launch.label}.sock`);
     const child = Bun.spawn({
-      cmd: [binary, socket],
-      env: { ...process.env, BENCH_BODY: body },
+      cmd: [launch.binary, ...launch.args(socket, dir)],
+      env: { ...process.env, ...launch.env },
       stdin: "ignore",
       stdout: "ignore",
       stderr: "inherit",
@@ -55,15 +88,17 @@ export class BareServer {
         if (alive(child.pid) && cmdline(child.pid)?.includes(socket)) child.kill("SIGKILL");
       },
     });
-    const server = new BareServer(child.pid, socket, child, release);
-    await waitUntil("the bare server's socket", async () => {
-      if (child.exitCode !== null) throw new Error(`the bare server exited with ${child.exitCode}`);
-      if (!lstatSync(socket, { throwIfNoEntry: false })?.isSocket()) return false;
-      // One request, as `ve orch start`'s readiness probe makes one to the daemon.
-      const res = await fetch("http://localhost/", { unix: socket });
-      await res.text();
-      return res.ok;
+    const server = new ReferenceServer(child.pid, socket, child, release);
+    await waitUntil(`the ${launch.name} socket`, () => {
+      if (child.exitCode !== null) throw new Error(`the ${launch.name} exited with ${child.exitCode}`);
+      return lstatSync(socket, { throwIfNoEntry: false })?.isSocket() === true;
     });
+    // Exactly one request, as `ve orch start`'s readiness probe makes exactly one to the daemon
+    // (the idle memory figures compare processes that have served one request each).
+    const res = await fetch(`http://localhost${launch.probe}`, { unix: socket });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`the ${launch.name} answered ${launch.probe} with ${res.status}: ${body.slice(0, 200)}`);
+    launch.checkProbe?.(body);
     return server;
   }
 
@@ -76,6 +111,25 @@ export class BareServer {
     await this.child.exited;
     this.release();
   }
+}
+
+/** The compiled bare Bun.serve answering every request with `body`. */
+export function startBareServer(binary: string, body: string): Promise<ReferenceServer> {
+  return ReferenceServer.start({ name: "bare server", label: "bare", binary, args: (socket) => [socket], env: { BENCH_BODY: body }, probe: "/" });
+}
+
+/** The compiled minimal Elysia + bun:sqlite server, its database in its own directory. */
+export function startElysiaServer(binary: string): Promise<ReferenceServer> {
+  return ReferenceServer.start({
+    name: "Elysia + bun:sqlite server",
+    label: "elysia",
+    binary,
+    args: (socket, dir) => [socket, dir],
+    probe: "/x/1",
+    checkProbe: (body) => {
+      if ((JSON.parse(body) as { id?: unknown }).id !== 1) throw new Error(`the Elysia + bun:sqlite server answered /x/1 with ${body.slice(0, 200)}`);
+    },
+  });
 }
 
 export interface InsertResult {

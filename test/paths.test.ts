@@ -7,19 +7,14 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VeError } from "../src/errors.ts";
 import { type RootSources, SOCKET_PATH_MAX_BYTES, projectPaths, resolveProjectRoot } from "../src/paths.ts";
+import { thrownVeError } from "./helpers/errors.ts";
 import { useTempDirs } from "./helpers/temp.ts";
 
 const tempDir = useTempDirs("ve-paths");
 
 /** The VeError resolveProjectRoot fails with. */
 function rootError(sources: RootSources): VeError {
-  try {
-    resolveProjectRoot(sources);
-  } catch (error) {
-    if (error instanceof VeError) return error;
-    throw new Error(`expected a VeError, got ${String(error)}`);
-  }
-  throw new Error("expected a VeError, but the call succeeded");
+  return thrownVeError(() => resolveProjectRoot(sources));
 }
 
 function mkdirs(...parts: string[]): string {

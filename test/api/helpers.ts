@@ -1,15 +1,15 @@
 // Shared helpers of the HTTP API tests: a fresh store and app per test (in a temp dir of its
 // own), one way to send a request through `app.handle` (never a socket), and assertions that
 // every response carries the version header and that bodies fit their TypeBox schemas.
-import { afterEach, expect } from "bun:test";
-import { join } from "node:path";
+import { expect } from "bun:test";
+import { dirname, join } from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { type App, type AppOptions, createApp } from "../../src/api/app.ts";
 import type { ErrorCode } from "../../src/errors.ts";
 import { ErrorBody, type WorkUnit } from "../../src/models.ts";
-import { Store } from "../../src/state/store.ts";
-import { useTempDirs } from "../helpers/temp.ts";
+import type { Store } from "../../src/state/store.ts";
+import { useStores } from "../helpers/stores.ts";
 
 export const VERSION = "1.2.3";
 export const PID = 4242;
@@ -30,21 +30,10 @@ export interface Api {
  * each test (the temp dirs are removed after the file).
  */
 export function useApi(label = "ve-api"): (options?: AppOptions) => Api {
-  const tempDir = useTempDirs(label);
-  const opened: Store[] = [];
-  afterEach(() => {
-    for (const store of opened.splice(0)) {
-      try {
-        store.close();
-      } catch {
-        // closed by the test itself
-      }
-    }
-  });
+  const stores = useStores(label);
   return (options: AppOptions = {}) => {
-    const dir = tempDir();
-    const store = Store.open(join(dir, "orchestrator.db"));
-    opened.push(store);
+    const store = stores.open();
+    const dir = dirname(store.path);
     const socket = join(dir, "s.sock");
     const logged: string[] = [];
     const app = createApp(

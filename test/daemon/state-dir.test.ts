@@ -15,21 +15,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, ensureStateDir } from "../../src/daemon/state-dir.ts";
-import { VeError } from "../../src/errors.ts";
 import { projectPaths } from "../../src/paths.ts";
+import { thrownVeError } from "../helpers/errors.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
 const tempDir = useTempDirs("ve-state-dir");
-
-function thrown(fn: () => unknown): VeError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof VeError) return error;
-    throw new Error(`expected a VeError, got ${String(error)}`);
-  }
-  throw new Error("expected a VeError, but the call succeeded");
-}
 
 function mkdirs(...parts: string[]): string {
   const dir = join(...parts);
@@ -96,7 +86,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     const target = mkdirs(base, "target");
     const link = join(base, "ve-link");
     symlinkSync(target, link);
-    const error = thrown(() => ensurePrivateDir(link));
+    const error = thrownVeError(() => ensurePrivateDir(link));
     expect(error.code).toBe("io_failed");
     expect(error.message).toContain(link);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
@@ -107,7 +97,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     const root = mkdirs(base, "proj");
     const elsewhere = mkdirs(base, "elsewhere");
     symlinkSync(elsewhere, join(root, ".ve"));
-    const error = thrown(() => ensureStateDir(projectPaths(root)));
+    const error = thrownVeError(() => ensureStateDir(projectPaths(root)));
     expect(error.code).toBe("io_failed");
     expect(existsSync(join(elsewhere, ".gitignore"))).toBe(false);
   });
@@ -117,7 +107,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     const dir = mkdirs(tempDir(), "someone-elses");
     chmodSync(dir, 0o777);
     chownSync(dir, 65534, 65534);
-    const error = thrown(() => ensurePrivateDir(dir));
+    const error = thrownVeError(() => ensurePrivateDir(dir));
     expect(error.code).toBe("io_failed");
     expect(error.message).toContain(dir);
     expect(statSync(dir).mode & 0o777).toBe(0o777);
@@ -126,7 +116,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
   test("refuses a regular file at the path", async () => {
     const file = join(tempDir(), "not-a-dir");
     writeFileSync(file, "x");
-    const error = thrown(() => ensurePrivateDir(file));
+    const error = thrownVeError(() => ensurePrivateDir(file));
     expect(error.code).toBe("io_failed");
     expect(error.message).toContain(file);
   });
@@ -135,7 +125,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     const file = join(tempDir(), "file");
     writeFileSync(file, "x");
     const dir = join(file, "sub");
-    const error = thrown(() => ensurePrivateDir(dir));
+    const error = thrownVeError(() => ensurePrivateDir(dir));
     expect(error.code).toBe("io_failed");
     expect(error.message).toContain(dir);
   });

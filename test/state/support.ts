@@ -5,52 +5,17 @@ import { join } from "node:path";
 import type { ErrorCode } from "../../src/errors.ts";
 import { VeError } from "../../src/errors.ts";
 import { Store, type StoreOptions } from "../../src/state/store.ts";
-import { useTempDirs } from "../helpers/temp.ts";
+import { thrownVeError } from "../helpers/errors.ts";
 
 export const BUN = process.execPath;
 export const FIXTURES = join(import.meta.dir, "fixtures");
 export const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/**
- * Call at the top level of a test file. Returns `open(options?)`, which opens a Store on a new
- * database in a directory of its own; every store it opened is closed after each test.
- */
-export function useStores(label: string): {
-  open: (options?: StoreOptions) => Store;
-  newPath: () => string;
-} {
-  const tempDir = useTempDirs(label);
-  const opened: Store[] = [];
-  afterEach(() => {
-    for (const store of opened.splice(0)) {
-      try {
-        store.close();
-      } catch {
-        // already closed by the test
-      }
-    }
-  });
-  const newPath = () => join(tempDir(), "orchestrator.db");
-  return {
-    newPath,
-    open: (options?: StoreOptions) => {
-      const store = Store.open(newPath(), options);
-      opened.push(store);
-      return store;
-    },
-  };
-}
+export { useStores } from "../helpers/stores.ts";
 
 /** Runs `fn`, which must throw a VeError with `code`; returns the error for further checks. */
 export function expectVeError(fn: () => unknown, code: ErrorCode): VeError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  if (thrown === undefined) throw new Error(`expected a VeError '${code}', but the call succeeded`);
-  if (!(thrown instanceof VeError)) throw new Error(`expected a VeError '${code}', got: ${String(thrown)}`);
+  const thrown = thrownVeError(fn);
   expect(thrown.code).toBe(code);
   return thrown;
 }

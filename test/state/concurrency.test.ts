@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { Store } from "../../src/state/store.ts";
 import { type RawLogRow, expectLine, logRows, release, useChildren, useStores } from "./support.ts";
+import type { Report } from "./fixtures/rmw-report.ts";
 
 const { newPath } = useStores("ve-concurrency");
 const spawn = useChildren();
@@ -10,19 +11,6 @@ const spawn = useChildren();
 const UPDATES_PER_PROCESS = 1000;
 const UNITS = ["u0", "u1", "u2"];
 
-interface Write {
-  unit: string;
-  expected: string;
-  updated_at: string;
-  from: string;
-  to: string;
-  worktree: string;
-}
-interface Report {
-  tag: string;
-  writes: Write[];
-  retries: number;
-}
 
 test(
   `two processes x ${UPDATES_PER_PROCESS} compare-and-set updates: no lost update, consistent log`,

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { Store } from "../../src/state/store.ts";
 import { type RawLogRow, expectLine, logRows, release, useChildren, useStores } from "./support.ts";
-import type { Report } from "./fixtures/rmw-report.ts";
+import type { Report, Write } from "./fixtures/rmw-report.ts";
 
 const { newPath } = useStores("ve-concurrency");
 const spawn = useChildren();

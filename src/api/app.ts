@@ -16,7 +16,7 @@ import {
   WorkUnit,
   WorkUnitFilter,
   WorkUnitList,
-} from "../models.ts";
+} from "../models/index.ts";
 import type { Store } from "../state/store.ts";
 import { describeValueError, validationError } from "../validation.ts";
 import { VERSION_HEADER } from "../version.ts";

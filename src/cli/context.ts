@@ -1,7 +1,7 @@
 // What every command needs: the project it acts on, a client for its daemon, and whether
 // output is JSON.
 import { Client, type Reply } from "../client/client.ts";
-import { type ProjectPaths, projectPaths, resolveProjectRoot } from "../paths.ts";
+import { type ProjectPaths, projectPaths, resolveProjectRoot } from "../project/paths.ts";
 import { logger, print, printBytes } from "./output.ts";
 
 export interface CommandContext {

@@ -1,6 +1,6 @@
 // Text for people: how work units, histories and the daemon's status look in a terminal.
 import type { Status } from "../domain.ts";
-import type { DaemonStatus, StatusLogEntry, WorkUnit } from "../models.ts";
+import type { DaemonStatus, StatusLogEntry, WorkUnit } from "../models/index.ts";
 import { type Color, age, duration, paint, table, useColor } from "./output.ts";
 
 const STATUS_COLOR: Record<Status, Color> = {

@@ -13,8 +13,8 @@ import type {
   WorkUnit,
   WorkUnitFilter,
   WorkUnitList,
-} from "../models.ts";
-import type { ProjectPaths } from "../paths.ts";
+} from "../models/index.ts";
+import type { ProjectPaths } from "../project/paths.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import { type HttpResponse, TransportError, exchange } from "./http.ts";
 

@@ -5,7 +5,7 @@
 // daemon's stdout and stderr, keeps writing to the current log.
 import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
 import { closeSync, copyFileSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { PRIVATE_FILE_MODE } from "./state-dir.ts";
+import { PRIVATE_FILE_MODE } from "../project/state-dir.ts";
 
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;
 

@@ -4,13 +4,13 @@ import { chmodSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import { VeError } from "../errors.ts";
-import { type ProjectPaths, projectPaths } from "../paths.ts";
-import { PRIVATE_FILE_MODE, ensurePrivateDir, ensureStateDir } from "./state-dir.ts";
+import { type ProjectPaths, projectPaths } from "../project/paths.ts";
+import { PRIVATE_FILE_MODE, ensurePrivateDir, ensureStateDir } from "../project/state-dir.ts";
 import { Store } from "../state/store.ts";
 import { VERSION } from "../version.ts";
-import { removeTransportFiles } from "./control.ts";
-import { EXIT_ANOTHER_DAEMON } from "./protocol.ts";
-import { acquireLock, readPid } from "./lock.ts";
+import { removeTransportFiles } from "../project/transport-files.ts";
+import { EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
+import { acquireLock, readPid } from "../project/lock.ts";
 import { openDaemonLog } from "./log.ts";
 
 /** How long in-flight requests may take to finish once a stop is asked for. */

@@ -20,7 +20,7 @@ import {
   UpdateWorkUnit,
   type WorkUnit,
   WorkUnitFilter,
-} from "../models.ts";
+} from "../models/index.ts";
 import { compileValidator } from "../validation.ts";
 import { type OpenDatabaseOptions, closeDatabase, openDatabase } from "./database.ts";
 

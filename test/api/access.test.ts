@@ -2,7 +2,7 @@
 // project"): never a browser (any Origin header: 403); with a token configured, only a caller
 // addressing localhost/127.0.0.1 (else 403) that sends `Authorization: Bearer <token>` (else 401).
 import { describe, expect, test } from "bun:test";
-import { DaemonStatus, WorkUnit } from "../../src/models.ts";
+import { DaemonStatus, WorkUnit } from "../../src/models/index.ts";
 import { expectError, expectOk, send, snapshot, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-access");

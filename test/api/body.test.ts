@@ -3,7 +3,7 @@
 // A refused body never changes the store.
 import { describe, expect, test } from "bun:test";
 import { MAX_BODY_BYTES } from "../../src/api/body.ts";
-import { WorkUnit } from "../../src/models.ts";
+import { WorkUnit } from "../../src/models/index.ts";
 import { byteStream, expectError, expectOk, fieldOf, send, snapshot, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-body");

@@ -2,7 +2,7 @@
 // from a real request, with its HTTP status, an ErrorBody, `application/json` and X-Ve-Version.
 // (Bodies: body.test.ts. Origin, Host and token: access.test.ts.)
 import { describe, expect, test } from "bun:test";
-import { Deleted, History, WorkUnit } from "../../src/models.ts";
+import { Deleted, History, WorkUnit } from "../../src/models/index.ts";
 import { VERSION, expectError, expectOk, fieldOf, send, snapshot, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-errors");

@@ -16,7 +16,7 @@ import {
   STATUSES,
   WorkUnit,
   WorkUnitList,
-} from "../../src/models.ts";
+} from "../../src/models/index.ts";
 import type { Store } from "../../src/state/store.ts";
 import { VERSION, request, useApi } from "./helpers.ts";
 

@@ -7,7 +7,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { type App, type AppOptions, createApp } from "../../src/api/app.ts";
 import type { ErrorCode } from "../../src/errors.ts";
-import { ErrorBody, type WorkUnit } from "../../src/models.ts";
+import { ErrorBody, type WorkUnit } from "../../src/models/index.ts";
 import type { Store } from "../../src/state/store.ts";
 import { useStores } from "../helpers/stores.ts";
 

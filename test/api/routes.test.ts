@@ -11,7 +11,7 @@ import {
   type StatusLogEntry,
   WorkUnit,
   WorkUnitList,
-} from "../../src/models.ts";
+} from "../../src/models/index.ts";
 import { PID, VERSION, expectError, expectOk, send, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-routes");

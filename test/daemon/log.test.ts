@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { followLog, lastLines } from "../../src/daemon/log-files.ts";
+import { followLog, lastLines } from "../../src/control/log-files.ts";
 import { type DaemonLog, LOG_MAX_BYTES, formatLogLine, openDaemonLog } from "../../src/daemon/log.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 

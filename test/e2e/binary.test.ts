@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, cpSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models.ts";
+import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models/index.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { VE, jsonOf, run, stateFiles, useProjects } from "./harness.ts";
 

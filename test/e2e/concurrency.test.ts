@@ -1,6 +1,6 @@
 // Many `ve orch start` at once: one daemon, and every start reports it.
 import { describe, expect, test } from "bun:test";
-import { StartResult, WorkUnitList } from "../../src/models.ts";
+import { StartResult, WorkUnitList } from "../../src/models/index.ts";
 import { daemonPids, jsonOf, useProjects, waitFor } from "./harness.ts";
 
 const { project, trackPid, ve } = useProjects("ve-race");

@@ -1,5 +1,5 @@
 // --json: every command prints exactly one JSON document on stdout that fits its schema in
-// src/models.ts, errors included (ErrorBody, nothing else on stdout).
+// src/models/index.ts, errors included (ErrorBody, nothing else on stdout).
 import { describe, expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import {
@@ -12,7 +12,7 @@ import {
   WorkUnit,
   WorkUnitDetail,
   WorkUnitList,
-} from "../../src/models.ts";
+} from "../../src/models/index.ts";
 import { type Run, jsonOf, stateFiles, useProjects } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-json");

@@ -2,7 +2,7 @@
 // through create / ps / show / status / delete, stop; and the idempotence of start and stop.
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { StartResult } from "../../src/models.ts";
+import { StartResult } from "../../src/models/index.ts";
 import { VE, isRunning, isVeDaemon, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-life");

@@ -1,6 +1,6 @@
 // `ve orch logs`: the daemon's log, whether or not it runs; -n, --json, and -f.
 import { describe, expect, test } from "bun:test";
-import { LogLines } from "../../src/models.ts";
+import { LogLines } from "../../src/models/index.ts";
 import { VE, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-logs");

@@ -2,7 +2,7 @@
 // (the stale socket and pid file are still there; nobody cleans up by hand).
 import { describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
-import { StartResult, WorkUnitDetail, WorkUnitList } from "../../src/models.ts";
+import { StartResult, WorkUnitDetail, WorkUnitList } from "../../src/models/index.ts";
 import { isRunning, jsonOf, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-persist");

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models.ts";
+import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models/index.ts";
 import { isRunning, jsonOf, useProjects } from "./harness.ts";
 
 const { project, track, ve } = useProjects("ve-root");

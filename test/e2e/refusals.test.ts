@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { ErrorBody, StartResult, WorkUnitList } from "../../src/models.ts";
+import { ErrorBody, StartResult, WorkUnitList } from "../../src/models/index.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { daemonPids, jsonOf, sha256File, stateFiles, useProjects } from "./harness.ts";
 

@@ -1,7 +1,7 @@
 // The daemon outlives whatever started it: Ctrl-C and SIGHUP to the starting shell job, a
 // Ctrl-C typed on the terminal, and the terminal itself going away.
 import { describe, expect, test } from "bun:test";
-import { DaemonStatus } from "../../src/models.ts";
+import { DaemonStatus } from "../../src/models/index.ts";
 import { VE, isRunning, jsonOf, killQuietly, procStat, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-session");

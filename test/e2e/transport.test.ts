@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models.ts";
+import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models/index.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { isRunning, json, useProjects, waitFor } from "./harness.ts";
 

@@ -2,7 +2,7 @@
 // (SIGSTOPped) daemon. Every command answers within its timeout with exit 3 and says what to do.
 import { describe, expect, test } from "bun:test";
 import { existsSync, rmSync, statSync } from "node:fs";
-import { ErrorBody, StartResult, StopResult } from "../../src/models.ts";
+import { ErrorBody, StartResult, StopResult } from "../../src/models/index.ts";
 import { isRunning, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-unreach");

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import { WorkUnitList } from "../../src/models.ts";
+import { WorkUnitList } from "../../src/models/index.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { VE, json, run, useProjects } from "./harness.ts";
 

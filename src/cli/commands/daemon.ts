@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { DAEMON_COMMAND } from "../../daemon/protocol.ts";
+import { DAEMON_COMMAND } from "../../project/protocol.ts";
 import { integerOption } from "../args.ts";
 import { commandContext } from "../context.ts";
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
-import { followLog, lastLines } from "../../../daemon/log-files.ts";
-import type { LogLines } from "../../../models.ts";
+import { followLog, lastLines } from "../../../control/log-files.ts";
+import type { LogLines } from "../../../models/index.ts";
 import { commonArgs, integerOption, usageError } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
 import { logger, print } from "../../output.ts";

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { startDaemon } from "../../../daemon/control.ts";
-import { ensureStateDir } from "../../../daemon/state-dir.ts";
-import type { StartResult } from "../../../models.ts";
+import { startDaemon } from "../../../control/daemon.ts";
+import { ensureStateDir } from "../../../project/state-dir.ts";
+import type { StartResult } from "../../../models/index.ts";
 import { commonArgs, integerOption, usageError } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
 import { logger } from "../../output.ts";

@@ -18,7 +18,7 @@ export default defineCommand({
       if (!(error instanceof VeError) || error.code !== "daemon_not_running") throw error;
       // Not running is an answer, not a failure: say so, and what a crash left behind.
       // The lock probe loads bun:ffi: only worth it once the daemon did not answer.
-      const { inspectStaleState } = await import("../../../daemon/control.ts");
+      const { inspectStaleState } = await import("../../../control/daemon.ts");
       const stale = inspectStaleState(ctx.paths);
       const notes: string[] = [];
       if (stale.lockHolder !== null) {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { STOP_TIMEOUT_MS, stopDaemon } from "../../../daemon/control.ts";
-import type { StopResult } from "../../../models.ts";
+import { STOP_TIMEOUT_MS, stopDaemon } from "../../../control/daemon.ts";
+import type { StopResult } from "../../../models/index.ts";
 import { commonArgs, integerOption } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
 

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { WorkUnitDetail } from "../../../models.ts";
+import type { WorkUnitDetail } from "../../../models/index.ts";
 import { chunkArg, commonArgs } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
 import { unitDetail } from "../../render.ts";

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { UpdateWorkUnit } from "../../../models.ts";
+import type { UpdateWorkUnit } from "../../../models/index.ts";
 import { blockedByOption, chunkArg, commonArgs, forceOption, listOption, phaseOption, statusOption, usageError } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
 import { unitSummary } from "../../render.ts";

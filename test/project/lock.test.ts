@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { type HeldLock, acquireLock, isLockHeld, readPid, withLockFree } from "../../src/daemon/lock.ts";
+import { type HeldLock, acquireLock, isLockHeld, readPid, withLockFree } from "../../src/project/lock.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "lock.ts");

@@ -1,14 +1,15 @@
 // Starting, stopping and inspecting a daemon from the CLI. This module runs in the CLI
 // process: it must not import the daemon's server code (that is what the re-executed child
 // loads).
-import { closeSync, fstatSync, lstatSync, openSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Client, requestTimeoutMs } from "../client/client.ts";
 import { VeError } from "../errors.ts";
-import type { DaemonStatus } from "../models.ts";
-import type { ProjectPaths } from "../paths.ts";
-import { PRIVATE_FILE_MODE, ensureStateDir } from "./state-dir.ts";
-import { isLockHeld, readPid, withLockFree } from "./lock.ts";
-import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON } from "./protocol.ts";
+import type { DaemonStatus } from "../models/index.ts";
+import type { ProjectPaths } from "../project/paths.ts";
+import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
+import { isLockHeld, readPid, withLockFree } from "../project/lock.ts";
+import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
+import { removeTransportFiles, transportFiles } from "../project/transport-files.ts";
 
 
 export const START_TIMEOUT_MS = 15_000;
@@ -165,32 +166,6 @@ async function waitForLockRelease(paths: ProjectPaths, timeoutMs: number): Promi
     await Bun.sleep(POLL_INTERVAL_MS);
   }
   return true;
-}
-
-/** The socket, port and token files present now; anything else at those paths is not ours. */
-function transportFiles(paths: ProjectPaths): string[] {
-  return [paths.socket, paths.port, paths.token].filter((file) => {
-    const info = lstatSync(file, { throwIfNoEntry: false });
-    return info !== undefined && (info.isSocket() || info.isFile());
-  });
-}
-
-/**
- * Removes the socket, port and token files. Only for the lock holder (the daemon at start
- * and stop) or under `withLockFree`: a running daemon's files must never go.
- */
-export function removeTransportFiles(paths: ProjectPaths): { removed: string[]; failed: [string, string][] } {
-  const removed: string[] = [];
-  const failed: [string, string][] = [];
-  for (const file of transportFiles(paths)) {
-    try {
-      unlinkSync(file);
-      removed.push(file);
-    } catch (error) {
-      failed.push([file, (error as Error).message]);
-    }
-  }
-  return { removed, failed };
 }
 
 /** Removes what a crashed daemon left, holding the lock so no daemon can start meanwhile. */

@@ -2,7 +2,7 @@
 // node:path (loading node:fs alone costs more than the rest of `ve orch ps`): paths are
 // built from the physical project path as strings, and the file system is asked through
 // Bun's native calls.
-import { VeError } from "./errors.ts";
+import { VeError } from "../errors.ts";
 
 export const STATE_DIR_NAME = ".ve";
 /** Linux allows 108 bytes in a socket path (macOS 104); stay clear of both. */

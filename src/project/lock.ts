@@ -2,7 +2,7 @@
 // whole life and released by the kernel however it ends (kill -9 included). The file is never
 // unlinked: two processes could then lock two different inodes.
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, flock } from "./libc.ts";
+import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, flock } from "../platform/libc.ts";
 import { PRIVATE_FILE_MODE } from "./state-dir.ts";
 
 /**

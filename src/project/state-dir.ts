@@ -2,7 +2,7 @@
 // per-user socket directory. Only `start` and the daemon create anything.
 import { chmodSync, existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { VeError } from "../errors.ts";
-import type { ProjectPaths } from "../paths.ts";
+import type { ProjectPaths } from "./paths.ts";
 
 export const STATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;

@@ -14,8 +14,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { ensurePrivateDir, ensureStateDir } from "../../src/daemon/state-dir.ts";
-import { projectPaths } from "../../src/paths.ts";
+import { ensurePrivateDir, ensureStateDir } from "../../src/project/state-dir.ts";
+import { projectPaths } from "../../src/project/paths.ts";
 import { thrownVeError } from "../helpers/errors.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 

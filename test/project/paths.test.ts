@@ -5,10 +5,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { VeError } from "../src/errors.ts";
-import { type RootSources, SOCKET_PATH_MAX_BYTES, projectPaths, resolveProjectRoot } from "../src/paths.ts";
-import { thrownVeError } from "./helpers/errors.ts";
-import { useTempDirs } from "./helpers/temp.ts";
+import { VeError } from "../../src/errors.ts";
+import { type RootSources, SOCKET_PATH_MAX_BYTES, projectPaths, resolveProjectRoot } from "../../src/project/paths.ts";
+import { thrownVeError } from "../helpers/errors.ts";
+import { useTempDirs } from "../helpers/temp.ts";
 
 const tempDir = useTempDirs("ve-paths");
 

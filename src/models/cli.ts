@@ -1,0 +1,37 @@
+// Documents the CLI prints with --json beyond the API's own bodies.
+import { type Static, Type } from "@sinclair/typebox";
+import { nullable } from "./common.ts";
+import { DaemonStatus } from "./daemon.ts";
+import { StatusLogEntry, WorkUnit } from "./work-units.ts";
+
+export const StartResult = Type.Object(
+  { already_running: Type.Boolean(), daemon: DaemonStatus },
+  { additionalProperties: false },
+);
+export type StartResult = Static<typeof StartResult>;
+
+export const StopResult = Type.Object(
+  {
+    /** A daemon was running and has ended. */
+    stopped: Type.Boolean(),
+    pid: nullable(Type.Integer({ minimum: 1 })),
+    /** It ignored SIGTERM for the whole timeout and was killed. */
+    killed: Type.Boolean(),
+    /** Files a crashed daemon left, now removed. */
+    removed_stale_files: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type StopResult = Static<typeof StopResult>;
+
+export const WorkUnitDetail = Type.Object(
+  { work_unit: WorkUnit, history: Type.Array(StatusLogEntry) },
+  { additionalProperties: false },
+);
+export type WorkUnitDetail = Static<typeof WorkUnitDetail>;
+
+export const LogLines = Type.Object(
+  { log: Type.String(), lines: Type.Array(Type.String()) },
+  { additionalProperties: false },
+);
+export type LogLines = Static<typeof LogLines>;

@@ -32,6 +32,9 @@ export const ERROR_CODES = [
   "bad_response",
   "usage",
   "io_failed",
+  // The engine's git work.
+  "git_missing",
+  "git_failed",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,0 +1,119 @@
+// The repository's worktrees as git reports them, and the few changes the engine makes to them.
+// `git worktree list --porcelain` is the truth: the engine reconciles its units with it and
+// never assumes a directory it made is still there.
+import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
+
+export interface Worktree {
+  path: string;
+  /** The commit checked out; null in a bare repository. */
+  head: string | null;
+  /** `refs/heads/<name>` checked out there, or null when detached (or bare). */
+  branch: string | null;
+  bare: boolean;
+  detached: boolean;
+  /** The lock reason ("" when locked without one), or null when not locked. */
+  locked: string | null;
+  /** Why git considers it prunable (its directory is gone), or null. */
+  prunable: string | null;
+}
+
+/** Parses `git worktree list --porcelain` (one stanza per worktree, blank-line separated). */
+export function parseWorktreeList(text: string): Worktree[] {
+  const worktrees: Worktree[] = [];
+  let current: Worktree | undefined;
+  for (const line of text.split("\n")) {
+    if (line === "") {
+      if (current) worktrees.push(current);
+      current = undefined;
+      continue;
+    }
+    const space = line.indexOf(" ");
+    const key = space === -1 ? line : line.slice(0, space);
+    const value = space === -1 ? "" : line.slice(space + 1);
+    if (key === "worktree") {
+      if (current) worktrees.push(current);
+      current = { path: value, head: null, branch: null, bare: false, detached: false, locked: null, prunable: null };
+      continue;
+    }
+    if (!current) continue;
+    if (key === "HEAD") current.head = value;
+    else if (key === "branch") current.branch = value;
+    else if (key === "bare") current.bare = true;
+    else if (key === "detached") current.detached = true;
+    else if (key === "locked") current.locked = value;
+    else if (key === "prunable") current.prunable = value;
+  }
+  if (current) worktrees.push(current);
+  return worktrees;
+}
+
+export async function listWorktrees(repo: string): Promise<Worktree[]> {
+  return parseWorktreeList(await git(["worktree", "list", "--porcelain"], { cwd: repo }));
+}
+
+/** The worktree where `refs/heads/<branch>` is checked out, if any. */
+export async function worktreeOfBranch(repo: string, branch: string): Promise<Worktree | undefined> {
+  const ref = `refs/heads/${branch}`;
+  return (await listWorktrees(repo)).find((w) => w.branch === ref && !w.bare);
+}
+
+/**
+ * Changes in a checkout that a merge there could overwrite or mix with: staged, unstaged and
+ * untracked files (ignored ones are the user's own business and never touched by a merge of
+ * tracked files unless they collide, which git itself refuses). Empty when clean.
+ */
+export async function uncommittedChanges(worktree: string): Promise<string[]> {
+  const out = await git(["status", "--porcelain=v1", "-z", "--untracked-files=normal"], { cwd: worktree });
+  return out
+    .split("\0")
+    .filter((entry) => entry !== "")
+    .map((entry) => entry.slice(3));
+}
+
+export async function branchExists(repo: string, branch: string): Promise<boolean> {
+  const result = await runGit(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], { cwd: repo });
+  return result.code === 0;
+}
+
+/** Adds a worktree at `path` on `branch`, creating the branch at `startPoint` when given. */
+export async function addWorktree(repo: string, path: string, branch: string, startPoint?: string): Promise<void> {
+  const args = startPoint === undefined ? ["worktree", "add", path, branch] : ["worktree", "add", "-b", branch, path, startPoint];
+  await git(args, { cwd: repo });
+}
+
+export async function lockWorktree(repo: string, path: string, reason: string): Promise<void> {
+  const result = await runGit(["worktree", "lock", "--reason", reason, path], { cwd: repo });
+  // Locking an already locked worktree is what we wanted.
+  if (result.code !== 0 && !/already locked/.test(result.stderr)) {
+    throw gitFailure(["worktree", "lock", path], repo, result);
+  }
+}
+
+export async function unlockWorktree(repo: string, path: string): Promise<void> {
+  const result = await runGit(["worktree", "unlock", path], { cwd: repo });
+  if (result.code !== 0 && !/is not locked/.test(result.stderr)) {
+    throw gitFailure(["worktree", "unlock", path], repo, result);
+  }
+}
+
+/**
+ * Removes a worktree the engine owns. `--force` once: the engine has committed everything the
+ * agent left, so what remains is build output and ignored files.
+ */
+export async function removeWorktree(repo: string, path: string): Promise<void> {
+  await git(["worktree", "remove", "--force", path], { cwd: repo });
+}
+
+/**
+ * Deletes `branch` only when its tip is contained in `base`, as `git branch -d` would, and only
+ * if it still points where we checked (compare-and-swap). `git branch -d` itself compares with
+ * whatever HEAD the main checkout has, which is the user's business and often not the base.
+ * Returns false (and deletes nothing) when the branch holds commits the base lacks.
+ */
+export async function deleteMergedBranch(repo: string, branch: string, base: string): Promise<boolean> {
+  const tip = await resolveCommit(`refs/heads/${branch}`, repo);
+  if (tip === undefined) return true;
+  if (!(await isAncestor(tip, `refs/heads/${base}`, repo))) return false;
+  await git(["update-ref", "-d", `refs/heads/${branch}`, tip], { cwd: repo });
+  return true;
+}

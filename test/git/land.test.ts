@@ -1,0 +1,140 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { VeError } from "../../src/errors.ts";
+import { landBranch, mergeTree } from "../../src/git/land.ts";
+import { deleteMergedBranch, listWorktrees, uncommittedChanges } from "../../src/git/worktrees.ts";
+import { useTempDirs } from "../helpers/temp.ts";
+import { commitFiles, initRepo, sh } from "./support.ts";
+
+const tempDir = useTempDirs("ve-land");
+
+/** A repository whose `ve/x` branch (in its own worktree) adds `x.txt`. */
+function repoWithUnitBranch(files: Record<string, string> = { "x.txt": "x\n" }) {
+  const repo = initRepo(tempDir());
+  const worktree = join(tempDir(), "wt");
+  sh(repo, "worktree", "add", "-q", "-b", "ve/x", worktree, "main");
+  const tip = commitFiles(worktree, files, "x: IMPLEMENT");
+  return { repo, worktree, tip };
+}
+
+describe("landing a unit branch", () => {
+  test("base checked out and clean: one merge commit, the checkout updated, status clean", async () => {
+    const { repo, tip } = repoWithUnitBranch();
+    const before = sh(repo, "rev-parse", "main");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result.kind).toBe("landed");
+    if (result.kind !== "landed") return;
+    expect(result.checkout).toBe(repo);
+    expect(sh(repo, "rev-parse", "main")).toBe(result.commit);
+    // Never a fast-forward: a merge commit whose parents are the old base and the unit's tip.
+    expect(sh(repo, "rev-list", "--parents", "-n", "1", result.commit).split(" ").slice(1)).toEqual([before, tip]);
+    expect(sh(repo, "log", "-1", "--format=%s", "main")).toBe("Land x");
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("x\n");
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+  });
+
+  test("base not checked out anywhere: the ref moves by compare-and-swap, no working tree is touched", async () => {
+    const { repo } = repoWithUnitBranch();
+    sh(repo, "checkout", "-q", "-b", "elsewhere");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result.kind).toBe("landed");
+    if (result.kind !== "landed") return;
+    expect(result.checkout).toBeNull();
+    expect(sh(repo, "rev-parse", "main")).toBe(result.commit);
+    expect(existsSync(join(repo, "x.txt"))).toBe(false);
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+  });
+
+  test("base checked out with uncommitted changes: nothing moves, the user's changes are untouched", async () => {
+    const { repo } = repoWithUnitBranch();
+    writeFileSync(join(repo, "README.md"), "my edit\n");
+    writeFileSync(join(repo, "notes.txt"), "untracked\n");
+    const before = sh(repo, "rev-parse", "main");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result).toEqual({ kind: "dirty", checkout: repo, files: expect.arrayContaining(["README.md", "notes.txt"]) });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    expect(readFileSync(join(repo, "README.md"), "utf8")).toBe("my edit\n");
+    expect(readFileSync(join(repo, "notes.txt"), "utf8")).toBe("untracked\n");
+  });
+
+  test("a conflict names the files and changes nothing", async () => {
+    const { repo } = repoWithUnitBranch({ "README.md": "theirs\n" });
+    commitFiles(repo, { "README.md": "ours\n" }, "base edit");
+    const before = sh(repo, "rev-parse", "main");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result).toEqual({ kind: "conflict", files: ["README.md"], base_commit: before });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+  });
+
+  test("a branch already in the base is reported landed again without a new commit (restart after a crash)", async () => {
+    const { repo } = repoWithUnitBranch();
+    const first = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    const head = sh(repo, "rev-parse", "main");
+    const again = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(first.kind).toBe("landed");
+    expect(again).toEqual({ kind: "already_landed", commit: head });
+    expect(sh(repo, "rev-parse", "main")).toBe(head);
+  });
+
+  test("a base that moved since the unit branched is merged, keeping both sides", async () => {
+    const { repo } = repoWithUnitBranch();
+    commitFiles(repo, { "other.txt": "other\n" }, "someone else landed");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result.kind).toBe("landed");
+    expect(readFileSync(join(repo, "other.txt"), "utf8")).toBe("other\n");
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("x\n");
+  });
+
+  test("a missing base or branch is an error, never a conflict", async () => {
+    const { repo } = repoWithUnitBranch();
+    await expect(landBranch({ repo, base: "nosuch", branch: "ve/x", message: "m" })).rejects.toThrow(VeError);
+    await expect(landBranch({ repo, base: "main", branch: "ve/nosuch", message: "m" })).rejects.toThrow(/does not exist/);
+    await expect(mergeTree(repo, "main", "nosuch")).rejects.toThrow(VeError);
+  });
+
+  test("a repository without a configured identity still lands (ve's own name)", async () => {
+    const { repo } = repoWithUnitBranch();
+    const saved = { ...process.env };
+    for (const key of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"]) delete process.env[key];
+    process.env.HOME = tempDir();
+    try {
+      const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+      expect(result.kind).toBe("landed");
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
+describe("worktrees and branches", () => {
+  test("the porcelain list shows each worktree's branch and lock", async () => {
+    const { repo, worktree } = repoWithUnitBranch();
+    sh(repo, "worktree", "lock", "--reason", "ve unit x", worktree);
+    const list = await listWorktrees(repo);
+    expect(list.map((w) => [w.path, w.branch, w.locked])).toEqual([
+      [repo, "refs/heads/main", null],
+      [worktree, "refs/heads/ve/x", "ve unit x"],
+    ]);
+  });
+
+  test("an unmerged branch is never deleted; a landed one is", async () => {
+    const { repo, worktree } = repoWithUnitBranch();
+    sh(repo, "worktree", "remove", worktree);
+    expect(await deleteMergedBranch(repo, "ve/x", "main")).toBe(false);
+    expect(sh(repo, "branch", "--list", "ve/x")).toContain("ve/x");
+    await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    sh(repo, "checkout", "-q", "-b", "elsewhere", "HEAD~1");
+    expect(await deleteMergedBranch(repo, "ve/x", "main")).toBe(true);
+    expect(sh(repo, "branch", "--list", "ve/x")).toBe("");
+  });
+
+  test("uncommitted changes list staged, unstaged and untracked paths", async () => {
+    const repo = initRepo(tempDir());
+    expect(await uncommittedChanges(repo)).toEqual([]);
+    writeFileSync(join(repo, "README.md"), "changed\n");
+    writeFileSync(join(repo, "new file.txt"), "x\n");
+    expect((await uncommittedChanges(repo)).sort()).toEqual(["README.md", "new file.txt"]);
+  });
+});

@@ -1,0 +1,118 @@
+// The daemon's base services: its log, its lock on the project, its store. Each is started by
+// the composition in main.ts and stopped by runServices, in reverse order.
+import type { ConsolaInstance } from "consola/core";
+import { VeError } from "../errors.ts";
+import type { ProjectPaths } from "../project/paths.ts";
+import { EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
+import { type HeldLock, acquireLock, readPid } from "../project/lock.ts";
+import { ensureStateDir } from "../project/state-dir.ts";
+import { Store } from "../state/store.ts";
+import { VERSION } from "../version.ts";
+import { openDaemonLog } from "./log.ts";
+import { type Reporter, type Service, StartRefused } from "./services.ts";
+
+export class LogService implements Service {
+  readonly name = "log";
+  #logger: ConsolaInstance | undefined;
+  #close: (() => void) | undefined;
+
+  constructor(
+    private readonly paths: ProjectPaths,
+    private readonly echo: boolean,
+  ) {}
+
+  start(): void {
+    ensureStateDir(this.paths);
+    const { logger, close } = openDaemonLog(this.paths.log, { echo: this.echo });
+    this.#logger = logger;
+    this.#close = close;
+  }
+
+  /** The logger; before start (or after stop) lines go to stderr, which is the log for a detached daemon. */
+  get logger(): Reporter {
+    return this.#logger ?? stderrReporter;
+  }
+
+  stop(): void {
+    this.#logger?.info("stopped");
+    const close = this.#close;
+    this.#logger = undefined;
+    this.#close = undefined;
+    close?.();
+  }
+}
+
+export const stderrReporter: Reporter = {
+  info: (message) => process.stderr.write(`${new Date().toISOString()} INFO  ${message}\n`),
+  warn: (message) => process.stderr.write(`${new Date().toISOString()} WARN  ${message}\n`),
+  error: (message) => process.stderr.write(`${new Date().toISOString()} ERROR ${message}\n`),
+};
+
+/** The flock on orchestrator.pid: the single-instance guarantee, held for the daemon's life. */
+export class LockService implements Service {
+  readonly name = "lock";
+  #lock: HeldLock | undefined;
+
+  constructor(
+    private readonly paths: ProjectPaths,
+    private readonly log: Reporter,
+    private readonly foreground: boolean,
+  ) {}
+
+  async start(): Promise<void> {
+    const lock = await acquireLock(this.paths.pid);
+    if (!lock) {
+      const holder = readPid(this.paths.pid);
+      const message = `another ve daemon${holder ? ` (pid ${holder})` : ""} already runs for ${this.paths.root}`;
+      // In the foreground the user asked for this daemon: a refusal is an error to them. A
+      // detached loser of a start race exits quietly; the CLI reports the winner.
+      if (this.foreground) throw new StartRefused(`${message}; stop it first with \`ve orch stop\`.`, 1);
+      throw new StartRefused(`${message}; this one (pid ${process.pid}) exits`, EXIT_ANOTHER_DAEMON, "info");
+    }
+    lock.writePid(process.pid);
+    this.#lock = lock;
+    this.log.info(`starting ve ${VERSION} (pid ${process.pid}) for ${this.paths.root}`);
+  }
+
+  get held(): HeldLock {
+    if (!this.#lock) throw new Error("the lock service has not started");
+    return this.#lock;
+  }
+
+  stop(): void {
+    const lock = this.#lock;
+    this.#lock = undefined;
+    lock?.release();
+  }
+}
+
+export class StoreService implements Service {
+  readonly name = "store";
+  #store: Store | undefined;
+
+  constructor(
+    private readonly paths: ProjectPaths,
+    private readonly log: Reporter,
+  ) {}
+
+  start(): void {
+    try {
+      this.#store = Store.open(this.paths.db, { check: true, exclusive: true });
+    } catch (error) {
+      throw new StartRefused(error instanceof VeError ? error.message : `cannot open the database: ${String(error)}`);
+    }
+    const applied = this.#store.appliedMigrations;
+    if (applied.length > 0) this.log.info(`database migrated to version ${applied.at(-1)}`);
+  }
+
+  get store(): Store {
+    if (!this.#store) throw new Error("the store service has not started");
+    return this.#store;
+  }
+
+  stop(): void {
+    const store = this.#store;
+    this.#store = undefined;
+    store?.close();
+  }
+}

@@ -1,0 +1,136 @@
+// The API server service: the Unix socket (or TCP with a bearer token), the app over the store,
+// and a bounded graceful stop.
+import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import type { Server } from "bun";
+import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
+import type { ProjectPaths } from "../project/paths.ts";
+import { PRIVATE_FILE_MODE, ensurePrivateDir } from "../project/state-dir.ts";
+import { removeTransportFiles } from "../project/transport-files.ts";
+import type { Store } from "../state/store.ts";
+import { VERSION } from "../version.ts";
+import { type Reporter, type Service, StartRefused } from "./services.ts";
+
+/** How long in-flight requests may take to finish once a stop is asked for. */
+export const STOP_GRACE_MS = 5000;
+
+export interface ServerOptions {
+  tcp: boolean;
+  port?: number | undefined;
+}
+
+type Fetch = (request: Request) => Response | Promise<Response>;
+
+/** 256 random bits, hex: what a TCP client must send as its bearer token. */
+function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function writePrivateFile(path: string, content: string): void {
+  // Written aside and renamed, so a reader never sees a half-written port or token.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode: PRIVATE_FILE_MODE });
+  renameSync(tmp, path);
+}
+
+function listenUnix(paths: ProjectPaths, fetch: Fetch): Server<undefined> {
+  if (paths.socketInRuntimeDir) ensurePrivateDir(paths.socket.slice(0, paths.socket.lastIndexOf("/")));
+  // bun-types rejects idleTimeout beside `unix`, but the server honours it; without it a
+  // request slower than the 10 s default is cut.
+  // @ts-expect-error see above
+  const server = Bun.serve({ unix: paths.socket, fetch, idleTimeout: 0 });
+  chmodSync(paths.socket, PRIVATE_FILE_MODE);
+  return server;
+}
+
+function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch): Server<undefined> {
+  const server = Bun.serve({ hostname: "127.0.0.1", port, idleTimeout: 0, fetch });
+  writePrivateFile(paths.port, `${server.port}\n`);
+  return server;
+}
+
+export class ServerService implements Service {
+  readonly name = "server";
+  #server: Server<undefined> | undefined;
+  #info: AppInfo | undefined;
+
+  constructor(
+    private readonly paths: ProjectPaths,
+    private readonly options: ServerOptions,
+    private readonly store: Store,
+    private readonly log: Reporter,
+  ) {}
+
+  private dropTransportFiles(): void {
+    for (const [file, reason] of removeTransportFiles(this.paths).failed) this.log.warn(`cannot remove ${file}: ${reason}`);
+  }
+
+  start(): void {
+    const { paths, options, log } = this;
+    // We hold the lock, so any socket, port or token file left here belongs to a dead daemon.
+    this.dropTransportFiles();
+    // The server starts with a handler that forwards to the app, which is built once the
+    // address is known; both happen in one tick, before any request can arrive.
+    let handle: Fetch = () => new Response(null, { status: 503 });
+    const fetch = (request: Request) => handle(request);
+    const info: AppInfo = {
+      pid: process.pid,
+      version: VERSION,
+      startedAt: new Date(),
+      projectDir: paths.root,
+      transport: "unix",
+      socket: paths.socket,
+      port: null,
+    };
+    const appOptions: AppOptions = { logError: (message) => log.error(message) };
+
+    let server: Server<undefined> | undefined;
+    if (!options.tcp) {
+      try {
+        server = listenUnix(paths, fetch);
+      } catch (error) {
+        log.warn(`cannot listen on ${paths.socket} (${(error as Error).message}); falling back to TCP on 127.0.0.1`);
+      }
+    }
+    if (!server) {
+      appOptions.token = newToken();
+      writePrivateFile(paths.token, `${appOptions.token}\n`);
+      try {
+        server = listenTcp(paths, options.port ?? 0, fetch);
+      } catch (error) {
+        this.dropTransportFiles();
+        throw new StartRefused(
+          `cannot listen on 127.0.0.1:${options.port ?? 0} (${(error as Error).message}); choose another --port`,
+        );
+      }
+      Object.assign(info, { transport: "tcp", socket: null, port: server.port ?? null });
+    }
+    // fetch, not handle: handle is an async wrapper around it, one more promise per request.
+    handle = createApp(this.store, info, appOptions).fetch;
+    this.#server = server;
+    this.#info = info;
+    log.info(
+      info.transport === "unix" ? `listening on ${info.socket}` : `listening on 127.0.0.1:${info.port} (token in ${paths.token})`,
+    );
+  }
+
+  /** Where it listens, once started. */
+  get info(): AppInfo {
+    if (!this.#info) throw new Error("the server service has not started");
+    return this.#info;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) {
+      const graceful = server.stop(false);
+      const timedOut = await Promise.race([graceful.then(() => false), Bun.sleep(STOP_GRACE_MS).then(() => true)]);
+      if (timedOut) {
+        this.log.warn(`requests still running after ${STOP_GRACE_MS} ms; closing them`);
+        await server.stop(true);
+      }
+    }
+    this.dropTransportFiles();
+  }
+}

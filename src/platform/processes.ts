@@ -1,0 +1,113 @@
+// What the kernel says about other processes: when one started (a pid is only an identity
+// together with its start time, since pids are reused), its process group, and its working
+// directory. Linux reads /proc; macOS asks `ps` and `lsof`, which ship with the system.
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+
+export interface ProcessInfo {
+  pid: number;
+  /** Process group id. */
+  pgid: number;
+  /**
+   * When it started, in an opaque unit that only ever compares equal for the same process:
+   * clock ticks since boot on Linux, seconds since the epoch on macOS.
+   */
+  startTime: string;
+}
+
+const IS_LINUX = process.platform === "linux";
+
+/** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces and parens. */
+function linuxStat(pid: number): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}
+
+function darwinPs(pid: number): ProcessInfo | undefined {
+  const result = Bun.spawnSync(["ps", "-o", "pgid=,lstart=", "-p", String(pid)], { stderr: "ignore" });
+  const line = result.stdout.toString().trim();
+  if (result.exitCode !== 0 || line === "") return undefined;
+  const [pgid, ...start] = line.split(/\s+/);
+  return { pid, pgid: Number(pgid), startTime: String(Date.parse(start.join(" ")) / 1000) };
+}
+
+/** The process `pid` as it is now, or undefined when there is none (zombies count as gone). */
+export function processInfo(pid: number): ProcessInfo | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!IS_LINUX) return darwinPs(pid);
+  const fields = linuxStat(pid);
+  // Field 3 is the state, 5 the process group, 22 the start time (1-based, as proc(5) counts).
+  if (!fields || fields[0] === "Z" || fields[0] === "X") return undefined;
+  return { pid, pgid: Number(fields[2]), startTime: fields[19] ?? "" };
+}
+
+/** Whether `pid` is still the very process that was recorded with `startTime`. */
+export function isSameProcess(pid: number, startTime: string): boolean {
+  return processInfo(pid)?.startTime === startTime;
+}
+
+/** Pids of the processes in group `pgid`. */
+export function processGroupMembers(pgid: number): number[] {
+  if (!IS_LINUX) {
+    const result = Bun.spawnSync(["ps", "-A", "-o", "pid=,pgid="], { stderr: "ignore" });
+    return result.stdout
+      .toString()
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/).map(Number))
+      .filter(([pid, group]) => group === pgid && pid !== undefined && pid > 0)
+      .map(([pid]) => pid as number);
+  }
+  return allPids().filter((pid) => processInfo(pid)?.pgid === pgid);
+}
+
+function allPids(): number[] {
+  try {
+    return readdirSync("/proc")
+      .filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Processes whose working directory is `dir` or below it: what is left of an agent that left
+ * its process group (a daemonised dev server, say). With `marker` (`VE_RUN_ID=<id>`), only
+ * those whose environment carries it: a person's shell that happens to sit in the worktree is
+ * not an agent's leftover and is never killed. Linux only by design: macOS has no cheap
+ * way to list every process's working directory (lsof takes seconds), and there the group
+ * kill is the whole ladder.
+ */
+export function processesWithCwdInside(dir: string, marker?: string): number[] {
+  if (!IS_LINUX) return [];
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  const found: number[] = [];
+  for (const pid of allPids()) {
+    if (pid === process.pid) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    // A deleted directory reads as "<path> (deleted)": still ours if the path was.
+    const path = cwd.endsWith(" (deleted)") ? cwd.slice(0, -" (deleted)".length) : cwd;
+    if (path !== dir && !path.startsWith(prefix)) continue;
+    if (marker !== undefined && !hasEnvironmentEntry(pid, marker)) continue;
+    found.push(pid);
+  }
+  return found;
+}
+
+/** Whether `pid`'s environment holds exactly `entry` (`NAME=value`); false when unreadable. */
+function hasEnvironmentEntry(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(entry);
+  } catch {
+    return false;
+  }
+}

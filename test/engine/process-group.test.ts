@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { endProcessGroup, ownsGroup, startProcess } from "../../src/engine/process-group.ts";
+import { processGroupMembers, processInfo, processesWithCwdInside } from "../../src/platform/processes.ts";
+import { useTempDirs } from "../helpers/temp.ts";
+
+const tempDir = useTempDirs("ve-procs");
+const STUBBORN = join(import.meta.dir, "fixtures", "stubborn.sh");
+const linuxOnly = process.platform === "linux" ? test : test.skip;
+if (process.platform !== "linux") console.log("process sweep tests skipped: they read /proc (Linux only by design)");
+
+const started: number[] = [];
+afterEach(() => {
+  for (const pgid of started.splice(0)) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {}
+  }
+});
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(10);
+  }
+  return true;
+}
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", ...extra };
+}
+
+describe("agent processes", () => {
+  test("stdout and stderr arrive as lines, stdin carries the prompt then end of file", async () => {
+    const lines: string[] = [];
+    const proc = startProcess({
+      argv: ["sh", "-c", 'read first; echo "got:$first"; cat >/dev/null; echo done; echo oops >&2'],
+      cwd: tempDir(),
+      env: env(),
+      stdin: "the prompt\nmore\n",
+      onLine: (stream, line) => lines.push(`${stream}:${line}`),
+    });
+    started.push(proc.pid);
+    expect(await proc.done).toEqual({ code: 0, signal: null });
+    expect(lines).toEqual(["stdout:got:the prompt", "stdout:done", "stderr:oops"]);
+  });
+
+  test("each agent leads its own process group", async () => {
+    const proc = startProcess({ argv: [STUBBORN], cwd: tempDir(), env: env(), stdin: null, onLine: () => {} });
+    started.push(proc.pid);
+    expect(processInfo(proc.pid)?.pgid).toBe(proc.pid);
+    expect(processInfo(process.pid)?.pgid).not.toBe(proc.pid);
+  });
+
+  linuxOnly("the ladder ends a tree that ignores SIGTERM, with a grandchild holding the pipes", async () => {
+    let ready = false;
+    const proc = startProcess({
+      argv: [STUBBORN],
+      cwd: tempDir(),
+      env: env(),
+      stdin: null,
+      onLine: (_s, line) => (ready ||= line === "READY"),
+    });
+    started.push(proc.pid);
+    expect(await until(() => ready && processGroupMembers(proc.pid).length >= 2)).toBe(true);
+    const report = await endProcessGroup(proc, { termGraceMs: 300 });
+    expect(report.killed).toBe(true);
+    expect(processGroupMembers(proc.pid)).toEqual([]);
+    expect((await proc.done).signal).toBe("SIGKILL");
+  });
+
+  linuxOnly("a leftover that left the group is swept by its working directory and the run's marker only", async () => {
+    const worktree = tempDir();
+    let ready = false;
+    const proc = startProcess({
+      argv: [STUBBORN, "escape"],
+      cwd: worktree,
+      env: env({ VE_RUN_ID: "run-1" }),
+      stdin: null,
+      onLine: (_s, line) => (ready ||= line === "READY"),
+    });
+    started.push(proc.pid);
+    // A person's shell in the same directory, without the marker: never touched.
+    const bystander = Bun.spawn(["sleep", "600"], { cwd: worktree, env: env() });
+    try {
+      expect(await until(() => ready && processesWithCwdInside(worktree, "VE_RUN_ID=run-1").length >= 3)).toBe(true);
+      const report = await endProcessGroup(proc, { termGraceMs: 200, sweepDir: worktree, sweepMarker: "VE_RUN_ID=run-1" });
+      expect(report.swept.length).toBe(1);
+      expect(await until(() => processesWithCwdInside(worktree, "VE_RUN_ID=run-1").length === 0)).toBe(true);
+      expect(processInfo(bystander.pid)).toBeDefined();
+    } finally {
+      bystander.kill("SIGKILL");
+    }
+  });
+
+  test("a recorded identity whose pid now belongs to another process is not ours", async () => {
+    const other = Bun.spawn(["sleep", "600"], { detached: true });
+    started.push(other.pid);
+    const info = processInfo(other.pid);
+    expect(info).toBeDefined();
+    expect(ownsGroup({ pid: other.pid, startTime: info?.startTime ?? "" })).toBe(true);
+    expect(ownsGroup({ pid: other.pid, startTime: "12345" })).toBe(false);
+    const report = await endProcessGroup({ pid: other.pid, startTime: "12345" }, { termGraceMs: 100 });
+    expect(report.killed).toBe(false);
+    expect(processInfo(other.pid)).toBeDefined();
+    expect(ownsGroup({ pid: 1, startTime: processInfo(1)?.startTime ?? "" })).toBe(false);
+  });
+
+  test("a process that already ended is a no-op", async () => {
+    const proc = startProcess({ argv: ["true"], cwd: tempDir(), env: env(), stdin: null, onLine: () => {} });
+    await proc.done;
+    expect(await endProcessGroup(proc)).toEqual({ killed: false, swept: [] });
+  });
+});

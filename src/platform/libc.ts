@@ -1,31 +1,124 @@
-// The libc call Bun does not expose: flock, for the single-instance lock. Loaded on first use:
-// dlopen compiles a trampoline, which costs milliseconds.
-import { FFIType, dlopen } from "bun:ffi";
-
-const LIBC_PATH = process.platform === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6";
+// The libc calls Bun does not expose (flock for the single-instance lock), through bun:ffi.
+// Loaded on first use: dlopen compiles a trampoline per symbol, which costs milliseconds.
+//
+// Which libc: the one this process already runs on, so errno and every other per-thread state
+// are the ones the call writes. glibc's soname is libc.so.6; musl's (Alpine's) is
+// libc.musl-<arch>.so.1, and musl also answers any "libc.*" name with itself; macOS has one
+// system library. Adding a call: one line in `symbols()` and a wrapper that goes through `check`.
+import { CString, FFIType, type Pointer, dlopen, read } from "bun:ffi";
+import { BUILD_TARGET } from "../version.ts";
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 
-let libc:
-  | {
-      flock: (fd: number, operation: number) => number;
-    }
-  | undefined;
+/** The errno values this module decides on (they differ between Linux and macOS). */
+const ERRNO =
+  process.platform === "darwin" ? { EINTR: 4, EWOULDBLOCK: 35 } : { EINTR: 4, EWOULDBLOCK: 11 };
 
-function load() {
-  if (!libc) {
-    const { symbols } = dlopen(LIBC_PATH, {
-      flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    });
-    libc = { flock: symbols.flock };
+/** A libc call that failed for a reason the caller did not expect, with errno and its text. */
+export class SystemCallError extends Error {
+  override readonly name = "SystemCallError";
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    readonly description: string,
+  ) {
+    super(`${call} failed: ${description} (errno ${errno})`);
   }
-  return libc;
 }
 
-/** 0 on success, -1 when the lock is held elsewhere (or the fd is bad). */
-export function flock(fd: number, operation: number): number {
-  return load().flock(fd, operation);
+/** The library names to try, best first, for this platform and build. */
+export function libcCandidates(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+  target: string | undefined = BUILD_TARGET,
+): string[] {
+  if (platform === "darwin") return ["/usr/lib/libSystem.B.dylib"];
+  if (platform !== "linux") return [];
+  const muslArch = arch === "arm64" ? "aarch64" : "x86_64";
+  const glibc = "libc.so.6";
+  const musl = [`libc.musl-${muslArch}.so.1`, `/lib/ld-musl-${muslArch}.so.1`];
+  // A binary built for musl links musl by that soname; one built for glibc (or run from source on
+  // a glibc Bun) has libc.so.6 loaded already. The other names only matter when one is missing.
+  return target?.endsWith("-musl") ? [...musl, glibc] : [glibc, ...musl];
+}
+
+interface Libc {
+  flock(fd: number, operation: number): number;
+  strerror(errno: number): Pointer | null;
+  /** The address of the calling thread's errno (errno is per thread). */
+  errnoSlot(): Pointer | null;
+}
+
+const ERRNO_FUNCTION = process.platform === "darwin" ? "__error" : "__errno_location";
+
+let libc: Libc | undefined;
+
+function open(path: string): Libc {
+  const { symbols } = dlopen(path, {
+    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    strerror: { args: [FFIType.i32], returns: FFIType.ptr },
+    [ERRNO_FUNCTION]: { args: [], returns: FFIType.ptr },
+  });
+  const errnoSlot = symbols[ERRNO_FUNCTION] as () => Pointer | null;
+  return {
+    flock: symbols.flock as (fd: number, operation: number) => number,
+    strerror: symbols.strerror as (errno: number) => Pointer | null,
+    errnoSlot,
+  };
+}
+
+function load(): Libc {
+  if (libc) return libc;
+  const candidates = libcCandidates();
+  const failures: string[] = [];
+  for (const path of candidates) {
+    try {
+      libc = open(path);
+      return libc;
+    } catch (error) {
+      failures.push(`${path}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(
+    candidates.length === 0
+      ? `ve has no libc binding for ${process.platform}; it runs on Linux (glibc or musl) and macOS`
+      : `cannot load the C library (${failures.join("; ")})`,
+  );
+}
+
+/** The calling thread's errno, read right after a failed call (nothing in between may reset it). */
+function errno(lib: Libc): number {
+  const slot = lib.errnoSlot();
+  return slot === null ? 0 : read.i32(slot, 0);
+}
+
+function describe(lib: Libc, code: number): string {
+  const text = lib.strerror(code);
+  return text === null ? `error ${code}` : new CString(text).toString();
+}
+
+/** The errno of a call that returned -1; EINTR is answered by retrying, as every caller would. */
+function callRetryingEintr(lib: Libc, fn: () => number): { result: number; errno: number } {
+  for (;;) {
+    const result = fn();
+    if (result !== -1) return { result, errno: 0 };
+    const code = errno(lib);
+    if (code !== ERRNO.EINTR) return { result, errno: code };
+  }
+}
+
+/**
+ * flock(2). True when the lock was taken (or released); false only when another open file holds a
+ * conflicting lock and LOCK_NB was asked (EWOULDBLOCK). Every other failure (a bad descriptor, a
+ * file system without locks, no memory for one) throws a SystemCallError saying which.
+ */
+export function flock(fd: number, operation: number): boolean {
+  const lib = load();
+  const { result, errno: code } = callRetryingEintr(lib, () => lib.flock(fd, operation));
+  if (result === 0) return true;
+  if (code === ERRNO.EWOULDBLOCK && (operation & LOCK_NB) !== 0) return false;
+  throw new SystemCallError("flock", code, describe(lib, code));
 }

@@ -2,7 +2,8 @@
 // whole life and released by the kernel however it ends (kill -9 included). The file is never
 // unlinked: two processes could then lock two different inodes.
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, flock } from "../platform/libc.ts";
+import { VeError } from "../errors.ts";
+import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, SystemCallError, flock as flockFd } from "../platform/libc.ts";
 import { PRIVATE_FILE_MODE } from "./state-dir.ts";
 
 /**
@@ -20,6 +21,23 @@ export interface HeldLock {
   release(): void;
 }
 
+/**
+ * flock(2) on the lock file at `path`: false only when another process holds it. Any other failure
+ * is not "a daemon runs" and must not read as one, so it names the file and the reason.
+ */
+function flock(path: string, fd: number, operation: number): boolean {
+  try {
+    return flockFd(fd, operation);
+  } catch (error) {
+    if (!(error instanceof SystemCallError)) throw error;
+    throw new VeError(
+      "io_failed",
+      `cannot lock ${path}: ${error.description} (flock errno ${error.errno}); keep the project on a file system that supports flock(2) locks.`,
+      { path, errno: error.errno },
+    );
+  }
+}
+
 function openLockFile(path: string): number {
   return openSync(path, constants.O_RDWR | constants.O_CREAT, PRIVATE_FILE_MODE);
 }
@@ -27,12 +45,17 @@ function openLockFile(path: string): number {
 export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promise<HeldLock | undefined> {
   const fd = openLockFile(path);
   const deadline = Date.now() + retryMs;
-  while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    if (Date.now() >= deadline) {
-      closeSync(fd);
-      return undefined;
+  try {
+    while (!flock(path, fd, LOCK_EX | LOCK_NB)) {
+      if (Date.now() >= deadline) {
+        closeSync(fd);
+        return undefined;
+      }
+      await Bun.sleep(LOCK_RETRY_STEP_MS);
     }
-    await Bun.sleep(LOCK_RETRY_STEP_MS);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
   return {
     fd,
@@ -44,7 +67,7 @@ export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promis
       try {
         ftruncateSync(fd, 0);
       } finally {
-        flock(fd, LOCK_UN);
+        flock(path, fd, LOCK_UN);
         closeSync(fd);
       }
     },
@@ -60,8 +83,8 @@ export function isLockHeld(path: string): boolean {
     return false;
   }
   try {
-    if (flock(fd, LOCK_SH | LOCK_NB) !== 0) return true;
-    flock(fd, LOCK_UN);
+    if (!flock(path, fd, LOCK_SH | LOCK_NB)) return true;
+    flock(path, fd, LOCK_UN);
     return false;
   } finally {
     closeSync(fd);
@@ -77,11 +100,11 @@ export function withLockFree(path: string, fn: () => void): boolean {
     return false;
   }
   try {
-    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return false;
+    if (!flock(path, fd, LOCK_EX | LOCK_NB)) return false;
     try {
       fn();
     } finally {
-      flock(fd, LOCK_UN);
+      flock(path, fd, LOCK_UN);
     }
     return true;
   } finally {

@@ -3,14 +3,49 @@
 // The benchmarks compile their reference programs with `compile()` too, so a comparison
 // never hides a difference in build settings.
 import { rmSync } from "node:fs";
+import { hostTarget } from "./src/version.ts";
 
 export const OUTFILE = "dist/ve";
+
+/** What src/version.ts reports of a build: the commit and the time, shared by all targets of one run. */
+export interface BuildStamp {
+  commit: string;
+  builtAt: string;
+}
+
+function git(...args: string[]): string | undefined {
+  const result = Bun.spawnSync(["git", ...args], { cwd: import.meta.dir, stdout: "pipe", stderr: "ignore" });
+  return result.exitCode === 0 ? result.stdout.toString().trim() : undefined;
+}
+
+/**
+ * The commit being built ("-dirty" when tracked or new files differ from it: the binary is then not
+ * that commit) and the time, from SOURCE_DATE_EPOCH when set so a rebuild can be byte-identical.
+ */
+export function buildStamp(): BuildStamp {
+  const head = git("rev-parse", "HEAD");
+  const dirty = head !== undefined && git("status", "--porcelain") !== "";
+  const epochSeconds = Number(process.env.SOURCE_DATE_EPOCH);
+  const date = Number.isInteger(epochSeconds) && epochSeconds > 0 ? new Date(epochSeconds * 1000) : new Date();
+  return {
+    commit: head === undefined ? "unknown" : `${head}${dirty ? "-dirty" : ""}`,
+    builtAt: `${date.toISOString().slice(0, 19)}Z`,
+  };
+}
 
 /** A CLI run is all start-up: keep run-once code interpreted instead of paying for JIT threads. */
 const CLI_JIT_POLICY = 100;
 
-/** Compiles `entry` into the executable `outfile` with ve's settings. */
-export async function compile(entry: string, outfile: string): Promise<void> {
+/**
+ * Compiles `entry` into the executable `outfile` with ve's settings, for `target`
+ * (`<os>-<arch>[-musl]`, default this machine's; another one makes Bun fetch that runtime once).
+ */
+export async function compile(
+  entry: string,
+  outfile: string,
+  target: string = hostTarget(),
+  stamp: BuildStamp = buildStamp(),
+): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
     target: "bun",
@@ -24,8 +59,16 @@ export async function compile(entry: string, outfile: string): Promise<void> {
     // Elysia loads file-type only to check uploaded files' types, which no route of ours takes;
     // bundling it would add 0.4 MB of bytecode to the binary for code that never runs.
     external: ["file-type"],
+    // Read by src/version.ts; undeclared (so reported as "from source") when not compiled.
+    define: {
+      VE_BUILD_COMMIT: JSON.stringify(stamp.commit),
+      VE_BUILD_DATE: JSON.stringify(stamp.builtAt),
+      VE_BUILD_TARGET: JSON.stringify(target),
+    },
     compile: {
       outfile,
+      // Always named, so a build on this machine and a release of the same target use one runtime.
+      target: `bun-${target}` as Bun.Build.CompileTarget,
       // The binary must behave the same in every directory: never read a project's .env or bunfig.
       autoloadDotenv: false,
       autoloadBunfig: false,

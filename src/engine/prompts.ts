@@ -1,0 +1,110 @@
+// What an agent is told for one run: assembled from the operator's answer (when there is
+// one), a preamble that sets the rules of the worktree, why this run exists, and the phase's
+// prompt. Pure functions over data: the scheduler reads the override files and the goal, this
+// module only puts the text together, so every piece is testable without git or a daemon.
+import type { Phase } from "../domain.ts";
+import COMPLETE from "./prompts/COMPLETE.md" with { type: "text" };
+import GOAL from "./prompts/GOAL.md" with { type: "text" };
+import IMPLEMENT from "./prompts/IMPLEMENT.md" with { type: "text" };
+import PLAN from "./prompts/PLAN.md" with { type: "text" };
+
+/** The prompts built into the binary; a project replaces one by committing PROMPT_OVERRIDE_DIR/<PHASE>.md. */
+export const DEFAULT_PHASE_PROMPTS: Readonly<Record<Phase, string>> = { GOAL, PLAN, IMPLEMENT, COMPLETE };
+
+/**
+ * Where a project keeps its own phase prompts, read from the base branch (committed, so every
+ * agent of a project gets the same text and a change to it is reviewed like code).
+ */
+export const PROMPT_OVERRIDE_DIR = "docs/prompts";
+
+export function promptOverridePath(phase: Phase): string {
+  return `${PROMPT_OVERRIDE_DIR}/${phase}.md`;
+}
+
+/** Where the chunk's documents live in the repository. */
+export function chunkDocPath(chunk: string, doc: "GOAL.md" | "PLAN.md"): string {
+  return `docs/chunks/${chunk}/${doc}`;
+}
+
+export type RunReason =
+  | { kind: "first" }
+  /** The operator answered a question; `resumed` when the agent's own session continues. */
+  | { kind: "answer"; question: string; answer: string; resumed: boolean }
+  /** An earlier run of this phase failed. */
+  | { kind: "retry"; attempt: number; error: string }
+  /** The daemon stopped (or crashed) while this phase ran; the session continues. */
+  | { kind: "interrupted" }
+  /** Landing found conflicts with the base: merge it in and resolve them. */
+  | { kind: "conflict"; base: string; files: readonly string[]; attempt: number };
+
+export interface PromptInput {
+  chunk: string;
+  phase: Phase;
+  /** The chunk's goal text (GOAL.md, or what inject was given), if any. */
+  goal: string | null;
+  worktree: string;
+  branch: string;
+  reason: RunReason;
+  /** The phase prompt: the project's override, else the default. */
+  phaseTemplate: string;
+  /** How this backend's agent asks the operator (a tool name, or a command). */
+  askHow: string;
+  /** How this backend's agent reports the phase done. */
+  doneHow: string;
+}
+
+/** `{{name}}` replaced by `values[name]`; unknown names are left as written. */
+export function renderTemplate(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+function preamble(input: PromptInput): string {
+  return [
+    "You are one of several coding agents working on this repository at the same time, each in its own git worktree.",
+    `- Your working directory is ${input.worktree}, a worktree on branch ${input.branch}. Work only inside it: never read or change files outside it, never change another branch, never create worktrees of your own.`,
+    "- You do not need to commit; whatever you leave in the worktree is committed for you when the phase is done.",
+    `- If you need a decision from the person running you, ask instead of guessing: ${input.askHow} Then end your turn; the answer comes back to you.`,
+    `- When this phase's work is done, ${input.doneHow}`,
+  ].join("\n");
+}
+
+function why(reason: RunReason): string | undefined {
+  switch (reason.kind) {
+    case "first":
+      return undefined;
+    case "answer":
+      return reason.resumed
+        ? "The operator has answered your question (above). Continue the phase with that answer."
+        : `Earlier in this phase you asked the operator:\n\n> ${reason.question.split("\n").join("\n> ")}\n\nTheir answer is above. Continue the phase with it.`;
+    case "retry":
+      return `This is attempt ${reason.attempt} of this phase; the previous run failed:\n\n${reason.error}\n\nCheck what is already in the worktree before you redo anything.`;
+    case "interrupted":
+      return "Your previous run of this phase was interrupted (the orchestrator stopped). Check what is already in the worktree, then finish the phase.";
+    case "conflict":
+      return [
+        `Your branch could not be merged into ${reason.base}: both changed the same lines (resolution attempt ${reason.attempt}).`,
+        `Merge ${reason.base} into your branch in this worktree (\`git merge ${reason.base}\`), resolve the conflicts in:`,
+        ...reason.files.map((file) => `- ${file}`),
+        "keeping the intent of both sides, make sure the tests pass, and commit the merge. Then report the phase done.",
+      ].join("\n");
+  }
+}
+
+/** The whole prompt of one run. */
+export function assemblePrompt(input: PromptInput): string {
+  const parts: string[] = [];
+  if (input.reason.kind === "answer") parts.push(`The operator's answer:\n\n${input.reason.answer}`);
+  parts.push(preamble(input));
+  const reason = why(input.reason);
+  if (reason) parts.push(reason);
+  parts.push(
+    renderTemplate(input.phaseTemplate, {
+      chunk: input.chunk,
+      phase: input.phase,
+      goal: input.goal?.trim() || "(no goal text was given; ask the operator if the chunk's name does not say enough)",
+      goal_path: chunkDocPath(input.chunk, "GOAL.md"),
+      plan_path: chunkDocPath(input.chunk, "PLAN.md"),
+    }),
+  );
+  return `${parts.join("\n\n").trim()}\n`;
+}

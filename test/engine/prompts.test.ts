@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { PHASES } from "../../src/domain.ts";
+import { DEFAULT_PHASE_PROMPTS, type PromptInput, assemblePrompt, renderTemplate } from "../../src/engine/prompts.ts";
+
+const base: PromptInput = {
+  chunk: "parser",
+  phase: "IMPLEMENT",
+  goal: "Parse the config file.",
+  worktree: "/repo/.ve/worktrees/parser",
+  branch: "ve/parser",
+  reason: { kind: "first" },
+  phaseTemplate: DEFAULT_PHASE_PROMPTS.IMPLEMENT,
+  askHow: "run `ve agent ask \"your question\"`.",
+  doneHow: "exit with status 0.",
+};
+
+describe("phase prompts", () => {
+  test("every phase has a default that names the chunk and carries the goal", () => {
+    for (const phase of PHASES) {
+      const text = assemblePrompt({ ...base, phase, phaseTemplate: DEFAULT_PHASE_PROMPTS[phase] });
+      expect(text).toContain("parser");
+      expect(text).toContain("Parse the config file.");
+      expect(text).not.toContain("{{");
+    }
+  });
+
+  test("the preamble pins the agent to its worktree and says how to ask and how to finish", () => {
+    const text = assemblePrompt(base);
+    expect(text).toContain("/repo/.ve/worktrees/parser");
+    expect(text).toContain("never create worktrees of your own");
+    expect(text).toContain('ve agent ask "your question"');
+    expect(text).toContain("exit with status 0.");
+  });
+
+  test("an answer comes first; a fresh session also gets the question it answers", () => {
+    const resumed = assemblePrompt({ ...base, reason: { kind: "answer", question: "Which format?", answer: "TOML", resumed: true } });
+    expect(resumed.startsWith("The operator's answer:\n\nTOML")).toBe(true);
+    expect(resumed).not.toContain("Which format?");
+    const fresh = assemblePrompt({ ...base, reason: { kind: "answer", question: "Which format?", answer: "TOML", resumed: false } });
+    expect(fresh).toContain("> Which format?");
+  });
+
+  test("a conflict run lists every conflicted file and the base to merge", () => {
+    const text = assemblePrompt({ ...base, reason: { kind: "conflict", base: "main", files: ["a.txt", "src/b.ts"], attempt: 2 } });
+    expect(text).toContain("git merge main");
+    expect(text).toContain("- a.txt\n- src/b.ts");
+    expect(text).toContain("attempt 2");
+  });
+
+  test("a retry says what failed", () => {
+    expect(assemblePrompt({ ...base, reason: { kind: "retry", attempt: 2, error: "exit code 3" } })).toContain("exit code 3");
+  });
+
+  test("an override template uses the same placeholders; unknown ones stay as written", () => {
+    expect(renderTemplate("Do {{chunk}} in {{ phase }} ({{nope}})", { chunk: "c", phase: "PLAN" })).toBe("Do c in PLAN ({{nope}})");
+  });
+});

@@ -12,7 +12,7 @@ export interface CommandContext {
 
 export async function commandContext(args: { "project-dir"?: unknown; json?: unknown }): Promise<CommandContext> {
   const flag = typeof args["project-dir"] === "string" ? args["project-dir"] : undefined;
-  const root = resolveProjectRoot({ flag, env: process.env.VE_PROJECT_DIR, cwd: process.cwd() });
+  const root = await resolveProjectRoot({ flag, env: process.env.VE_PROJECT_DIR, cwd: process.cwd() });
   const paths = projectPaths(root);
   const client = new Client(paths, { onWarning: (message) => logger().warn(message) });
   return { paths, client, json: args.json === true };

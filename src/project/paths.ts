@@ -77,20 +77,136 @@ function entryExists(path: string): boolean {
   return true;
 }
 
+/** `path` with `.`, `..` and repeated slashes resolved as strings (no link is followed). */
+function normalisePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+function absoluteFrom(base: string, path: string): string {
+  return normalisePath(path.startsWith("/") ? path : `${base}/${path}`);
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await Bun.file(path).text();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `worktree = ...` of the `[core]` section of a git config file, if set. */
+function coreWorktree(config: string): string | undefined {
+  let inCore = false;
+  for (const raw of config.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("[")) inCore = line.toLowerCase().startsWith("[core]");
+    else if (inCore) {
+      const eq = line.indexOf("=");
+      if (eq > 0 && line.slice(0, eq).trim().toLowerCase() === "worktree") return line.slice(eq + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The project a directory marked by a `.git` *file* belongs to. A linked worktree's file names
+ * its git dir (`<main>/.git/worktrees/<name>`), which holds a `commondir` leading to the main
+ * repository's git dir: the project is the main repository, so every worktree (the engine's
+ * `.ve/worktrees/<chunk>` included) reaches one daemon. A submodule's git dir
+ * (`<super>/.git/modules/<name>`) has no `commondir`: the submodule is its own project. Read
+ * from the files, not by running git: every command resolves its project.
+ */
+async function projectOfGitFile(dir: string): Promise<string> {
+  const text = await readText(childPath(dir, ".git"));
+  const line = text?.split("\n").find((l) => l.startsWith("gitdir:"));
+  if (!line) return dir;
+  const gitDir = absoluteFrom(dir, line.slice("gitdir:".length).trim());
+  const common = (await readText(childPath(gitDir, "commondir")))?.trim();
+  if (!common) return dir;
+  const commonDir = absoluteFrom(gitDir, common);
+  let main: string;
+  if (commonDir.endsWith("/.git")) main = parentPath(commonDir);
+  else {
+    // A git dir not named .git: a submodule's (its main working tree is core.worktree) or a
+    // bare repository's (no main working tree: the repository directory is the project).
+    const worktree = coreWorktree((await readText(childPath(commonDir, "config"))) ?? "");
+    main = worktree ? absoluteFrom(commonDir, worktree) : commonDir;
+  }
+  try {
+    // Physical, like every other root: the same project whatever spelling git recorded.
+    return physicalDirectory(main, "/", "git");
+  } catch {
+    // The main repository moved or was deleted: the worktree is all there is.
+    return dir;
+  }
+}
+
+/**
+ * The project `dir` is the root of, if it is marked: a `.git` file of a linked worktree maps
+ * to the main repository (even where the worktree has a `.ve/` of its own); otherwise `.ve/`
+ * or `.git` make `dir` itself the project.
+ */
+async function markedProject(dir: string): Promise<string | undefined> {
+  if (hasGitFile(dir)) return projectOfGitFile(dir);
+  return isMarkedRoot(dir) ? dir : undefined;
+}
+
+/**
+ * Whether `dir/.git` is a file (a worktree or a submodule). `.git/HEAD` exists only when .git
+ * is a directory, so an ordinary repository costs one stat and no read.
+ */
+function hasGitFile(dir: string): boolean {
+  const git = childPath(dir, ".git");
+  return Bun.file(`${git}/HEAD`).size === 0 && Bun.file(git).size > 0;
+}
+
 /**
  * `--project-dir`, else `VE_PROJECT_DIR`, else the nearest directory upward from `cwd` that
- * holds `.ve/` or `.git`, else `cwd`. Always a physical path, so every spelling of one
- * project reaches the same daemon.
+ * holds `.ve/` or `.git`, else `cwd`. A linked git worktree stands for its main repository.
+ * Always a physical path, so every spelling of one project reaches the same daemon.
  */
-export function resolveProjectRoot({ flag, env, cwd }: RootSources): string {
-  if (flag) return physicalDirectory(flag, cwd, "--project-dir");
-  if (env) return physicalDirectory(env, cwd, "VE_PROJECT_DIR");
+export async function resolveProjectRoot({ flag, env, cwd }: RootSources): Promise<string> {
+  if (flag === "") {
+    throw new VeError("usage", "--project-dir is empty; pass a directory, or leave the option out to use the enclosing project.", {
+      flag: "--project-dir",
+    });
+  }
+  // An empty variable is an unset one, as the shell convention goes.
+  const explicit =
+    flag !== undefined
+      ? physicalDirectory(flag, cwd, "--project-dir")
+      : env
+        ? physicalDirectory(env, cwd, "VE_PROJECT_DIR")
+        : undefined;
+  // A worktree named explicitly stands for its main repository too.
+  if (explicit !== undefined) return hasGitFile(explicit) ? projectOfGitFile(explicit) : explicit;
   // The process's own working directory is already physical (getcwd resolves every link).
   const start = cwd === process.cwd() ? cwd : physicalDirectory(cwd, "/", "the working directory");
-  for (let dir = start; ; dir = parentPath(dir)) {
-    if (entryExists(childPath(dir, STATE_DIR_NAME)) || entryExists(childPath(dir, ".git"))) return dir;
-    if (dir === "/") return start;
+  return (await enclosingProject(start, true)) ?? start;
+}
+
+/**
+ * The project `dir` lies in: the nearest marked directory from `dir` upward (`dir` itself
+ * only with `includeSelf`), or undefined when nothing up to `/` is marked.
+ */
+export async function enclosingProject(dir: string, includeSelf = false): Promise<string | undefined> {
+  if (!includeSelf && dir === "/") return undefined;
+  for (let at = includeSelf ? dir : parentPath(dir); ; at = parentPath(at)) {
+    const project = await markedProject(at);
+    if (project !== undefined) return project;
+    if (at === "/") return undefined;
   }
+}
+
+/** Whether `dir` is marked as a project root by a `.ve/` or `.git` of its own. */
+export function isMarkedRoot(dir: string): boolean {
+  return entryExists(childPath(dir, STATE_DIR_NAME)) || entryExists(childPath(dir, ".git"));
 }
 
 function runtimeSocketDir(): string {

@@ -13,8 +13,15 @@ import { useTempDirs } from "../helpers/temp.ts";
 const tempDir = useTempDirs("ve-paths");
 
 /** The VeError resolveProjectRoot fails with. */
-function rootError(sources: RootSources): VeError {
-  return thrownVeError(() => resolveProjectRoot(sources));
+async function rootError(sources: RootSources): Promise<VeError> {
+  try {
+    await resolveProjectRoot(sources);
+  } catch (error) {
+    return thrownVeError(() => {
+      throw error;
+    });
+  }
+  throw new Error("expected a VeError, but resolveProjectRoot succeeded");
 }
 
 function mkdirs(...parts: string[]): string {
@@ -24,33 +31,38 @@ function mkdirs(...parts: string[]): string {
 }
 
 describe("resolveProjectRoot: which directory is the project", () => {
-  test("--project-dir wins over VE_PROJECT_DIR and over a .git above the working directory", () => {
+  test("--project-dir wins over VE_PROJECT_DIR and over a .git above the working directory", async () => {
     const base = tempDir();
     const flag = mkdirs(base, "flag");
     const env = mkdirs(base, "env");
     const repo = mkdirs(base, "repo");
     mkdirs(repo, ".git");
     const cwd = mkdirs(repo, "src", "deep");
-    expect(resolveProjectRoot({ flag, env, cwd })).toBe(flag);
+    expect(await resolveProjectRoot({ flag, env, cwd })).toBe(flag);
   });
 
-  test("VE_PROJECT_DIR is used when there is no flag, even inside another project", () => {
+  test("VE_PROJECT_DIR is used when there is no flag, even inside another project", async () => {
     const base = tempDir();
     const env = mkdirs(base, "env");
     const repo = mkdirs(base, "repo");
     mkdirs(repo, ".ve");
     const cwd = mkdirs(repo, "sub");
-    expect(resolveProjectRoot({ env, cwd })).toBe(env);
-    expect(resolveProjectRoot({ flag: undefined, env, cwd })).toBe(env);
+    expect(await resolveProjectRoot({ env, cwd })).toBe(env);
+    expect(await resolveProjectRoot({ flag: undefined, env, cwd })).toBe(env);
   });
 
-  test("an empty flag or variable counts as absent", () => {
+  test("an empty VE_PROJECT_DIR counts as unset; an empty --project-dir is a usage error", async () => {
     const base = tempDir();
     const cwd = mkdirs(base, "plain");
-    expect(resolveProjectRoot({ flag: "", env: "", cwd })).toBe(cwd);
+    expect(await resolveProjectRoot({ env: "", cwd })).toBe(cwd);
+    for (const env of [undefined, "", cwd]) {
+      const error = await rootError({ flag: "", env, cwd });
+      expect(error.code).toBe("usage");
+      expect(error.message).toContain("--project-dir is empty");
+    }
   });
 
-  test("without flag or variable: the nearest ancestor holding .ve/ or .git", () => {
+  test("without flag or variable: the nearest ancestor holding .ve/ or .git", async () => {
     const base = tempDir();
     const outer = mkdirs(base, "outer");
     mkdirs(outer, ".git");
@@ -58,37 +70,37 @@ describe("resolveProjectRoot: which directory is the project", () => {
     mkdirs(inner, ".ve");
     const cwd = mkdirs(inner, "a", "b");
     // .ve in `inner` is nearer than .git in `outer`.
-    expect(resolveProjectRoot({ cwd })).toBe(inner);
+    expect(await resolveProjectRoot({ cwd })).toBe(inner);
     // From a sibling of `inner`, the nearest marker is outer's .git.
-    expect(resolveProjectRoot({ cwd: mkdirs(outer, "packages", "other") })).toBe(outer);
+    expect(await resolveProjectRoot({ cwd: mkdirs(outer, "packages", "other") })).toBe(outer);
     // The working directory itself counts.
-    expect(resolveProjectRoot({ cwd: inner })).toBe(inner);
+    expect(await resolveProjectRoot({ cwd: inner })).toBe(inner);
   });
 
-  test("a .git *file* (a git worktree or submodule) marks a project too", () => {
+  test("a .git *file* (a git worktree or submodule) marks a project too", async () => {
     const base = tempDir();
     const worktree = mkdirs(base, "wt");
     writeFileSync(join(worktree, ".git"), "gitdir: /somewhere/else\n");
-    expect(resolveProjectRoot({ cwd: mkdirs(worktree, "x", "y") })).toBe(worktree);
+    expect(await resolveProjectRoot({ cwd: mkdirs(worktree, "x", "y") })).toBe(worktree);
   });
 
-  test("with no marker anywhere up the tree: the working directory", () => {
+  test("with no marker anywhere up the tree: the working directory", async () => {
     const base = tempDir();
     const cwd = mkdirs(base, "no", "marker", "here");
     // tmpdir and / carry no .ve/.git on this machine; if they did, the root would be above base.
-    expect(resolveProjectRoot({ cwd })).toBe(cwd);
+    expect(await resolveProjectRoot({ cwd })).toBe(cwd);
   });
 
-  test("relative --project-dir and VE_PROJECT_DIR are resolved against the working directory", () => {
+  test("relative --project-dir and VE_PROJECT_DIR are resolved against the working directory", async () => {
     const base = tempDir();
     const cwd = mkdirs(base, "here");
     const target = mkdirs(base, "there", "proj");
-    expect(resolveProjectRoot({ flag: "../there/proj", cwd })).toBe(target);
-    expect(resolveProjectRoot({ env: "../there/proj", cwd })).toBe(target);
-    expect(resolveProjectRoot({ flag: ".", cwd })).toBe(cwd);
+    expect(await resolveProjectRoot({ flag: "../there/proj", cwd })).toBe(target);
+    expect(await resolveProjectRoot({ env: "../there/proj", cwd })).toBe(target);
+    expect(await resolveProjectRoot({ flag: ".", cwd })).toBe(cwd);
   });
 
-  test("symlinked spellings resolve to the real path: two spellings of one project, one root", () => {
+  test("symlinked spellings resolve to the real path: two spellings of one project, one root", async () => {
     const base = tempDir();
     const real = mkdirs(base, "real-project");
     mkdirs(real, ".git");
@@ -96,60 +108,60 @@ describe("resolveProjectRoot: which directory is the project", () => {
     symlinkSync(real, link);
     const sub = mkdirs(real, "sub");
 
-    expect(resolveProjectRoot({ flag: link, cwd: base })).toBe(real);
-    expect(resolveProjectRoot({ env: link, cwd: base })).toBe(real);
-    expect(resolveProjectRoot({ flag: join(real, "sub", ".."), cwd: base })).toBe(real);
+    expect(await resolveProjectRoot({ flag: link, cwd: base })).toBe(real);
+    expect(await resolveProjectRoot({ env: link, cwd: base })).toBe(real);
+    expect(await resolveProjectRoot({ flag: join(real, "sub", ".."), cwd: base })).toBe(real);
     // Walking up from a cwd reached through the link finds the real project, not the link.
-    expect(resolveProjectRoot({ cwd: join(link, "sub") })).toBe(real);
-    expect(resolveProjectRoot({ cwd: sub })).toBe(real);
-    expect(projectPaths(resolveProjectRoot({ flag: link, cwd: base })).socket).toBe(
-      projectPaths(resolveProjectRoot({ cwd: sub })).socket,
+    expect(await resolveProjectRoot({ cwd: join(link, "sub") })).toBe(real);
+    expect(await resolveProjectRoot({ cwd: sub })).toBe(real);
+    expect(projectPaths(await resolveProjectRoot({ flag: link, cwd: base })).socket).toBe(
+      projectPaths(await resolveProjectRoot({ cwd: sub })).socket,
     );
   });
 
-  test("leaves the process's working directory as it was, on success and on failure", () => {
+  test("leaves the process's working directory as it was, on success and on failure", async () => {
     const base = tempDir();
     const before = process.cwd();
     const target = mkdirs(base, "somewhere");
     mkdirs(target, ".git");
-    resolveProjectRoot({ flag: target, cwd: base });
-    resolveProjectRoot({ cwd: mkdirs(target, "deeper") });
+    await resolveProjectRoot({ flag: target, cwd: base });
+    await resolveProjectRoot({ cwd: mkdirs(target, "deeper") });
     expect(process.cwd()).toBe(before);
-    rootError({ flag: join(base, "missing"), cwd: base });
+    await rootError({ flag: join(base, "missing"), cwd: base });
     expect(process.cwd()).toBe(before);
   });
 
-  test("a missing --project-dir is a usage error naming the path and its source", () => {
+  test("a missing --project-dir is a usage error naming the path and its source", async () => {
     const base = tempDir();
     const missing = join(base, "does-not-exist");
-    const error = rootError({ flag: missing, cwd: base });
+    const error = await rootError({ flag: missing, cwd: base });
     expect(error.code).toBe("usage");
     expect(error.message).toContain(missing);
     expect(error.message).toContain("--project-dir");
   });
 
-  test("a missing VE_PROJECT_DIR is a usage error naming the path and the variable", () => {
+  test("a missing VE_PROJECT_DIR is a usage error naming the path and the variable", async () => {
     const base = tempDir();
     const missing = join(base, "gone");
-    const error = rootError({ env: missing, cwd: base });
+    const error = await rootError({ env: missing, cwd: base });
     expect(error.code).toBe("usage");
     expect(error.message).toContain(missing);
     expect(error.message).toContain("VE_PROJECT_DIR");
   });
 
-  test("a --project-dir that is a file is a usage error naming the path", () => {
+  test("a --project-dir that is a file is a usage error naming the path", async () => {
     const base = tempDir();
     const file = join(base, "a-file");
     writeFileSync(file, "x");
-    const error = rootError({ flag: file, cwd: base });
+    const error = await rootError({ flag: file, cwd: base });
     expect(error.code).toBe("usage");
     expect(error.message).toContain(file);
     expect(error.message).toContain("not a directory");
   });
 
-  test("a relative missing flag is a usage error naming it", () => {
+  test("a relative missing flag is a usage error naming it", async () => {
     const base = tempDir();
-    const error = rootError({ flag: "nope/deeper", cwd: base });
+    const error = await rootError({ flag: "nope/deeper", cwd: base });
     expect(error.code).toBe("usage");
     expect(error.message).toContain("nope/deeper");
   });
@@ -172,7 +184,7 @@ describe("projectPaths: where each file goes", () => {
     return join(base, "p".repeat(padding));
   };
 
-  test("every file sits in <root>/.ve/ when the path is short", () => {
+  test("every file sits in <root>/.ve/ when the path is short", async () => {
     const root = tempDir();
     const paths = projectPaths(root);
     expect(paths.root).toBe(root);
@@ -186,7 +198,7 @@ describe("projectPaths: where each file goes", () => {
     expect(paths.token).toBe(join(root, ".ve", "orchestrator.token"));
   });
 
-  test("a socket path of exactly 100 bytes stays in .ve/; 101 bytes moves to $XDG_RUNTIME_DIR/ve-<uid>/", () => {
+  test("a socket path of exactly 100 bytes stays in .ve/; 101 bytes moves to $XDG_RUNTIME_DIR/ve-<uid>/", async () => {
     const base = tempDir();
     const runtime = mkdirs(tempDir(), "run");
     process.env.XDG_RUNTIME_DIR = runtime;
@@ -207,7 +219,7 @@ describe("projectPaths: where each file goes", () => {
     expect(paths.pid).toBe(join(long, ".ve", "orchestrator.pid"));
   });
 
-  test("the limit counts bytes, not characters", () => {
+  test("the limit counts bytes, not characters", async () => {
     const base = tempDir();
     process.env.XDG_RUNTIME_DIR = mkdirs(tempDir(), "run");
     // 'é' is two bytes: few enough characters for 100, too many bytes.
@@ -217,7 +229,7 @@ describe("projectPaths: where each file goes", () => {
     expect(projectPaths(root).socketInRuntimeDir).toBe(true);
   });
 
-  test("without XDG_RUNTIME_DIR (unset or empty) the long-path socket goes to /tmp/ve-<uid>/", () => {
+  test("without XDG_RUNTIME_DIR (unset or empty) the long-path socket goes to /tmp/ve-<uid>/", async () => {
     const long = rootWithSocketBytes(tempDir(), 150);
     delete process.env.XDG_RUNTIME_DIR;
     expect(projectPaths(long).socket).toBe(`/tmp/ve-${uid}/${digest16(long)}.sock`);
@@ -225,7 +237,7 @@ describe("projectPaths: where each file goes", () => {
     expect(projectPaths(long).socket).toBe(`/tmp/ve-${uid}/${digest16(long)}.sock`);
   });
 
-  test("different long projects get different socket names; one project always the same", () => {
+  test("different long projects get different socket names; one project always the same", async () => {
     const base = tempDir();
     process.env.XDG_RUNTIME_DIR = mkdirs(tempDir(), "run");
     const a = rootWithSocketBytes(base, 140);
@@ -234,14 +246,14 @@ describe("projectPaths: where each file goes", () => {
     expect(projectPaths(a).socket).toBe(projectPaths(a).socket);
   });
 
-  test("the runtime socket's name hashes the real path: a symlinked spelling reaches the same socket", () => {
+  test("the runtime socket's name hashes the real path: a symlinked spelling reaches the same socket", async () => {
     const base = tempDir();
     process.env.XDG_RUNTIME_DIR = mkdirs(tempDir(), "run");
     const real = mkdirs(rootWithSocketBytes(base, 130));
     const link = join(base, "l");
     symlinkSync(real, link);
-    const viaLink = projectPaths(resolveProjectRoot({ flag: link, cwd: base }));
-    const direct = projectPaths(resolveProjectRoot({ cwd: real }));
+    const viaLink = projectPaths(await resolveProjectRoot({ flag: link, cwd: base }));
+    const direct = projectPaths(await resolveProjectRoot({ cwd: real }));
     expect(direct.socketInRuntimeDir).toBe(true);
     expect(viaLink.socket).toBe(direct.socket);
     expect(viaLink.socket).toContain(digest16(real));

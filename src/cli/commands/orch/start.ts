@@ -2,10 +2,27 @@ import { defineCommand } from "citty";
 import { startDaemon } from "../../../control/daemon.ts";
 import { ensureStateDir } from "../../../project/state-dir.ts";
 import type { StartResult } from "../../../models/index.ts";
+import { enclosingProject, isMarkedRoot } from "../../../project/paths.ts";
+import { VeError } from "../../../errors.ts";
 import { commonArgs, integerOption, usageError } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
 import { logger } from "../../output.ts";
 import { daemonSummary } from "../../render.ts";
+
+/**
+ * A start in an unmarked directory below another project would create a `.ve/` that from then
+ * on shadows the enclosing project for every command run below it: only on request.
+ */
+async function refuseNestedProject(root: string): Promise<void> {
+  if (isMarkedRoot(root)) return;
+  const outer = await enclosingProject(root);
+  if (outer === undefined) return;
+  throw new VeError(
+    "usage",
+    `${root} lies inside the project ${outer}; starting here would create a second project that hides ${outer} from every command run below ${root}. Use ${outer} (leave out --project-dir), or pass --nested to create a separate project here.`,
+    { project_dir: root, enclosing_project: outer },
+  );
+}
 
 export default defineCommand({
   meta: { name: "start", description: "Start this project's daemon (does nothing if it already runs)" },
@@ -14,11 +31,16 @@ export default defineCommand({
     foreground: { type: "boolean", description: "Run the daemon attached to this terminal (for systemd, containers, debugging)" },
     tcp: { type: "boolean", description: "Listen on 127.0.0.1 with a bearer token instead of a Unix socket" },
     port: { type: "string", valueHint: "n", description: "TCP port with --tcp (default: any free port)" },
+    nested: {
+      type: "boolean",
+      description: "Create a new project here even though the directory lies inside another project",
+    },
   },
   async run({ args }) {
     const ctx = await commandContext(args);
     const port = integerOption("port", args.port, 1, 65535);
     if (port !== undefined && !args.tcp) throw usageError("--port only applies with --tcp");
+    if (args.nested !== true) await refuseNestedProject(ctx.paths.root);
     if (args.foreground) {
       ensureStateDir(ctx.paths);
       const { runDaemon } = await import("../../../daemon/main.ts");

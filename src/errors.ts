@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   // The engine's git work.
   "git_missing",
   "git_failed",
+  "backend_missing",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

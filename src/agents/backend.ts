@@ -1,0 +1,87 @@
+// The seam between the engine and an agent CLI. A backend turns one run (its prompt, its
+// worktree, the session to resume) into a process to start, and that process's output into
+// normalized events and, at the end, an outcome. The engine never looks at a CLI's own output
+// format; the backend never touches the store, git or the scheduler. One file per backend.
+import type { Phase } from "../domain.ts";
+
+/** How a run ended, decided from the agent's own structured signals (never its exit code alone). */
+export const OUTCOMES = ["completed", "question", "failed", "limit", "timeout", "interrupted"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** What every backend's output is normalized into; the raw line is always kept beside it. */
+export type AgentEvent =
+  | { type: "init"; session_id: string; version?: string }
+  | { type: "text"; text: string }
+  | { type: "tool_call"; name: string; input: unknown }
+  | { type: "tool_result"; ok: boolean; text?: string }
+  | { type: "question"; question: string; options?: string[] }
+  | { type: "usage"; input_tokens?: number; output_tokens?: number; cost_usd?: number }
+  | { type: "result"; outcome: Outcome; reason: string };
+
+export interface RunVerdict {
+  outcome: Outcome;
+  /** One sentence for a person: why the run ended this way. */
+  reason: string;
+  /** A failure worth retrying by itself (overloaded, 5xx, network), within the retry caps. */
+  transient?: boolean;
+  /** For `limit`: when the agent said its usage limit resets (ISO-8601), if it did. */
+  reset_at?: string | null;
+  question?: string;
+  options?: string[];
+  cost_usd?: number | null;
+  turns?: number | null;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+}
+
+export interface BackendConfig {
+  /** The executable; undefined means the backend's default name, looked up on PATH. */
+  path?: string;
+  /** Extra arguments from `backends.<name>.args`. */
+  args: readonly string[];
+}
+
+export interface RunContext {
+  runId: string;
+  chunk: string;
+  phase: Phase;
+  /** The unit's worktree: the agent's working directory. */
+  worktree: string;
+  projectDir: string;
+  prompt: string;
+  /** The prompt written to a file (for agents that read it from there). */
+  promptFile: string;
+  /** The session an earlier run of this unit established, to resume; null for a fresh one. */
+  resumeSession: string | null;
+  /** The environment every agent gets (see agents/environment.ts). */
+  env: Record<string, string>;
+  config: BackendConfig;
+}
+
+export interface Launch {
+  argv: string[];
+  env: Record<string, string>;
+  /** Written to stdin, then end of file; null closes stdin at once. */
+  stdin: string | null;
+  /** A session id known before any output (pre-assigned), recorded on the run at once. */
+  sessionId: string | null;
+  /** The CLI's version when the backend read it before starting. */
+  version: string | null;
+}
+
+/** Reads one run's output as it arrives and decides the outcome when the process has ended. */
+export interface OutputReader {
+  line(stream: "stdout" | "stderr", text: string): AgentEvent[];
+  /** `exitCode` null: ended by a signal. */
+  finish(exitCode: number | null): RunVerdict;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** For the prompt's preamble: how this backend's agent asks the operator. */
+  readonly askHow: string;
+  /** For the prompt's preamble: how this backend's agent reports its phase done. */
+  readonly doneHow: string;
+  launch(context: RunContext): Promise<Launch>;
+  reader(context: RunContext): OutputReader;
+}

@@ -27,6 +27,12 @@ function sameSecret(given: string, expected: string): boolean {
   return difference === 0;
 }
 
+/** Refuses a request (throws a VeError) its route group does not admit. */
+export type AccessRule = (request: Request, token: string | undefined) => void;
+
+/** The JSON API: never a browser; in TCP mode a loopback Host and the bearer token. */
+export const jsonApiAccess: AccessRule = (request, token) => checkAccess(request, token);
+
 export function checkAccess(request: Request, token: string | undefined): void {
   if (request.headers.has("origin")) {
     throw new VeError(

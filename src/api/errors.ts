@@ -19,8 +19,12 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   database_unavailable: 503,
 };
 
+export function httpStatusOfCode(code: ErrorCode): number {
+  return HTTP_STATUS[code] ?? 500;
+}
+
 export function httpStatusOf(error: VeError): number {
-  return HTTP_STATUS[error.code] ?? 500;
+  return httpStatusOfCode(error.code);
 }
 
 export function errorResponse(error: VeError, headers: Record<string, string> = {}): Response {

@@ -1,0 +1,131 @@
+// A scheduled unit's branch and worktree. The branch `ve/<chunk>` is made at the unit's first
+// run from its base branch's head at that moment (so a dependent starts from its blockers'
+// landed work); the worktree `.ve/worktrees/<chunk>` keeps the same path for the unit's whole
+// life (agent sessions are tied to their directory) and is locked while the unit is in flight,
+// so `git worktree prune` never takes it from under an agent.
+import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { git, resolveCommit, runGit } from "../git/git.ts";
+import { addWorktree, branchExists, listWorktrees, lockWorktree, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
+
+export const UNIT_BRANCH_PREFIX = "ve/";
+/** Committed at the repository root: gitignored files (gitignore syntax) each new worktree gets a copy of. */
+export const WORKTREE_INCLUDE_FILE = ".worktreeinclude";
+
+export function unitBranch(chunk: string): string {
+  return `${UNIT_BRANCH_PREFIX}${chunk}`;
+}
+
+export function unitWorktreePath(stateDir: string, chunk: string): string {
+  return `${stateDir}/worktrees/${chunk}`;
+}
+
+export interface UnitWorktree {
+  path: string;
+  branch: string;
+  /** The base commit the branch was made from, when this call made it. */
+  createdFrom: string | null;
+  /** Files copied in from `.worktreeinclude`, when this call made the worktree. */
+  included: string[];
+}
+
+function lockReason(chunk: string): string {
+  return `ve: unit ${chunk} is in flight; \`ve orch worktree list\` shows it`;
+}
+
+/**
+ * Makes sure the unit has its branch and its worktree, locked: creates what is missing (the
+ * branch from the base's head, the worktree from the branch), keeps what is there. A worktree
+ * deleted by hand is recreated from the branch, so no committed work is lost.
+ */
+export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: string, base: string): Promise<UnitWorktree> {
+  const branch = unitBranch(chunk);
+  const path = unitWorktreePath(stateDir, chunk);
+  let createdFrom: string | null = null;
+  const registered = (await listWorktrees(repo)).find((w) => w.path === path);
+  if (registered && !existsSync(path)) {
+    // Deleted by hand: drop git's stale record (a lock would keep it) before adding it again.
+    await unlockWorktree(repo, path);
+    await git(["worktree", "prune"], { cwd: repo });
+  }
+  let included: string[] = [];
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    if (await branchExists(repo, branch)) {
+      await addWorktree(repo, path, branch);
+    } else {
+      const head = await resolveCommit(`refs/heads/${base}`, repo);
+      if (head === undefined) throw new Error(`the base branch ${base} does not exist`);
+      await addWorktree(repo, path, branch, head);
+      createdFrom = head;
+    }
+    included = await copyIncludedFiles(repo, path);
+  }
+  await lockWorktree(repo, path, lockReason(chunk));
+  return { path, branch, createdFrom, included };
+}
+
+/**
+ * Copies the untracked files of the main checkout that `.worktreeinclude` names (gitignore
+ * syntax: `.env`, `config/local.*`) into a new worktree, keeping their modes. Git lists them
+ * itself (`ls-files --others --ignored --exclude-from`), so the patterns mean exactly what they
+ * mean in a .gitignore.
+ */
+export async function copyIncludedFiles(repo: string, worktree: string): Promise<string[]> {
+  const list = `${repo}/${WORKTREE_INCLUDE_FILE}`;
+  if (!existsSync(list)) return [];
+  const out = await git(["ls-files", "-z", "--others", "--ignored", `--exclude-from=${list}`], { cwd: repo });
+  const files = out.split("\0").filter((file) => file !== "" && !file.startsWith(".ve/"));
+  for (const file of files) {
+    const target = `${worktree}/${file}`;
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(`${repo}/${file}`, target);
+  }
+  return files;
+}
+
+/** Commits whatever the agent left in the worktree; returns the new commit, or null when there was nothing. */
+export async function commitWorktree(worktree: string, message: string, identity: Record<string, string>): Promise<string | null> {
+  await git(["add", "-A"], { cwd: worktree });
+  const staged = await runGit(["diff", "--cached", "--quiet"], { cwd: worktree });
+  if (staged.code === 0) return null;
+  // No hooks: the agent's work is recorded as it is; the project's checks belong to its phases.
+  await git(["commit", "--no-verify", "--no-gpg-sign", "-q", "-F", "-"], { cwd: worktree, input: `${message}\n`, env: identity });
+  return (await git(["rev-parse", "HEAD"], { cwd: worktree })).trim();
+}
+
+/** After landing: unlock and remove the worktree (the branch is deleted separately, only if merged). */
+export async function removeUnitWorktree(repo: string, path: string): Promise<void> {
+  if ((await listWorktrees(repo)).some((w) => w.path === path)) {
+    await unlockWorktree(repo, path);
+    await removeWorktree(repo, path);
+  }
+}
+
+/** Disk use of a directory in bytes (the files' allocated blocks), for `ve orch worktree list`. */
+export async function diskUsageBytes(path: string): Promise<number> {
+  const { readdirSync, lstatSync } = await import("node:fs");
+  let total = 0;
+  const stack = [path];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const full = `${dir}/${entry.name}`;
+      try {
+        const info = lstatSync(full);
+        total += info.blocks * 512;
+        if (entry.isDirectory()) stack.push(full);
+      } catch {}
+    }
+  }
+  try {
+    total += statSync(path).blocks * 512;
+  } catch {}
+  return total;
+}

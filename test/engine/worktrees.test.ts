@@ -1,0 +1,76 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { commitIdentity } from "../../src/git/land.ts";
+import { listWorktrees } from "../../src/git/worktrees.ts";
+import { commitWorktree, ensureUnitWorktree, removeUnitWorktree } from "../../src/engine/worktrees.ts";
+import { useTempDirs } from "../helpers/temp.ts";
+import { commitFiles, initRepo, sh, writeFile } from "../git/support.ts";
+
+const tempDir = useTempDirs("ve-unit-wt");
+
+function project() {
+  const repo = initRepo(tempDir());
+  writeFile(repo, ".gitignore", ".ve/\n.env\nconfig/*.local\nbuild/\n");
+  commitFiles(repo, { ".worktreeinclude": ".env\nconfig/*.local\n" });
+  return { repo, stateDir: join(repo, ".ve") };
+}
+
+describe("unit worktrees", () => {
+  test("the first run makes ve/<chunk> from the base head and a locked worktree at .ve/worktrees/<chunk>", async () => {
+    const { repo, stateDir } = project();
+    const head = sh(repo, "rev-parse", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect(wt).toMatchObject({ path: join(stateDir, "worktrees", "a"), branch: "ve/a", createdFrom: head });
+    const listed = (await listWorktrees(repo)).find((w) => w.path === wt.path);
+    expect(listed?.branch).toBe("refs/heads/ve/a");
+    expect(listed?.locked).toContain("unit a");
+    // The user's checkout is untouched.
+    expect(sh(repo, "branch", "--show-current")).toBe("main");
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+  });
+
+  test(".worktreeinclude copies the ignored files it names, keeping their modes, and nothing else", async () => {
+    const { repo, stateDir } = project();
+    writeFile(repo, ".env", "SECRET=1\n");
+    chmodSync(join(repo, ".env"), 0o600);
+    writeFile(repo, "config/db.local", "db\n");
+    writeFile(repo, "build/out.bin", "big\n");
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect(wt.included.sort()).toEqual([".env", "config/db.local"]);
+    expect(readFileSync(join(wt.path, ".env"), "utf8")).toBe("SECRET=1\n");
+    expect(statSync(join(wt.path, ".env")).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(wt.path, "build/out.bin"))).toBe(false);
+  });
+
+  test("a worktree deleted by hand comes back from its branch with the committed work", async () => {
+    const { repo, stateDir } = project();
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    writeFileSync(join(wt.path, "work.txt"), "done\n");
+    expect(await commitWorktree(wt.path, "a: IMPLEMENT", await commitIdentity(repo))).not.toBeNull();
+    rmSync(wt.path, { recursive: true, force: true });
+    const again = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect(again.createdFrom).toBeNull();
+    expect(readFileSync(join(again.path, "work.txt"), "utf8")).toBe("done\n");
+  });
+
+  test("an existing branch of that name is used as it is, not reset", async () => {
+    const { repo, stateDir } = project();
+    sh(repo, "branch", "ve/a");
+    sh(repo, "checkout", "-q", "ve/a");
+    const tip = commitFiles(repo, { "earlier.txt": "x\n" });
+    sh(repo, "checkout", "-q", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect(wt.createdFrom).toBeNull();
+    expect(sh(wt.path, "rev-parse", "HEAD")).toBe(tip);
+  });
+
+  test("committing an untouched worktree makes no commit; removal unlocks and removes it", async () => {
+    const { repo, stateDir } = project();
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect(await commitWorktree(wt.path, "a: PLAN", await commitIdentity(repo))).toBeNull();
+    await removeUnitWorktree(repo, wt.path);
+    expect(existsSync(wt.path)).toBe(false);
+    expect((await listWorktrees(repo)).length).toBe(1);
+  });
+});

@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   "daemon_unresponsive",
   "daemon_start_failed",
   "daemon_stop_failed",
+  "daemon_stopping",
+  "permission_denied",
   "bad_response",
   "usage",
   "io_failed",

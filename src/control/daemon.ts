@@ -8,6 +8,7 @@ import type { DaemonStatus } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
 import { isLockHeld, readPid, withLockFree } from "../project/lock.ts";
+import { type DaemonProcess, holdsLock, lockHolder, permissionDenied } from "./identity.ts";
 import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
 import { removeTransportFiles, transportFiles } from "../project/transport-files.ts";
 
@@ -150,24 +151,6 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
   throw startFailed(paths, `did not answer within ${(options.timeoutMs ?? START_TIMEOUT_MS) / 1000} s`, logOffset);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-async function waitForLockRelease(paths: ProjectPaths, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isLockHeld(paths.pid)) {
-    if (Date.now() >= deadline) return false;
-    await Bun.sleep(POLL_INTERVAL_MS);
-  }
-  return true;
-}
-
 /** Removes what a crashed daemon left, holding the lock so no daemon can start meanwhile. */
 export function removeStaleFiles(paths: ProjectPaths): string[] {
   let removed: string[] = [];
@@ -188,51 +171,51 @@ export function inspectStaleState(paths: ProjectPaths): StaleState {
   };
 }
 
-export async function stopDaemon(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS): Promise<StopResult> {
-  const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS * 2, requestTimeoutMs(), timeoutMs) });
-  let pid: number | undefined;
+/** Sends `signal` to the confirmed daemon; false if it is already gone. */
+function signalDaemon(paths: ProjectPaths, daemon: DaemonProcess, signal: NodeJS.Signals): boolean {
   try {
-    pid = (await client.status()).data.pid;
+    process.kill(daemon.pid, signal);
+    return true;
   } catch (error) {
-    if (!(error instanceof VeError) || (error.code !== "daemon_not_running" && error.code !== "daemon_unresponsive")) {
-      throw error;
-    }
-    // No answer: either nothing runs (clean up after it) or a suspended or socket-less daemon
-    // still holds the lock (stop it by the pid it recorded).
-    if (!isLockHeld(paths.pid)) {
-      return { stopped: false, pid: null, killed: false, removedStaleFiles: removeStaleFiles(paths) };
-    }
-    pid = readPid(paths.pid);
-    if (pid === undefined) {
-      throw new VeError(
-        "daemon_stop_failed",
-        `A process holds ${paths.pid} but recorded no pid; find it with \`fuser ${paths.pid}\` and stop it.`,
-      );
-    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EPERM") throw permissionDenied(paths, `signalling pid ${daemon.pid}`);
+    if (code === "ESRCH") return false;
+    throw error;
   }
+}
 
-  process.kill(pid, "SIGTERM");
+async function waitUntilGone(paths: ProjectPaths, daemon: DaemonProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (holdsLock(paths, daemon)) {
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(POLL_INTERVAL_MS);
+  }
+  return true;
+}
+
+/**
+ * Stops the daemon holding the project's lock (see identity.ts: never a pid a socket names).
+ * Returns once that process is gone, even if another daemon has taken the lock since.
+ */
+export async function stopDaemon(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS): Promise<StopResult> {
+  const daemon = await lockHolder(paths);
+  if (!daemon) return { stopped: false, pid: null, killed: false, removedStaleFiles: removeStaleFiles(paths) };
+  const { pid } = daemon;
+  const stopped = (killed: boolean): StopResult => ({ stopped: true, pid, killed, removedStaleFiles: removeStaleFiles(paths) });
+
+  if (!signalDaemon(paths, daemon, "SIGTERM")) return stopped(false);
   // A suspended daemon only handles SIGTERM once it runs again.
   try {
     process.kill(pid, "SIGCONT");
   } catch {}
-  if (await waitForLockRelease(paths, timeoutMs)) {
-    return { stopped: true, pid, killed: false, removedStaleFiles: removeStaleFiles(paths) };
-  }
+  if (await waitUntilGone(paths, daemon, timeoutMs)) return stopped(false);
 
-  // Only SIGKILL the process we signalled if it is still the lock holder: a pid can be reused.
-  if (!(isLockHeld(paths.pid) && readPid(paths.pid) === pid && processAlive(pid))) {
-    throw new VeError(
-      "daemon_stop_failed",
-      `The ve daemon (pid ${pid}) did not stop within ${timeoutMs / 1000} s and the lock changed hands; check \`ve orch status\`.`,
-      { pid },
-    );
-  }
-  process.kill(pid, "SIGKILL");
-  if (!(await waitForLockRelease(paths, KILL_WAIT_MS))) {
+  // holdsLock rechecked the start time and the lock just now: a reused pid is never killed.
+  if (!signalDaemon(paths, daemon, "SIGKILL")) return stopped(false);
+  if (!(await waitUntilGone(paths, daemon, KILL_WAIT_MS))) {
     throw new VeError("daemon_stop_failed", `The ve daemon (pid ${pid}) survived SIGKILL; check it with \`ps ${pid}\`.`, {
       pid,
     });
   }
-  return { stopped: true, pid, killed: true, removedStaleFiles: removeStaleFiles(paths) };
+  return stopped(true);
 }

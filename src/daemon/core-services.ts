@@ -5,6 +5,7 @@ import { VeError } from "../errors.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
 import { type HeldLock, acquireLock, readPid } from "../project/lock.ts";
+import { processStartTime } from "../platform/process.ts";
 import { ensureStateDir } from "../project/state-dir.ts";
 import { Store } from "../state/store.ts";
 import { VERSION } from "../version.ts";
@@ -69,7 +70,7 @@ export class LockService implements Service {
       if (this.foreground) throw new StartRefused(`${message}; stop it first with \`ve orch stop\`.`, 1);
       throw new StartRefused(`${message}; this one (pid ${process.pid}) exits`, EXIT_ANOTHER_DAEMON, "info");
     }
-    lock.writePid(process.pid);
+    lock.writePid(process.pid, processStartTime(process.pid));
     this.#lock = lock;
     this.log.info(`starting ve ${VERSION} (pid ${process.pid}) for ${this.paths.root}`);
   }

@@ -15,8 +15,11 @@ const LOCK_RETRY_STEP_MS = 5;
 
 export interface HeldLock {
   fd: number;
-  /** Records our pid in the file (the lock, not the file, is what proves we run). */
-  writePid(pid: number): void;
+  /**
+   * Records our pid, and when we started (see platform/process.ts), in the file: `stop` signals
+   * only a process the kernel confirms is this one. The lock, not the file, proves we run.
+   */
+  writePid(pid: number, startTime?: string): void;
   /** Empties the pid file and releases the lock. */
   release(): void;
 }
@@ -59,9 +62,9 @@ export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promis
   }
   return {
     fd,
-    writePid(pid: number) {
+    writePid(pid: number, startTime?: string) {
       ftruncateSync(fd, 0);
-      writeSync(fd, `${pid}\n`, 0);
+      writeSync(fd, startTime ? `${pid}\n${startTime}\n` : `${pid}\n`, 0);
     },
     release() {
       try {
@@ -114,10 +117,25 @@ export function withLockFree(path: string, fn: () => void): boolean {
 
 /** The pid recorded in the file, if any. */
 export function readPid(path: string): number | undefined {
+  return readPidRecord(path)?.pid;
+}
+
+export interface PidRecord {
+  pid: number;
+  /** Absent in files written by daemons before 0.2. */
+  startTime: string | undefined;
+}
+
+/** The pid and start time recorded in the file; undefined if empty, unreadable or malformed. */
+export function readPidRecord(path: string): PidRecord | undefined {
+  let text: string;
   try {
-    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    text = readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
+  const [first, second] = text.split("\n");
+  const pid = Number.parseInt((first ?? "").trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return { pid, startTime: second?.trim() || undefined };
 }

@@ -29,7 +29,7 @@ export function buildStamp(): BuildStamp {
   const date = Number.isInteger(epochSeconds) && epochSeconds > 0 ? new Date(epochSeconds * 1000) : new Date();
   return {
     commit: head === undefined ? "unknown" : `${head}${dirty ? "-dirty" : ""}`,
-    builtAt: `${date.toISOString().slice(0, 19)}Z`,
+    builtAt: date.toISOString(),
   };
 }
 

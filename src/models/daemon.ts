@@ -5,11 +5,26 @@ import { StatusCounts, Timestamp, nullable } from "./common.ts";
 export const Transport = Type.Union([Type.Literal("unix"), Type.Literal("tcp")]);
 export type Transport = Static<typeof Transport>;
 
+/** `<os>-<arch>[-musl]`, as in the release file names. */
+export const BuildTarget = Type.String({ pattern: "^[a-z0-9]+-[a-z0-9]+(-musl)?$" });
+
+// What a binary says of itself (`ve --version --json`); the daemon's GET /status carries the same
+// fields for the daemon's binary. commit and built_at are null when run from source.
+const buildFields = {
+  version: Type.String(),
+  commit: nullable(Type.String()),
+  built_at: nullable(Timestamp),
+  target: BuildTarget,
+};
+
+export const BuildInfo = Type.Object(buildFields, { additionalProperties: false });
+export type BuildInfo = Static<typeof BuildInfo>;
+
 export const DaemonStatus = Type.Object(
   {
     running: Type.Literal(true),
     pid: Type.Integer({ minimum: 1 }),
-    version: Type.String(),
+    ...buildFields,
     started_at: Timestamp,
     uptime_seconds: Type.Number({ minimum: 0 }),
     project_dir: Type.String(),

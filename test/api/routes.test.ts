@@ -12,6 +12,7 @@ import {
   WorkUnit,
   WorkUnitList,
 } from "../../src/models/index.ts";
+import { hostTarget } from "../../src/version.ts";
 import { PID, VERSION, expectError, expectOk, send, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-routes");
@@ -32,6 +33,16 @@ describe("GET /status", () => {
     expect(status.uptime_seconds).toBeGreaterThanOrEqual(0);
     expect(status.work_unit_counts).toEqual({ READY: 0, RUNNING: 0, BLOCKED: 0, NEEDS_ATTENTION: 0, DONE: 0 });
     expect(Object.keys(status.work_unit_counts).sort()).toEqual([...STATUSES].sort());
+  });
+
+  test("describes the daemon's build like `ve --version --json`; from source: no commit or date, the host's target", async () => {
+    const { app } = setup();
+    const status = expectOk<DaemonStatus>(await send(app, "GET", "/status"), 200, DaemonStatus);
+    expect({ commit: status.commit, built_at: status.built_at, target: status.target }).toEqual({
+      commit: null,
+      built_at: null,
+      target: hostTarget(),
+    });
   });
 
   test("counts follow the store, one key per status, zeros kept", async () => {

@@ -1,6 +1,7 @@
 // GET /status: the daemon itself.
 import { Elysia } from "elysia";
 import { DaemonStatus, NoQuery } from "../../models/index.ts";
+import { buildInfo } from "../../version.ts";
 import { type RouteContext, operation } from "./kit.ts";
 
 const getStatus = operation("GET /status", {
@@ -15,11 +16,16 @@ export const statusRoutes = ({ store, info, reply }: RouteContext) =>
     "/status",
     () => {
       const now = Date.now();
+      const build = buildInfo();
       return reply(
         getStatus.serialize({
           running: true,
           pid: info.pid,
           version: info.version,
+          // The daemon's own binary, as `ve --version --json` describes it.
+          commit: build.commit,
+          built_at: build.built_at,
+          target: build.target,
           started_at: info.startedAt.toISOString(),
           uptime_seconds: Math.max(0, Math.round((now - info.startedAt.getTime()) / 100) / 10),
           project_dir: info.projectDir,

@@ -1,0 +1,31 @@
+// The compiled binary knows what it is: version, commit, build date and target are stamped in by
+// build.ts, and the daemon's GET /status reports them for the daemon's own binary.
+import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { DaemonStatus } from "../../src/models/index.ts";
+import { VERSION, hostTarget } from "../../src/version.ts";
+import { VE, jsonOf, useProjects } from "./harness.ts";
+
+const { project, ve } = useProjects("ve-build-info");
+const REPO = join(import.meta.dir, "../..");
+
+function head(): string {
+  return Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: REPO }).stdout.toString().trim();
+}
+
+describe("build stamp", () => {
+  test("`ve orch status --json` names the daemon binary's version, commit, build time and target", async () => {
+    const dir = project();
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
+    const status = jsonOf(DaemonStatus, await ve(dir, ["orch", "status", "--json"]));
+    expect(status.version).toBe(VERSION);
+    expect(status.target).toBe(hostTarget());
+    // dist/ve was built from this checkout: its HEAD, marked dirty when files differ from it.
+    expect(status.commit).toMatch(new RegExp(`^${head()}(-dirty)?$`));
+    // Stamped when built (or at SOURCE_DATE_EPOCH): never after the file was written.
+    expect(status.built_at).not.toBeNull();
+    expect(Date.parse(status.built_at ?? "")).toBeLessThanOrEqual(statSync(VE).mtimeMs);
+    expect((await ve(dir, ["orch", "stop"])).code).toBe(0);
+  });
+});

@@ -50,11 +50,35 @@ export function validationError(problem: FieldProblem): VeError {
   return new VeError("validation_failed", `${problem.message}.`, { field: problem.field });
 }
 
+/**
+ * The path of the first string in `value` holding a lone UTF-16 surrogate (JSON allows
+ * `"\ud800"`), or undefined. SQLite stores text as UTF-8, where such a string cannot exist:
+ * it would be stored as U+FFFD, not as what the caller was answered.
+ */
+export function illFormedStringPath(value: unknown, path = ""): string | undefined {
+  if (typeof value === "string") return value.isWellFormed() ? undefined : path;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = illFormedStringPath(item, `${path}/${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** A compiled checker that returns the typed value or throws `validation_failed`. */
 export function compileValidator<T extends TSchema>(schema: T, root: string): (value: unknown) => Static<T> {
   const compiled = TypeCompiler.Compile(schema);
   return (value: unknown) => {
-    if (compiled.Check(value)) return value as Static<T>;
+    if (compiled.Check(value)) {
+      const bad = illFormedStringPath(value);
+      if (bad === undefined) return value as Static<T>;
+      const field = fieldName(bad, root);
+      throw new VeError(
+        "validation_failed",
+        `${field} holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which cannot be stored; send well-formed Unicode text.`,
+        { field },
+      );
+    }
     const first = compiled.Errors(value).First();
     if (!first) throw new VeError("validation_failed", `${root} is not valid.`, { field: root });
     throw validationError(describeValueError(first, root, schema));

@@ -24,6 +24,9 @@ export const ERROR_CODES = [
   "schema_too_new",
   "database_corrupt",
   "database_unavailable",
+  // The disk under the project's state: full, or failing, read-only or not writable by us.
+  "storage_full",
+  "storage_unavailable",
   // Client-side: the daemon and the command line.
   "daemon_not_running",
   "daemon_unresponsive",
@@ -64,4 +67,60 @@ export class VeError extends Error {
 
 export function isVeError(error: unknown): error is VeError {
   return error instanceof VeError;
+}
+
+/** What a system or SQLite error code says about the disk, with the sentence that tells a person what to do. */
+const STORAGE_FAULTS: readonly { match: RegExp; code: ErrorCode; cause: string; remedy: string }[] = [
+  {
+    match: /^(ENOSPC|EDQUOT|SQLITE_FULL)$/,
+    code: "storage_full",
+    cause: "the disk (or your quota) is full",
+    remedy: "free space on that file system and retry",
+  },
+  {
+    match: /^EFBIG$/,
+    code: "storage_full",
+    cause: "a file size limit was reached (EFBIG)",
+    remedy: "raise the limit (`ulimit -f`) or free space, then retry",
+  },
+  {
+    match: /^(EROFS|SQLITE_READONLY.*)$/,
+    code: "storage_unavailable",
+    cause: "its file system is read-only",
+    remedy: "remount it read-write (or move the project to a writable disk) and retry",
+  },
+  {
+    match: /^(EACCES|EPERM|SQLITE_PERM|SQLITE_AUTH)$/,
+    code: "storage_unavailable",
+    cause: "permission was denied",
+    remedy: "make the file and its folder readable and writable by you (check their owner and mode) and retry",
+  },
+  {
+    match: /^(EIO|ENXIO|ENODEV|ESTALE|SQLITE_IOERR.*)$/,
+    code: "storage_unavailable",
+    cause: "the disk reported an I/O error",
+    remedy: "check the disk and the kernel log (`dmesg`), then retry",
+  },
+];
+
+/** The error code a thrown system or SQLite error carries (`ENOSPC`, `SQLITE_FULL`), if any. */
+export function systemErrorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
+  const code = (error as { code: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * A full, read-only, failing or forbidden disk as a VeError naming `path`, or undefined when
+ * `error` is not about the disk. `action` completes "Cannot ... <path>" ("write to", "create").
+ * `full` overrides the classification when the caller checked the free space itself.
+ */
+export function storageFault(error: unknown, path: string, action: string, full = false): VeError | undefined {
+  const code = systemErrorCode(error);
+  const fault = full ? STORAGE_FAULTS[0] : code === undefined ? undefined : STORAGE_FAULTS.find((f) => f.match.test(code));
+  if (!fault) return undefined;
+  return new VeError(fault.code, `Cannot ${action} ${path}: ${fault.cause}${code ? ` (${code})` : ""}; ${fault.remedy}.`, {
+    path,
+    system_code: code ?? null,
+  });
 }

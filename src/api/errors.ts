@@ -17,6 +17,10 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   database_unavailable: 503,
+  // Expected conditions of the disk, not bugs: never 500. Reads keep being answered meanwhile.
+  database_corrupt: 503,
+  storage_unavailable: 503,
+  storage_full: 507,
 };
 
 export function httpStatusOfCode(code: ErrorCode): number {

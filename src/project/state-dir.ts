@@ -1,7 +1,7 @@
 // Creating a project's private directories: `.ve/` and, for long project paths, the
 // per-user socket directory. Only `start` and the daemon create anything.
-import { chmodSync, existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
-import { VeError } from "../errors.ts";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { VeError, storageFault, systemErrorCode } from "../errors.ts";
 import type { ProjectPaths } from "./paths.ts";
 
 export const STATE_DIR_MODE = 0o700;
@@ -31,9 +31,44 @@ export function ensurePrivateDir(dir: string): void {
   if ((info.mode & 0o777) !== STATE_DIR_MODE) chmodSync(dir, STATE_DIR_MODE);
 }
 
+export const GITIGNORE_CONTENT = "*\n";
+
 /** `.ve/`: 0700, with a `.gitignore` of `*` so the state never lands in a commit. */
 export function ensureStateDir(paths: ProjectPaths): void {
   ensurePrivateDir(paths.stateDir);
-  const gitignore = `${paths.stateDir}/.gitignore`;
-  if (!existsSync(gitignore)) writeFileSync(gitignore, "*\n", { mode: PRIVATE_FILE_MODE });
+  ensureGitignore(`${paths.stateDir}/.gitignore`);
+}
+
+/**
+ * Checked at every start, and rewritten when it is missing or holds anything else (a start
+ * on a full disk once left it empty, and then `git add -A` staged the database). Written
+ * aside and renamed: a failed write leaves the old file or none, never an empty one.
+ */
+function ensureGitignore(path: string): void {
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, "utf8");
+  } catch (error) {
+    if (systemErrorCode(error) !== "ENOENT") throw gitignoreFailed(error, path, "read");
+  }
+  if (current === GITIGNORE_CONTENT) return;
+  const aside = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(aside, GITIGNORE_CONTENT, { mode: PRIVATE_FILE_MODE, flag: "w" });
+    renameSync(aside, path);
+  } catch (error) {
+    rmSync(aside, { force: true });
+    throw gitignoreFailed(error, path, "write");
+  }
+}
+
+function gitignoreFailed(error: unknown, path: string, action: "read" | "write"): VeError {
+  return (
+    storageFault(error, path, action) ??
+    new VeError(
+      "io_failed",
+      `Cannot ${action} ${path} (${(error as Error).message}); it must be a file holding '*' so git ignores the state: remove it and start again.`,
+      { path },
+    )
+  );
 }

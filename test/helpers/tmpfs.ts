@@ -1,0 +1,71 @@
+// A small tmpfs of a test's own, to fill up: the disk-full fault injection. Needs root (the
+// tests run as root here); where mounting is refused the caller skips with the printed reason.
+import { afterAll } from "bun:test";
+import { closeSync, mkdtempSync, openSync, realpathSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface Tmpfs {
+  dir: string;
+  /** Writes a file of zeros until the disk is full; returns its path (delete it to free the space). */
+  fill(name?: string): string;
+}
+
+const mounted: string[] = [];
+let registered = false;
+
+function unmountAll(): void {
+  for (const dir of mounted.splice(0)) {
+    Bun.spawnSync(["umount", "-l", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Mounts a tmpfs of `sizeBytes` on a new directory (unmounted after the file's tests); a string says why it cannot. */
+export function mountTmpfs(sizeBytes: number): Tmpfs | string {
+  if (!registered) {
+    registered = true;
+    afterAll(unmountAll);
+  }
+  if (process.platform !== "linux") return "tmpfs mounts are Linux-only";
+  if (process.getuid?.() !== 0) return "mounting a tmpfs needs root";
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "ve-tmpfs-")));
+  const result = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${sizeBytes},mode=0755`, "tmpfs", dir], {
+    stderr: "pipe",
+  });
+  if (result.exitCode !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return `mount -t tmpfs was refused: ${result.stderr.toString().trim() || `exit ${result.exitCode}`}`;
+  }
+  mounted.push(dir);
+  return {
+    dir,
+    fill(name = "filler") {
+      const path = join(dir, name);
+      const fd = openSync(path, "a");
+      const block = Buffer.alloc(64 * 1024);
+      try {
+        for (;;) {
+          try {
+            if (writeSync(fd, block) === 0) break;
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "ENOSPC") break;
+            throw error;
+          }
+        }
+        // The last pages, smaller than a block.
+        const byte = Buffer.alloc(1);
+        for (;;) {
+          try {
+            if (writeSync(fd, byte) === 0) break;
+          } catch {
+            break;
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return path;
+    },
+  };
+}

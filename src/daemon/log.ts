@@ -35,25 +35,63 @@ export function formatLogLine(entry: Pick<LogObject, "date" | "type" | "args">):
 
 export function openDaemonLog(path: string, options: DaemonLogOptions): DaemonLog {
   const maxBytes = options.maxBytes ?? LOG_MAX_BYTES;
-  let fd = openAppend(path);
-  let size = fstatSync(fd).size;
+  // A log that cannot even be opened (a full disk refusing a new file) falls back to stderr,
+  // which a detached daemon has pointed at the same file by the CLI, or at the terminal.
+  let fd: number | undefined;
+  try {
+    fd = openAppend(path);
+  } catch {
+    fd = undefined;
+  }
+  let size = 0;
+  try {
+    if (fd !== undefined) size = fstatSync(fd).size;
+  } catch {}
+  /** Lines a full or failing disk refused since the last line that got through, and why. */
+  let lost = 0;
+  let lostBecause = "";
 
-  const rotate = () => {
+  const rotate = (target: number) => {
     copyFileSync(path, `${path}.1`);
-    ftruncateSync(fd, 0);
+    ftruncateSync(target, 0);
     size = 0;
   };
 
-  const write = (line: string) => {
-    if (size > 0 && size + Buffer.byteLength(line) > maxBytes) {
+  const append = (target: number, line: string) => {
+    if (target !== 2 && size > 0 && size + Buffer.byteLength(line) > maxBytes) {
       try {
-        rotate();
+        rotate(target);
       } catch {
         // A log that cannot rotate keeps growing rather than losing lines.
       }
     }
-    size += writeSync(fd, line);
-    if (options.echo) writeSync(2, line);
+    const bytes = Buffer.from(line);
+    let written = 0;
+    // A short write (the disk filling up mid-line) is finished or fails on the next call.
+    while (written < bytes.length) written += writeSync(target, bytes, written);
+    size += written;
+  };
+
+  // Never throws: a line the disk refuses is counted and reported once the disk takes lines
+  // again; a failed log write must not fail the request, the stop or the signal that logged.
+  const write = (line: string) => {
+    const target = fd ?? 2;
+    try {
+      if (lost > 0) {
+        const note = `${new Date().toISOString()} WARN  ${lost} log line${lost === 1 ? " was" : "s were"} lost (${lostBecause})\n`;
+        append(target, note);
+        lost = 0;
+      }
+      append(target, line);
+    } catch (error) {
+      lost++;
+      lostBecause = (error as NodeJS.ErrnoException).code ?? String(error);
+    }
+    if (options.echo && target !== 2) {
+      try {
+        writeSync(2, line);
+      } catch {}
+    }
   };
 
   const logger = createConsola({
@@ -64,7 +102,8 @@ export function openDaemonLog(path: string, options: DaemonLogOptions): DaemonLo
   return {
     logger,
     close() {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }

@@ -1,8 +1,9 @@
 // Opening the SQLite file: the pragmas of the design, in the order that survives several
 // processes opening a new database at once, and refusals that never modify the file.
 import { Database } from "bun:sqlite";
-import { closeSync, openSync } from "node:fs";
-import { VeError } from "../errors.ts";
+import { closeSync, openSync, statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import { VeError, storageFault } from "../errors.ts";
 import { LATEST_SCHEMA_VERSION, type Migration, MIGRATIONS, assertSchemaNotNewer, migrate } from "./migrations.ts";
 
 /** How long a writer waits for another process's write lock before giving up. */
@@ -35,6 +36,42 @@ function sqliteCode(error: unknown): string | undefined {
     : undefined;
 }
 
+/** Whether the file system holding `path` has no block (or no inode) left for us. */
+function noSpaceLeft(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail === 0 || fs.ffree === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A failure of the disk under the database (full, read-only, I/O error, permission) or a
+ * database another process holds, as a VeError naming the file; undefined for anything else.
+ * SQLite reports some writes that hit a full disk as I/O errors: the free space decides.
+ */
+export function describeStorageFailure(error: unknown, path: string, action = "write to"): VeError | undefined {
+  if (error instanceof VeError) return error;
+  const code = sqliteCode(error);
+  if (code?.startsWith("SQLITE_BUSY") || code?.startsWith("SQLITE_LOCKED")) {
+    return new VeError(
+      "database_unavailable",
+      `The database ${path} is locked by another process (${code}); retry, and stop any other program that holds it.`,
+      { path, sqlite_code: code },
+    );
+  }
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") {
+    return new VeError(
+      "database_corrupt",
+      `The database ${path} is damaged (${code}); stop the daemon, then restore a backup or move the file aside.`,
+      { path, sqlite_code: code },
+    );
+  }
+  const full = code?.startsWith("SQLITE_IOERR") === true && noSpaceLeft(path);
+  return storageFault(error, path, action, full);
+}
+
 function describeOpenFailure(error: unknown, path: string): VeError {
   if (error instanceof VeError) return error;
   const code = sqliteCode(error);
@@ -47,6 +84,8 @@ function describeOpenFailure(error: unknown, path: string): VeError {
       { path, sqlite_code: code },
     );
   }
+  const fault = describeStorageFailure(error, path, "open the database");
+  if (fault) return fault;
   return new VeError(
     "database_unavailable",
     `The database ${path} cannot be opened (${reason}); check that the file and its folder are readable and writable by you.`,
@@ -59,6 +98,8 @@ function ensureFile(path: string): void {
   try {
     closeSync(openSync(path, "a", DB_FILE_MODE));
   } catch (error) {
+    const fault = storageFault(error, path, "create the database");
+    if (fault) throw fault;
     throw new VeError(
       "database_unavailable",
       `The database ${path} cannot be created (${(error as Error).message}); check that its folder exists and is writable by you.`,

@@ -22,7 +22,7 @@ import {
   WorkUnitFilter,
 } from "../models/index.ts";
 import { compileValidator } from "../validation.ts";
-import { type OpenDatabaseOptions, closeDatabase, openDatabase } from "./database.ts";
+import { type OpenDatabaseOptions, closeDatabase, describeStorageFailure, openDatabase } from "./database.ts";
 
 const checkChunk = compileValidator(ChunkName, "chunk");
 const checkCreate = compileValidator(CreateWorkUnit, "body");
@@ -134,11 +134,28 @@ export class Store {
     return this.exclusive ? this.writes : undefined;
   }
 
-  /** Runs a write transaction and counts it once committed. */
+  /**
+   * Runs a write transaction and counts it once committed. A disk that refuses the write
+   * (full, read-only, failing) rolls it back whole and is reported as the condition it is.
+   */
   private write<T>(change: () => T): T {
-    const result = this.db.transaction(change).immediate();
+    let result: T;
+    try {
+      result = this.db.transaction(change).immediate();
+    } catch (error) {
+      throw describeStorageFailure(error, this.path) ?? error;
+    }
     this.writes++;
     return result;
+  }
+
+  /** A read; on a full disk reads keep working, but a failing one is reported as such. */
+  private read<T>(query: () => T): T {
+    try {
+      return query();
+    } catch (error) {
+      throw describeStorageFailure(error, this.path, "read") ?? error;
+    }
   }
 
   close(): void {
@@ -150,7 +167,7 @@ export class Store {
   /** One statement, so the unit and its blockers are one snapshot whoever else writes. */
   get(chunk: unknown): WorkUnit {
     const name = checkChunk(chunk);
-    const row = this.db.query(UNIT_WITH_BLOCKERS).get(name) as (UnitRow & { blocked_by: string }) | null;
+    const row = this.read(() => this.db.query(UNIT_WITH_BLOCKERS).get(name)) as (UnitRow & { blocked_by: string }) | null;
     if (!row) throw notFound(name);
     return toWorkUnit(row, JSON.parse(row.blocked_by) as string[]);
   }
@@ -168,7 +185,7 @@ export class Store {
       params.push(phase);
     }
     const sql = `SELECT ${UNIT_COLUMNS} FROM work_units${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
-    return this.db
+    return this.read(() => this.db
       .transaction(() => {
         const rows = this.db.query(sql).all(...params) as UnitRow[];
         const blockers = new Map<string, string[]>();
@@ -183,7 +200,7 @@ export class Store {
         }
         return rows.map((row) => toWorkUnit(row, blockers.get(row.chunk) ?? []));
       })
-      .deferred();
+      .deferred());
   }
 
   /** Kept between writes when exclusive: with many units this is a scan, and `status` is polled. */
@@ -191,7 +208,7 @@ export class Store {
     const version = this.dataVersion();
     if (version !== undefined && this.counts?.at === version) return { ...this.counts.value };
     const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
-    const rows = this.db.query("SELECT status, count(*) AS n FROM work_units GROUP BY status").all() as {
+    const rows = this.read(() => this.db.query("SELECT status, count(*) AS n FROM work_units GROUP BY status").all()) as {
       status: Status;
       n: number;
     }[];
@@ -202,7 +219,7 @@ export class Store {
 
   history(chunk: unknown): StatusLogEntry[] {
     const name = checkChunk(chunk);
-    return this.db
+    return this.read(() => this.db
       .transaction(() => {
         this.requireRow(name);
         const rows = this.db
@@ -213,7 +230,7 @@ export class Store {
           .all(name) as LogRow[];
         return rows.map((row) => ({ ...row, forced: row.forced !== 0 }));
       })
-      .deferred();
+      .deferred());
   }
 
   // --- writes ------------------------------------------------------------------------------

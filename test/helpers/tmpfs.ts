@@ -7,26 +7,33 @@ import { join } from "node:path";
 
 export interface Tmpfs {
   dir: string;
+  /** Grows the file system to `sizeBytes` (space freed without touching its files). */
+  resize(sizeBytes: number): void;
   /** Writes a file of zeros until the disk is full; returns its path (delete it to free the space). */
   fill(name?: string): string;
 }
 
-const mounted: string[] = [];
-let registered = false;
-
-function unmountAll(): void {
-  for (const dir of mounted.splice(0)) {
-    Bun.spawnSync(["umount", "-l", dir]);
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * Call at the top level of a test file. Returns `mount(sizeBytes)`, which mounts a tmpfs of that
+ * size on a new directory (every one unmounted after the file's tests), or returns a string
+ * saying why it cannot.
+ */
+export function useTmpfs(): (sizeBytes: number) => Tmpfs | string {
+  const mounted: string[] = [];
+  afterAll(() => {
+    for (const dir of mounted.splice(0)) {
+      Bun.spawnSync(["umount", "-l", dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return (sizeBytes) => {
+    const result = mountTmpfs(sizeBytes);
+    if (typeof result !== "string") mounted.push(result.dir);
+    return result;
+  };
 }
 
-/** Mounts a tmpfs of `sizeBytes` on a new directory (unmounted after the file's tests); a string says why it cannot. */
-export function mountTmpfs(sizeBytes: number): Tmpfs | string {
-  if (!registered) {
-    registered = true;
-    afterAll(unmountAll);
-  }
+function mountTmpfs(sizeBytes: number): Tmpfs | string {
   if (process.platform !== "linux") return "tmpfs mounts are Linux-only";
   if (process.getuid?.() !== 0) return "mounting a tmpfs needs root";
   const dir = realpathSync(mkdtempSync(join(tmpdir(), "ve-tmpfs-")));
@@ -37,9 +44,12 @@ export function mountTmpfs(sizeBytes: number): Tmpfs | string {
     rmSync(dir, { recursive: true, force: true });
     return `mount -t tmpfs was refused: ${result.stderr.toString().trim() || `exit ${result.exitCode}`}`;
   }
-  mounted.push(dir);
   return {
     dir,
+    resize(size) {
+      const resized = Bun.spawnSync(["mount", "-o", `remount,size=${size}`, dir], { stderr: "pipe" });
+      if (resized.exitCode !== 0) throw new Error(`cannot resize ${dir}: ${resized.stderr.toString()}`);
+    },
     fill(name = "filler") {
       const path = join(dir, name);
       const fd = openSync(path, "a");

@@ -8,8 +8,9 @@ import { projectPaths } from "../../src/project/paths.ts";
 import { ensureStateDir } from "../../src/project/state-dir.ts";
 import { thrownVeError } from "../helpers/errors.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { mountTmpfs } from "../helpers/tmpfs.ts";
+import { useTmpfs } from "../helpers/tmpfs.ts";
 
+const mountTmpfs = useTmpfs();
 const tempDir = useTempDirs("ve-gitignore");
 
 describe(".ve/.gitignore is checked and repaired at every start", () => {

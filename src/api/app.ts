@@ -10,6 +10,7 @@ import { VERSION_HEADER } from "../version.ts";
 import { ReadCache } from "./cache.ts";
 import { errorResponse } from "./errors.ts";
 import { jsonResponse } from "./respond.ts";
+import { pathOf, routable } from "./request-path.ts";
 import { MethodTable } from "./route-table.ts";
 import { ROUTE_GROUPS, type RouteGroup } from "./routes/index.ts";
 import type { AppInfo, RouteContext } from "./routes/kit.ts";
@@ -82,7 +83,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
   // Filled in once every plugin is registered; only read while answering a request.
   let methods = new MethodTable([]);
   const routeNotFound = (request: Request): VeError => {
-    const { pathname } = new URL(request.url);
+    const pathname = pathOf(request.url);
     const allow = methods.allowed(pathname);
     if (allow.length > 0) {
       return new VeError(
@@ -120,13 +121,13 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
         );
       }
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      options.logError?.(`internal error on ${request.method} ${new URL(request.url).pathname}: ${detail}`);
+      options.logError?.(`internal error on ${request.method} ${pathOf(request.url)}: ${detail}`);
       return toResponse(
         new VeError("internal", "The daemon failed to handle this request; this is a bug, the daemon log has the details."),
       );
     })
     .onRequest(({ request }) => {
-      groupOf(groups, new URL(request.url).pathname).access(request, options.token);
+      groupOf(groups, pathOf(request.url)).access(request, options.token);
       rejectRepeatedQueryParameters(request.url);
     });
   for (const group of groups) {
@@ -142,8 +143,9 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
   }
   methods = new MethodTable(app.routes);
 
-  // fetch, not handle: handle is an async wrapper around it, one more promise per request.
-  const fetch = app.fetch;
+  // Elysia's fetch, not its handle (an async wrapper: one more promise per request).
+  const elysiaFetch = app.fetch;
+  const fetch = (request: Request) => elysiaFetch(routable(request));
   return {
     fetch,
     handle: async (request) => fetch(request),

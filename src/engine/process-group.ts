@@ -2,7 +2,7 @@
 // SIGTERM to the group, a bounded wait, SIGKILL to the group, then (Linux) whatever is left
 // with its working directory inside the worktree. A process is only ever signalled when the
 // kernel confirms it is the one we started (pid and start time), and never a pid or group <= 1.
-import { isSameProcess, processGroupMembers, processInfo, processesWithCwdInside } from "../platform/processes.ts";
+import { isSameProcess, processGroupMembers, processInfo, processesWithCwdInside } from "../platform/process.ts";
 
 /** How long a group gets between SIGTERM and SIGKILL. */
 export const TERM_GRACE_MS = 3000;

@@ -1,24 +1,16 @@
-// What the kernel says about a process and its locks, for telling the daemon that holds a
-// project's lock from whatever a socket claims. Linux reads /proc; macOS asks ps (no /proc, and
+// What the kernel says about a process and its locks: for telling the daemon that holds a
+// project's lock from whatever a socket claims, and for the engine's kill ladder (a pid is only
+// an identity together with its start time, since pids are reused). Linux reads /proc; macOS asks ps (no /proc, and
 // no listing of flock holders there: see flockHolders).
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 
 /**
  * An opaque token of when `pid` started: the same value for the same process, another for a
  * process that later reuses the pid. Undefined if no such process (or it cannot be read).
  */
 export function processStartTime(pid: number): string | undefined {
-  if (process.platform === "linux") {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // Field 22 (starttime, clock ticks after boot); the command name (field 2) may hold
-      // spaces and parentheses, so count from the last ")".
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return fields[19];
-    } catch {
-      return undefined;
-    }
-  }
+  // Field 22 (starttime, clock ticks after boot).
+  if (process.platform === "linux") return linuxStat(pid)?.[19];
   // macOS and the BSDs: lstart is the start time to the second, enough to tell a reused pid.
   const ps = Bun.spawnSync(["ps", "-o", "lstart=", "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
   const text = ps.stdout.toString().trim();
@@ -55,4 +47,111 @@ export function flockHolders(path: string): number[] | undefined {
     holders.push(Number(match[1]));
   }
   return holders;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  /** Process group id. */
+  pgid: number;
+  /** When it started, as processStartTime gives it. */
+  startTime: string;
+}
+
+const IS_LINUX = process.platform === "linux";
+
+/** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces and parens. */
+function linuxStat(pid: number): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}
+
+function darwinPs(pid: number): ProcessInfo | undefined {
+  const result = Bun.spawnSync(["ps", "-o", "pgid=,lstart=", "-p", String(pid)], { stderr: "ignore" });
+  const line = result.stdout.toString().trim();
+  if (result.exitCode !== 0 || line === "") return undefined;
+  const space = line.indexOf(" ");
+  // The same text processStartTime reads (`ps -o lstart=`), so both compare equal.
+  return { pid, pgid: Number(line.slice(0, space)), startTime: line.slice(space + 1).trim() };
+}
+
+/** The process `pid` as it is now, or undefined when there is none (zombies count as gone). */
+export function processInfo(pid: number): ProcessInfo | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!IS_LINUX) return darwinPs(pid);
+  const fields = linuxStat(pid);
+  // Field 3 is the state, 5 the process group, 22 the start time (1-based, as proc(5) counts).
+  if (!fields || fields[0] === "Z" || fields[0] === "X") return undefined;
+  return { pid, pgid: Number(fields[2]), startTime: fields[19] ?? "" };
+}
+
+/** Whether `pid` is still the very process that was recorded with `startTime`. */
+export function isSameProcess(pid: number, startTime: string): boolean {
+  return processInfo(pid)?.startTime === startTime;
+}
+
+/** Pids of the processes in group `pgid`. */
+export function processGroupMembers(pgid: number): number[] {
+  if (!IS_LINUX) {
+    const result = Bun.spawnSync(["ps", "-A", "-o", "pid=,pgid="], { stderr: "ignore" });
+    return result.stdout
+      .toString()
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/).map(Number))
+      .filter(([pid, group]) => group === pgid && pid !== undefined && pid > 0)
+      .map(([pid]) => pid as number);
+  }
+  return allPids().filter((pid) => processInfo(pid)?.pgid === pgid);
+}
+
+function allPids(): number[] {
+  try {
+    return readdirSync("/proc")
+      .filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Processes whose working directory is `dir` or below it: what is left of an agent that left
+ * its process group (a daemonised dev server, say). With `marker` (`VE_RUN_ID=<id>`), only
+ * those whose environment carries it: a person's shell that happens to sit in the worktree is
+ * not an agent's leftover and is never killed. Linux only by design: macOS has no cheap
+ * way to list every process's working directory (lsof takes seconds), and there the group
+ * kill is the whole ladder.
+ */
+export function processesWithCwdInside(dir: string, marker?: string): number[] {
+  if (!IS_LINUX) return [];
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  const found: number[] = [];
+  for (const pid of allPids()) {
+    if (pid === process.pid) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    // A deleted directory reads as "<path> (deleted)": still ours if the path was.
+    const path = cwd.endsWith(" (deleted)") ? cwd.slice(0, -" (deleted)".length) : cwd;
+    if (path !== dir && !path.startsWith(prefix)) continue;
+    if (marker !== undefined && !hasEnvironmentEntry(pid, marker)) continue;
+    found.push(pid);
+  }
+  return found;
+}
+
+/** Whether `pid`'s environment holds exactly `entry` (`NAME=value`); false when unreadable. */
+function hasEnvironmentEntry(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(entry);
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { endProcessGroup, ownsGroup, startProcess } from "../../src/engine/process-group.ts";
-import { processGroupMembers, processInfo, processesWithCwdInside } from "../../src/platform/processes.ts";
+import { processGroupMembers, processInfo, processesWithCwdInside } from "../../src/platform/process.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
 const tempDir = useTempDirs("ve-procs");

@@ -21,6 +21,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   database_corrupt: 503,
   storage_unavailable: 503,
   storage_full: 507,
+  daemon_stopping: 503,
 };
 
 export function httpStatusOfCode(code: ErrorCode): number {

@@ -14,6 +14,7 @@ export function exitCodeOf(error: VeError): number {
       return EXIT_USAGE;
     case "daemon_not_running":
     case "daemon_unresponsive":
+    case "daemon_stopping":
       return EXIT_NOT_RUNNING;
     default:
       return EXIT_FAILED;

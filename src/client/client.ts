@@ -177,6 +177,15 @@ export class Client {
     throw new VeError(error.code as ErrorCode, error.message, error.details);
   }
 
+  /** The daemon closed the connection without a word: it is stopping (or it crashed). */
+  private stopping(where: string): VeError {
+    return new VeError(
+      "daemon_stopping",
+      `The ve daemon at ${where} closed the connection without answering: it is stopping (or it crashed). Check \`ve orch status\`, then run the command again.`,
+      { project_dir: this.paths.root },
+    );
+  }
+
   private describeFailure(error: unknown, endpoint: Endpoint): VeError {
     if (!(error instanceof TransportError)) return new VeError("bad_response", `Talking to the daemon failed: ${String(error)}.`);
     const failure = error.failure;
@@ -190,6 +199,7 @@ export class Client {
         );
       case "connect":
         if (failure.code === "ENOENT") return this.notRunning("");
+        if (failure.code === "ECONNRESET" || failure.code === "EPIPE") return this.stopping(where);
         if (failure.code === "ECONNREFUSED") {
           const file = endpoint.transport === "unix" ? endpoint.socket : this.paths.port;
           return this.notRunning(` (${file} was left by a daemon that exited; \`ve orch start\` replaces it)`, {
@@ -201,6 +211,7 @@ export class Client {
           code: failure.code,
         });
       case "protocol":
+        if (failure.unanswered) return this.stopping(where);
         return new VeError("bad_response", `The ve daemon at ${where} sent a broken answer (${failure.message}); restart it.`);
     }
   }

@@ -29,7 +29,8 @@ export interface HttpResponse {
 export type TransportFailure =
   | { kind: "connect"; code: string; message: string }
   | { kind: "timeout" }
-  | { kind: "protocol"; message: string };
+  /** `unanswered`: the connection closed before a single byte of a response (a closing daemon). */
+  | { kind: "protocol"; message: string; unanswered?: boolean };
 
 export class TransportError extends Error {
   constructor(readonly failure: TransportFailure) {
@@ -153,7 +154,11 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
         chunks.push(all);
         const end = headEnd(all, 0);
         if (end === -1) {
-          if (closed) finish(new TransportError({ kind: "protocol", message: "connection closed before a response" }));
+          if (closed) {
+            finish(
+              new TransportError({ kind: "protocol", message: "connection closed before a response", unanswered: received === 0 }),
+            );
+          }
           return;
         }
         parsed = parseHead(all, end);

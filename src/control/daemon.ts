@@ -1,7 +1,7 @@
 // Starting, stopping and inspecting a daemon from the CLI. This module runs in the CLI
 // process: it must not import the daemon's server code (that is what the re-executed child
 // loads).
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { Client, requestTimeoutMs } from "../client/client.ts";
 import { VeError } from "../errors.ts";
 import type { DaemonStatus } from "../models/index.ts";
@@ -96,17 +96,43 @@ function startFailed(paths: ProjectPaths, why: string, logOffset: number): VeErr
   });
 }
 
+/** Answers that mean "no daemon serves here right now": one may be starting or stopping. */
+const NOT_SERVING = new Set(["daemon_not_running", "daemon_unresponsive", "daemon_stopping"]);
+
 async function probe(client: Client): Promise<DaemonStatus | undefined> {
   try {
     return (await client.status()).data;
   } catch (error) {
-    if (error instanceof VeError && (error.code === "daemon_not_running" || error.code === "daemon_unresponsive")) {
-      return undefined;
-    }
+    if (error instanceof VeError && NOT_SERVING.has(error.code)) return undefined;
     throw error;
   }
 }
 
+/** A start that keeps losing the lock to daemons that then exit is a fault, not a race. */
+const MAX_SPAWNS = 5;
+
+function spawnDaemon(paths: ProjectPaths, options: StartOptions): { child: ReturnType<typeof Bun.spawn>; logOffset: number } {
+  const logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
+  try {
+    const logOffset = fstatSync(logFd).size;
+    // detached: a new session, so neither closing the terminal nor Ctrl-C reaches the daemon.
+    const child = Bun.spawn(daemonCommand(paths.root, options), {
+      cwd: paths.root,
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+    });
+    child.unref();
+    return { child, logOffset };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/**
+ * Starts the project's daemon unless one answers. A daemon that holds the lock without
+ * answering is starting (it will answer) or stopping (it will let go): start waits for it, and
+ * then starts its own if the lock came free.
+ */
 export async function startDaemon(paths: ProjectPaths, options: StartOptions): Promise<StartResult> {
   const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, requestTimeoutMs()) });
   try {
@@ -114,41 +140,42 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
   } catch (error) {
     // A daemon that holds the project but does not answer (suspended, overloaded) is reported
     // at once: starting another cannot help.
-    if (!(error instanceof VeError) || error.code !== "daemon_not_running") throw error;
+    if (!(error instanceof VeError) || (error.code !== "daemon_not_running" && error.code !== "daemon_stopping")) throw error;
   }
 
   ensureStateDir(paths);
-  const logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
-  const logOffset = fstatSync(logFd).size;
-  let child: ReturnType<typeof Bun.spawn>;
-  try {
-    // detached: a new session, so neither closing the terminal nor Ctrl-C reaches the daemon.
-    child = Bun.spawn(daemonCommand(paths.root, options), {
-      cwd: paths.root,
-      detached: true,
-      stdio: ["ignore", logFd, logFd],
-    });
-    child.unref();
-  } finally {
-    closeSync(logFd);
-  }
-
-  const deadline = Date.now() + (options.timeoutMs ?? START_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let ours: { child: ReturnType<typeof Bun.spawn>; logOffset: number } | undefined;
+  let spawns = 0;
+  let logOffset = statSync(paths.log, { throwIfNoEntry: false })?.size ?? 0;
   while (Date.now() < deadline) {
     const status = await probe(client);
     // In a race of starts, the daemon that answers may be another start's: then ours lost.
-    if (status) return { alreadyRunning: status.pid !== child.pid, status };
-    const exitCode = child.exitCode;
-    if (exitCode !== null) {
-      if (exitCode !== EXIT_ANOTHER_DAEMON) throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset);
-      // Another start won the lock; its daemon is the one to wait for, unless it died too.
-      if (!isLockHeld(paths.pid) && !(await probe(client))) {
-        throw startFailed(paths, "that won the start race exited", logOffset);
-      }
+    if (status) return { alreadyRunning: status.pid !== ours?.child.pid, status };
+    const exitCode = ours?.child.exitCode ?? null;
+    if (exitCode !== null && exitCode !== EXIT_ANOTHER_DAEMON) {
+      throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset);
+    }
+    // No child yet, or ours lost the lock to a daemon that has since let go: start one, unless a
+    // daemon (starting, or stopping) holds the lock now.
+    if ((!ours || exitCode === EXIT_ANOTHER_DAEMON) && !isLockHeld(paths.pid)) {
+      if (spawns === MAX_SPAWNS) throw startFailed(paths, `lost the lock ${MAX_SPAWNS} times to daemons that then exited`, logOffset);
+      ours = spawnDaemon(paths, options);
+      logOffset = ours.logOffset;
+      spawns += 1;
     }
     await Bun.sleep(POLL_INTERVAL_MS);
   }
-  throw startFailed(paths, `did not answer within ${(options.timeoutMs ?? START_TIMEOUT_MS) / 1000} s`, logOffset);
+  const holder = isLockHeld(paths.pid) ? readPid(paths.pid) : undefined;
+  if (holder !== undefined && holder !== ours?.child.pid) {
+    throw new VeError(
+      "daemon_start_failed",
+      `A ve daemon (pid ${holder}) holds ${paths.pid} but did not answer within ${timeoutMs / 1000} s; see \`ve orch status\` and \`ve orch logs\`, or end it with \`ve orch stop\`.`,
+      { pid: holder, log: paths.log },
+    );
+  }
+  throw startFailed(paths, `did not answer within ${timeoutMs / 1000} s`, logOffset);
 }
 
 /** Removes what a crashed daemon left, holding the lock so no daemon can start meanwhile. */

@@ -7,7 +7,9 @@ import type { ProjectPaths } from "../project/paths.ts";
 import { PRIVATE_FILE_MODE, ensurePrivateDir } from "../project/state-dir.ts";
 import { removeTransportFiles } from "../project/transport-files.ts";
 import type { Store } from "../state/store.ts";
-import { VERSION } from "../version.ts";
+import { VERSION, VERSION_HEADER } from "../version.ts";
+import { errorResponse } from "../api/errors.ts";
+import { VeError } from "../errors.ts";
 import { type Reporter, type Service, StartRefused } from "./services.ts";
 
 /** How long in-flight requests may take to finish once a stop is asked for. */
@@ -49,10 +51,22 @@ function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch): Server<unde
   return server;
 }
 
+function stoppingResponse(paths: ProjectPaths): Response {
+  return errorResponse(
+    new VeError(
+      "daemon_stopping",
+      `The ve daemon (pid ${process.pid}) for ${paths.root} is stopping; run the command again after \`ve orch start\`.`,
+      { pid: process.pid },
+    ),
+    { [VERSION_HEADER]: VERSION },
+  );
+}
+
 export class ServerService implements Service {
   readonly name = "server";
   #server: Server<undefined> | undefined;
   #info: AppInfo | undefined;
+  #stopping = false;
 
   constructor(
     private readonly paths: ProjectPaths,
@@ -72,7 +86,8 @@ export class ServerService implements Service {
     // The server starts with a handler that forwards to the app, which is built once the
     // address is known; both happen in one tick, before any request can arrive.
     let handle: Fetch = () => new Response(null, { status: 503 });
-    const fetch = (request: Request) => handle(request);
+    // Once the stop begins, a request that still gets in is told so plainly, not cut off.
+    const fetch = (request: Request) => (this.#stopping ? stoppingResponse(paths) : handle(request));
     const info: AppInfo = {
       pid: process.pid,
       version: VERSION,
@@ -121,6 +136,7 @@ export class ServerService implements Service {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     const server = this.#server;
     this.#server = undefined;
     if (server) {

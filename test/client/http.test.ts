@@ -257,13 +257,13 @@ describe("exchange: failures, each reported as a kind", () => {
       socket.end("\u0000\u0001\u0002 binary junk");
     });
     const result = await failure(exchange({ unix: path }, { method: "GET", path: "/" }, 2000));
-    expect(result.kind).toBe("protocol");
+    expect(result).toMatchObject({ kind: "protocol", unanswered: false });
   });
 
-  test("the connection closed before any answer: protocol", async () => {
+  test("the connection closed before any answer: protocol, unanswered (the client says daemon_stopping)", async () => {
     const path = rawServer((socket) => socket.end());
     const result = await failure(exchange({ unix: path }, { method: "GET", path: "/" }, 2000));
-    expect(result.kind).toBe("protocol");
+    expect(result).toMatchObject({ kind: "protocol", unanswered: true });
   });
 
   test("closed in the middle of a Content-Length body: protocol", async () => {

@@ -102,7 +102,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
     info,
     cache: new ReadCache(),
     reply: (body, status = 200) => jsonResponse(body, info.version, status),
-    commit: (work) => work(),
+    commit: (work) => store.atomically(work),
   };
 
   let app: AnyElysia = new Elysia({ normalize: false })

@@ -149,6 +149,14 @@ export class Store {
     return result;
   }
 
+  /**
+   * Runs `work` (writes through this store, and whatever must hold for them to stand, like
+   * the answer to send) as one transaction: if it throws, none of its writes is kept.
+   */
+  atomically<T>(work: () => T): T {
+    return this.write(work);
+  }
+
   /** A read; on a full disk reads keep working, but a failing one is reported as such. */
   private read<T>(query: () => T): T {
     try {

@@ -39,7 +39,15 @@ export interface RouteContext {
 export type RoutePlugin = (ctx: RouteContext) => AnyElysia;
 
 /** Errors any route can answer, whatever it does: refused callers and a daemon that failed. */
-export const COMMON_ERRORS: readonly ErrorCode[] = ["forbidden", "unauthorized", "internal", "database_unavailable"];
+export const COMMON_ERRORS: readonly ErrorCode[] = [
+  "forbidden",
+  "unauthorized",
+  "internal",
+  "database_unavailable",
+  "storage_unavailable",
+];
+/** Errors of every route that writes. */
+export const WRITE_ERRORS: readonly ErrorCode[] = ["storage_full"];
 /** Errors of every route that takes a JSON body, from reading it (body.ts). */
 export const BODY_ERRORS: readonly ErrorCode[] = ["validation_failed", "payload_too_large", "unsupported_media_type"];
 
@@ -53,6 +61,8 @@ export interface OperationSpec<T extends TSchema> {
   errors: readonly ErrorCode[];
   /** The route takes a JSON body (and so answers BODY_ERRORS). */
   body?: boolean;
+  /** The route writes (and so answers WRITE_ERRORS); its answer is built inside `ctx.commit`. */
+  write?: boolean;
 }
 
 interface MediaSchema {
@@ -87,7 +97,9 @@ export function errorsByStatus(codes: Iterable<ErrorCode>): Map<number, ErrorCod
 
 /** `name` says which answer failed its schema, in the daemon log. */
 export function operation<T extends TSchema>(name: string, spec: OperationSpec<T>): Operation<T> {
-  const codes = [...new Set([...spec.errors, ...(spec.body ? BODY_ERRORS : []), ...COMMON_ERRORS])];
+  const codes = [
+    ...new Set([...spec.errors, ...(spec.body ? BODY_ERRORS : []), ...(spec.write ? WRITE_ERRORS : []), ...COMMON_ERRORS]),
+  ];
   const responses: Record<string, MediaSchema> = {
     [String(spec.status)]: { description: spec.summary, content: { "application/json": { schema: spec.response } } },
   };

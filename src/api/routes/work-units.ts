@@ -29,6 +29,7 @@ const create = operation("POST /work-units", {
   response: WorkUnit,
   errors: ["already_exists", "blocked", "dependency_cycle"],
   body: true,
+  write: true,
 });
 const show = operation("GET /work-units/:chunk", {
   summary: "One work unit",
@@ -42,12 +43,14 @@ const update = operation("PATCH /work-units/:chunk", {
   response: WorkUnit,
   errors: ["not_found", "invalid_transition", "blocked", "dependency_cycle", "stale_write"],
   body: true,
+  write: true,
 });
 const remove = operation("DELETE /work-units/:chunk", {
   summary: "Delete a work unit (force: even when other units wait for it)",
   status: 200,
   response: Deleted,
   errors: ["validation_failed", "not_found", "has_dependents"],
+  write: true,
 });
 const history = operation("GET /work-units/:chunk/history", {
   summary: "A work unit's status log, oldest first",

@@ -2,7 +2,8 @@
 //   bun run build.ts
 // The benchmarks compile their reference programs with `compile()` too, so a comparison
 // never hides a difference in build settings.
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { hostTarget } from "./src/version.ts";
 
 export const OUTFILE = "dist/ve";
@@ -38,13 +39,15 @@ const CLI_JIT_POLICY = 100;
 
 /**
  * Compiles `entry` into the executable `outfile` with ve's settings, for `target`
- * (`<os>-<arch>[-musl]`, default this machine's; another one makes Bun fetch that runtime once).
+ * (`<os>-<arch>[-musl]`, default this machine's) on the Bun runtime at `runtime` (default the Bun
+ * running this build; release.ts passes the target platform's).
  */
 export async function compile(
   entry: string,
   outfile: string,
   target: string = hostTarget(),
   stamp: BuildStamp = buildStamp(),
+  runtime?: string,
 ): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
@@ -67,8 +70,8 @@ export async function compile(
     },
     compile: {
       outfile,
-      // Always named, so a build on this machine and a release of the same target use one runtime.
       target: `bun-${target}` as Bun.Build.CompileTarget,
+      ...(runtime === undefined ? {} : { executablePath: runtime }),
       // The binary must behave the same in every directory: never read a project's .env or bunfig.
       autoloadDotenv: false,
       autoloadBunfig: false,
@@ -84,7 +87,10 @@ export async function compile(
 }
 
 if (import.meta.main) {
-  rmSync("dist", { recursive: true, force: true });
+  // Stale chunks' source maps go; a release built into dist/release/ stays.
+  for (const name of existsSync("dist") ? readdirSync("dist") : []) {
+    if (name !== "release") rmSync(join("dist", name), { recursive: true, force: true });
+  }
   try {
     await compile("src/cli/main.ts", OUTFILE);
   } catch (error) {

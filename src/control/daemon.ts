@@ -1,15 +1,15 @@
 // Starting, stopping and inspecting a daemon from the CLI. This module runs in the CLI
 // process: it must not import the daemon's server code (that is what the re-executed child
 // loads).
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync, statfsSync } from "node:fs";
 import { Client, requestTimeoutMs } from "../client/client.ts";
-import { VeError } from "../errors.ts";
+import { VeError, storageFault } from "../errors.ts";
 import type { DaemonStatus } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
 import { isLockHeld, readPid, withLockFree } from "../project/lock.ts";
 import { type DaemonProcess, holdsLock, lockHolder, permissionDenied } from "./identity.ts";
-import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
+import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON, EXIT_STORAGE_FULL, EXIT_STORAGE_UNAVAILABLE } from "../project/protocol.ts";
 import { removeTransportFiles, transportFiles } from "../project/transport-files.ts";
 
 
@@ -80,7 +80,17 @@ function readLogTail(path: string, from: number): string[] {
   }
 }
 
-function startFailed(paths: ProjectPaths, why: string, logOffset: number): VeError {
+/** Whether the file system holding `dir` has no block (or inode) left: a start there fails whatever the log says. */
+function diskFull(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail === 0 || fs.ffree === 0;
+  } catch {
+    return false;
+  }
+}
+
+function startFailed(paths: ProjectPaths, why: string, logOffset: number, exitCode?: number): VeError {
   const tail = readLogTail(paths.log, logOffset);
   // A log entry may span lines (continuations are indented); the reason is a whole entry.
   const entries: string[] = [];
@@ -88,8 +98,27 @@ function startFailed(paths: ProjectPaths, why: string, logOffset: number): VeErr
     if (line.startsWith("    ") && entries.length > 0) entries[entries.length - 1] += ` ${line.trim()}`;
     else entries.push(line);
   }
-  const last = entries.findLast((entry) => / (ERROR|FATAL) /.test(entry)) ?? entries.at(-1);
+  const failure = entries.findLast((entry) => / (ERROR|FATAL) /.test(entry));
+  const last = failure ?? entries.at(-1);
   const reason = last ? `: ${last.replace(/^\S+ +\S+ +/, "")}` : "";
+  // The log is on the same disk: when it is full, the reason may never have been written.
+  if (exitCode === EXIT_STORAGE_UNAVAILABLE) {
+    return new VeError(
+      "storage_unavailable",
+      `The ve daemon ${why}${failure ? `: ${failure.replace(/^\S+ +\S+ +/, "")}` : `: the disk holding ${paths.stateDir} refused a write (read-only, failing or not writable by you)`}`,
+      { path: paths.stateDir, log: paths.log, log_tail: tail },
+    );
+  }
+  if (exitCode === EXIT_STORAGE_FULL || diskFull(paths.stateDir)) {
+    const said = failure ? `: ${failure.replace(/^\S+ +\S+ +/, "")}` : "";
+    return new VeError(
+      "storage_full",
+      said.includes("free space")
+        ? `The ve daemon ${why}${said}`
+        : `The ve daemon ${why}${said}; the disk holding ${paths.stateDir} is full: free space there and run \`ve orch start\` again.`,
+      { path: paths.stateDir, log: paths.log, log_tail: tail },
+    );
+  }
   return new VeError("daemon_start_failed", `The ve daemon ${why}${reason}`, {
     log: paths.log,
     log_tail: tail,
@@ -112,7 +141,12 @@ async function probe(client: Client): Promise<DaemonStatus | undefined> {
 const MAX_SPAWNS = 5;
 
 function spawnDaemon(paths: ProjectPaths, options: StartOptions): { child: ReturnType<typeof Bun.spawn>; logOffset: number } {
-  const logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
+  let logFd: number;
+  try {
+    logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
+  } catch (error) {
+    throw storageFault(error, paths.log, "open the daemon log") ?? error;
+  }
   try {
     const logOffset = fstatSync(logFd).size;
     // detached: a new session, so neither closing the terminal nor Ctrl-C reaches the daemon.
@@ -155,7 +189,7 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
     if (status) return { alreadyRunning: status.pid !== ours?.child.pid, status };
     const exitCode = ours?.child.exitCode ?? null;
     if (exitCode !== null && exitCode !== EXIT_ANOTHER_DAEMON) {
-      throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset);
+      throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset, exitCode);
     }
     // No child yet, or ours lost the lock to a daemon that has since let go: start one, unless a
     // daemon (starting, or stopping) holds the lock now.

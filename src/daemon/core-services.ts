@@ -3,7 +3,7 @@
 import type { ConsolaInstance } from "consola/core";
 import { VeError } from "../errors.ts";
 import type { ProjectPaths } from "../project/paths.ts";
-import { EXIT_ANOTHER_DAEMON } from "../project/protocol.ts";
+import { EXIT_ANOTHER_DAEMON, storageExitCode } from "../project/protocol.ts";
 import { type HeldLock, acquireLock, readPid } from "../project/lock.ts";
 import { processStartTime } from "../platform/process.ts";
 import { ensureStateDir } from "../project/state-dir.ts";
@@ -100,7 +100,8 @@ export class StoreService implements Service {
     try {
       this.#store = Store.open(this.paths.db, { check: true, exclusive: true });
     } catch (error) {
-      throw new StartRefused(error instanceof VeError ? error.message : `cannot open the database: ${String(error)}`);
+      if (error instanceof VeError) throw new StartRefused(error.message, storageExitCode(error.code));
+      throw new StartRefused(`cannot open the database: ${String(error)}`);
     }
     const applied = this.#store.appliedMigrations;
     if (applied.length > 0) this.log.info(`database migrated to version ${applied.at(-1)}`);

@@ -1,6 +1,8 @@
 // The daemon's lifecycle: every part (log, lock, store, server, and later scheduler and agents)
 // is a service that starts, and is stopped exactly once, in reverse order, however the daemon
 // ends: a signal, a failed start of any service, a service asking to end, or a throw.
+import { VeError, storageFault } from "../errors.ts";
+import { storageExitCode } from "../project/protocol.ts";
 
 export interface Service {
   /** Short, for log lines: "lock", "store", "server". */
@@ -107,7 +109,9 @@ export async function runServices(compose: (composition: Composition) => Promise
       const message = `cannot start: ${error instanceof Error ? error.message : String(error)}`;
       report().error(message);
       if (options.echoRefusals) process.stderr.write(`ve: ${message}\n`);
-      exitCode = 1;
+      // A disk that refused the start (the state directory, the pid file) tells the CLI so
+      // by the exit code: its log line may not have fit on that disk.
+      exitCode = storageExitCode(error instanceof VeError ? error.code : storageFault(error, "", "")?.code) ?? 1;
     }
   }
   await stopAll(started, report);

@@ -5,3 +5,17 @@
 export const DAEMON_COMMAND = "__daemon";
 /** Exit code of a daemon that found another one holding the lock (the CLI then reports the winner). */
 export const EXIT_ANOTHER_DAEMON = 75;
+/**
+ * Exit codes of a daemon that could not start because of its disk (sysexits' EX_CANTCREAT and
+ * EX_IOERR): the CLI reports storage_full or storage_unavailable even when the disk was too
+ * full to take the log line that says why.
+ */
+export const EXIT_STORAGE_FULL = 73;
+export const EXIT_STORAGE_UNAVAILABLE = 74;
+
+/** The exit code for a start that failed with this error code, if it is about the disk. */
+export function storageExitCode(code: string | undefined): number | undefined {
+  if (code === "storage_full") return EXIT_STORAGE_FULL;
+  if (code === "storage_unavailable") return EXIT_STORAGE_UNAVAILABLE;
+  return undefined;
+}

@@ -9,6 +9,7 @@ import { removeTransportFiles } from "../project/transport-files.ts";
 import type { Store } from "../state/store.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import { errorResponse } from "../api/errors.ts";
+import { type BunServeOptions, bunServeOptions } from "../api/serve-options.ts";
 import { VeError } from "../errors.ts";
 import { type Reporter, type Service, StartRefused } from "./services.ts";
 
@@ -35,18 +36,18 @@ function writePrivateFile(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
-function listenUnix(paths: ProjectPaths, fetch: Fetch): Server<undefined> {
+function listenUnix(paths: ProjectPaths, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
   if (paths.socketInRuntimeDir) ensurePrivateDir(paths.socket.slice(0, paths.socket.lastIndexOf("/")));
   // bun-types rejects idleTimeout beside `unix`, but the server honours it; without it a
   // request slower than the 10 s default is cut.
   // @ts-expect-error see above
-  const server = Bun.serve({ unix: paths.socket, fetch, idleTimeout: 0 });
+  const server = Bun.serve({ ...serve, unix: paths.socket, fetch, idleTimeout: 0 });
   chmodSync(paths.socket, PRIVATE_FILE_MODE);
   return server;
 }
 
-function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch): Server<undefined> {
-  const server = Bun.serve({ hostname: "127.0.0.1", port, idleTimeout: 0, fetch });
+function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
+  const server = Bun.serve({ ...serve, hostname: "127.0.0.1", port, idleTimeout: 0, fetch });
   writePrivateFile(paths.port, `${server.port}\n`);
   return server;
 }
@@ -102,7 +103,7 @@ export class ServerService implements Service {
     let server: Server<undefined> | undefined;
     if (!options.tcp) {
       try {
-        server = listenUnix(paths, fetch);
+        server = listenUnix(paths, fetch, bunServeOptions((message) => log.error(message)));
       } catch (error) {
         log.warn(`cannot listen on ${paths.socket} (${(error as Error).message}); falling back to TCP on 127.0.0.1`);
       }
@@ -111,7 +112,7 @@ export class ServerService implements Service {
       appOptions.token = newToken();
       writePrivateFile(paths.token, `${appOptions.token}\n`);
       try {
-        server = listenTcp(paths, options.port ?? 0, fetch);
+        server = listenTcp(paths, options.port ?? 0, fetch, bunServeOptions((message) => log.error(message)));
       } catch (error) {
         this.dropTransportFiles();
         throw new StartRefused(

@@ -22,6 +22,63 @@ function isTerminal(fd: number): boolean {
   }
 }
 
+/** Columns of the terminal on `fd`, or undefined when it is no terminal (or will not say). */
+function windowColumns(fd: number): number | undefined {
+  try {
+    // The same binding's TTY handle reads the size with one ioctl (~0.1 ms); process.stdout's
+    // `columns` would build the whole stream first.
+    const binding = (process as unknown as { binding(name: string): { TTY: new (fd: number, ctx: object) => { getWindowSize(out: number[]): boolean } } }).binding("tty_wrap");
+    const size = [0, 0];
+    if (new binding.TTY(fd, {}).getWindowSize(size) && (size[0] ?? 0) > 0) return size[0];
+  } catch {
+    // Not a terminal, or a runtime without the binding: the fallback below decides.
+  }
+  if (!isTerminal(fd)) return undefined;
+  const columns = (fd === 1 ? process.stdout : process.stderr).columns;
+  return columns > 0 ? columns : undefined;
+}
+
+const widthCache: Partial<Record<Stream, number | null>> = {};
+
+/**
+ * How wide output on `stream` may be: $COLUMNS when it is a positive whole number (a person
+ * asked for that width, piped or not), else the terminal's width, else undefined: output
+ * that goes to a file or a pipe is for programs, and gets every value in full.
+ */
+export function outputWidth(stream: Stream): number | undefined {
+  if (!(stream in widthCache)) {
+    const env = process.env.COLUMNS;
+    // Number() rather than a regular expression: compiling one costs at start-up.
+    const asked = env === undefined || env.trim() !== env ? Number.NaN : Number(env);
+    const fromEnv = Number.isInteger(asked) && asked > 0 && asked < 100_000 ? asked : undefined;
+    widthCache[stream] = fromEnv ?? windowColumns(FD[stream]) ?? null;
+  }
+  return widthCache[stream] ?? undefined;
+}
+
+/** `text` cut to `width` characters, its last one an ellipsis when something was cut. */
+export function truncate(text: string, width: number): string {
+  if (text.length <= width) return text;
+  return width <= 1 ? "\u2026".slice(0, width) : `${text.slice(0, width - 1)}\u2026`;
+}
+
+/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (word === "") continue;
+    if (line === "") line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line !== "" || lines.length === 0) lines.push(line);
+  return lines;
+}
+
 const colorCache: Partial<Record<Stream, boolean>> = {};
 export function useColor(stream: Stream): boolean {
   colorCache[stream] ??= !process.env.NO_COLOR && process.env.TERM !== "dumb" && isTerminal(FD[stream]);

@@ -1,7 +1,7 @@
 // Text for people: how work units, histories and the daemon's status look in a terminal.
 import type { Status } from "../domain.ts";
 import type { DaemonStatus, StatusLogEntry, WorkUnit } from "../models/index.ts";
-import { type Color, age, duration, paint, table, useColor } from "./output.ts";
+import { type Color, age, duration, paint, table, truncate, useColor } from "./output.ts";
 
 const STATUS_COLOR: Record<Status, Color> = {
   READY: "green",
@@ -15,13 +15,23 @@ export function status(value: Status): string {
   return paint("stdout", STATUS_COLOR[value], value);
 }
 
-const UNIT_HEADER = ["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "AGE"] as const;
+const UNIT_HEADER = ["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "IN STATUS"] as const;
+/** Below these, a column is not worth reading: the line overflows instead. */
+const MIN_CHUNK_COLUMNS = 12;
+const MIN_BLOCKED_COLUMNS = UNIT_HEADER[3].length;
+
+/** When the unit's status last changed (older daemons only say when the unit last changed). */
+export function statusSince(unit: WorkUnit): string {
+  return (unit as WorkUnit & { status_changed_at?: string }).status_changed_at ?? unit.updated_at;
+}
 
 /**
- * The `ps` table. Written as plain loops rather than through `table()`: it is the CLI's most
- * frequent output, and it runs before the JIT warms up, where every call and closure counts.
+ * The `ps` table, `width` columns wide at most (undefined: no limit). When it does not fit,
+ * BLOCKED BY and then CHUNK are cut with an ellipsis; `--json` has every value in full.
+ * Written as plain loops rather than through `table()`: it is the CLI's most frequent output,
+ * and it runs before the JIT warms up, where every call and closure counts.
  */
-export function unitTable(units: readonly WorkUnit[], now = Date.now()): string {
+export function unitTable(units: readonly WorkUnit[], now = Date.now(), width?: number): string {
   if (units.length === 0) return "No work units.";
   const blockers = new Array<string>(units.length);
   const ages = new Array<string>(units.length);
@@ -29,15 +39,30 @@ export function unitTable(units: readonly WorkUnit[], now = Date.now()): string 
   let phaseWidth = UNIT_HEADER[1].length;
   let statusWidth = UNIT_HEADER[2].length;
   let blockedWidth = UNIT_HEADER[3].length;
+  let ageWidth = UNIT_HEADER[4].length;
   for (let i = 0; i < units.length; i++) {
     const u = units[i] as WorkUnit;
     const b = u.blocked_by.length ? u.blocked_by.join(",") : "-";
     blockers[i] = b;
-    ages[i] = age(u.created_at, now);
+    const a = age(statusSince(u), now);
+    ages[i] = a;
     if (u.chunk.length > chunkWidth) chunkWidth = u.chunk.length;
     if (u.phase.length > phaseWidth) phaseWidth = u.phase.length;
     if (u.status.length > statusWidth) statusWidth = u.status.length;
     if (b.length > blockedWidth) blockedWidth = b.length;
+    if (a.length > ageWidth) ageWidth = a.length;
+  }
+  let fit = false;
+  if (width !== undefined) {
+    // Five columns, two spaces between each: the fixed ones keep their width.
+    let over = chunkWidth + phaseWidth + statusWidth + blockedWidth + ageWidth + 8 - width;
+    if (over > 0) {
+      fit = true;
+      const blockedCut = Math.min(over, Math.max(0, blockedWidth - MIN_BLOCKED_COLUMNS));
+      blockedWidth -= blockedCut;
+      over -= blockedCut;
+      chunkWidth -= Math.min(over, Math.max(0, chunkWidth - MIN_CHUNK_COLUMNS));
+    }
   }
   const color = useColor("stdout");
   const cells = (chunk: string, phase: string, state: string, paintedState: string, blocked: string, when: string) =>
@@ -47,7 +72,9 @@ export function unitTable(units: readonly WorkUnit[], now = Date.now()): string 
   let out = color ? paint("stdout", "bold", header) : header;
   for (let i = 0; i < units.length; i++) {
     const u = units[i] as WorkUnit;
-    out += `\n${cells(u.chunk, u.phase, u.status, color ? status(u.status) : u.status, blockers[i] as string, ages[i] as string)}`;
+    const chunk = fit ? truncate(u.chunk, chunkWidth) : u.chunk;
+    const blocked = fit ? truncate(blockers[i] as string, blockedWidth) : (blockers[i] as string);
+    out += `\n${cells(chunk, u.phase, u.status, color ? status(u.status) : u.status, blocked, ages[i] as string)}`;
   }
   return out;
 }

@@ -4,17 +4,72 @@
 // `repeatable` flags collect every value, and help goes through citty's renderUsage.
 import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { VeError } from "../errors.ts";
-import { VERSION } from "../version.ts";
+import { VERSION, buildInfo } from "../version.ts";
 import { EXIT_OK, exitCodeOf } from "./exit.ts";
-import { type Stream, print, printErr, printError, stripAnsi, useColor } from "./output.ts";
+import { inCliTerms } from "./messages.ts";
+import { type Stream, print, printErr, printError } from "./output.ts";
 
 /** An argument definition as citty knows it, plus `repeatable` for flags given several times. */
 export type VeArgDef = ArgDef & { repeatable?: boolean };
 export type Command = CommandDef<ArgsDef>;
 export type ParsedArgs = Record<string, string | string[] | boolean | undefined>;
 
-async function resolve<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
+export async function resolveValue<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
+}
+const resolve = resolveValue;
+
+export interface SubCommandInfo {
+  description: string;
+  command: Command;
+}
+
+/** The commands of a group that help lists and completion offers (hidden ones left out). */
+export async function visibleSubCommands(command: Command): Promise<[string, SubCommandInfo][]> {
+  const subCommands = await resolve(command.subCommands);
+  const out: [string, SubCommandInfo][] = [];
+  for (const [key, sub] of Object.entries(subCommands ?? {})) {
+    const resolved = await resolve(sub);
+    const meta = await resolve(resolved.meta);
+    if (!meta?.hidden) out.push([key, { description: meta?.description ?? "", command: resolved }]);
+  }
+  return out;
+}
+
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours) of two short words. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) d.push([i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const up = d[i - 1] as number[];
+      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** The candidate `word` was most likely meant as: close in spelling, or a prefix of one only. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const allowed = Math.max(1, Math.min(2, Math.floor(lower.length / 3)));
+  if (best !== undefined && bestDistance <= allowed) return best;
+  const prefixed = candidates.filter((c) => lower.length >= 2 && c.startsWith(lower));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
 function usage(message: string, commandName: string): VeError {
@@ -63,12 +118,16 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
         inline = "false";
       }
     }
-    if (name === undefined) throw usage(`Unknown option ${flag}`, commandName);
+    if (name === undefined) {
+      const guess = closest(flag, [...byFlag.keys()].filter((f) => f.startsWith("--")));
+      throw usage(`Unknown option ${flag}${guess ? ` (did you mean ${guess}?)` : ""}`, commandName);
+    }
     const def = defs[name] as VeArgDef;
     if (def.type === "boolean") {
       if (inline !== undefined && inline !== "true" && inline !== "false") {
         throw usage(`${flag} takes no value (or =true / =false), not '${inline}'`, commandName);
       }
+      if (values[name] !== undefined) throw usage(`${flag} is given more than once`, commandName);
       values[name] = inline !== "false";
       continue;
     }
@@ -113,13 +172,47 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
 }
 
 async function printUsage(command: Command, name: string, stream: Stream): Promise<void> {
-  // Loaded only for help: the commands themselves need nothing of citty at run time.
-  const { renderUsage } = await import("citty");
-  const parentName = name.split(" ").slice(0, -1).join(" ");
-  const text = await renderUsage(command, parentName ? { meta: { name: parentName } } : undefined);
-  const shown = useColor(stream) ? text : stripAnsi(text);
-  if (stream === "stdout") print(shown);
-  else printErr(shown);
+  // Loaded only for help: the commands themselves need none of it to run.
+  const { renderHelp } = await import("./help.ts");
+  const text = await renderHelp(command, name, stream, command === rootCommand ? VERSION : undefined);
+  if (stream === "stdout") print(text);
+  else printErr(text);
+}
+
+let rootCommand: Command | undefined;
+
+/** What `--version` prints: the version alone, or with --json what src/version.ts knows of this build. */
+function printVersion(rest: readonly string[], name: string): void {
+  const extra = rest.slice(1);
+  const json = extra.length === 1 && (extra[0] === "--json" || extra[0] === "--json=true");
+  if (extra.length > 0 && !json) throw usage(`--version takes no arguments but --json, not '${extra[0]}'`, name);
+  if (!json) {
+    print(VERSION);
+    return;
+  }
+  print(JSON.stringify(buildInfo()));
+}
+
+/** The command at `path` under `group` (for `help <path>`), or a usage error naming the first unknown word. */
+async function findCommand(group: Command, groupName: string, path: readonly string[]): Promise<[Command, string]> {
+  let command = group;
+  let name = groupName;
+  for (const word of path) {
+    const subCommands = await resolve(command.subCommands);
+    if (!subCommands) throw usage(`\`${name}\` has no command '${word}'`, name);
+    const next = Object.hasOwn(subCommands, word) ? subCommands[word] : undefined;
+    if (!next) throw await unknownCommand(command, name, word);
+    command = await resolve(next);
+    name = `${name} ${word}`;
+  }
+  return [command, name];
+}
+
+async function unknownCommand(command: Command, name: string, word: string): Promise<VeError> {
+  const visible = (await visibleSubCommands(command)).map(([key]) => key);
+  const guess = closest(word, [...visible, "help"]);
+  const hint = guess ? `did you mean '${guess}'? ` : "";
+  return usage(`Unknown command '${word}' for \`${name}\` (${hint}commands: ${[...visible, "help"].join(", ")})`, name);
 }
 
 function wantsJson(tokens: readonly string[]): boolean {
@@ -129,9 +222,12 @@ function wantsJson(tokens: readonly string[]): boolean {
 
 /** Runs the command that `argv` names under `root`; returns the process exit code. */
 export async function runCli(root: Command, argv: readonly string[]): Promise<number> {
+  rootCommand = root;
   let command = root;
   let name = (await resolve(root.meta))?.name ?? "ve";
   let rest = argv;
+  let defs: Record<string, VeArgDef> | undefined;
+  let parsed: ParsedArgs = {};
   try {
     for (;;) {
       const subCommands = await resolve(command.subCommands);
@@ -142,23 +238,23 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
         return EXIT_OK;
       }
       if (command === root && (first === "--version" || first === "-v")) {
-        print(VERSION);
+        printVersion(rest, name);
         return EXIT_OK;
       }
       if (first === undefined) {
         await printUsage(command, name, "stderr");
         throw new VeError("usage", `Missing command; see \`${name} --help\`.`);
       }
+      if (first === "help") {
+        const path = rest.slice(1).filter((word) => !word.startsWith("-"));
+        const [target, targetName] = await findCommand(command, name, path);
+        await printUsage(target, targetName, "stdout");
+        return EXIT_OK;
+      }
       if (first.startsWith("-")) throw usage(`Unknown option ${first} for \`${name}\` (options go after the command)`, name);
       // Own properties only: `constructor` or `__proto__` is not a command.
       const next = Object.hasOwn(subCommands, first) ? subCommands[first] : undefined;
-      if (!next) {
-        const visible: string[] = [];
-        for (const [key, sub] of Object.entries(subCommands)) {
-          if (!(await resolve((await resolve(sub)).meta))?.hidden) visible.push(key);
-        }
-        throw usage(`Unknown command '${first}' for \`${name}\` (commands: ${visible.join(", ")})`, name);
-      }
+      if (!next) throw await unknownCommand(command, name, first);
       command = await resolve(next);
       name = `${name} ${first}`;
       rest = rest.slice(1);
@@ -168,13 +264,16 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
       await printUsage(command, name, "stdout");
       return EXIT_OK;
     }
-    const args = parseArgv(rest, (await resolve(command.args)) ?? {}, name);
-    const result = await command.run?.({ args: { _: [], ...args } as never, rawArgs: [...rest], cmd: command });
+    defs = ((await resolve(command.args)) ?? {}) as Record<string, VeArgDef>;
+    parsed = parseArgv(rest, defs, name);
+    const result = await command.run?.({ args: { _: [], ...parsed } as never, rawArgs: [...rest], cmd: command });
     return typeof result === "number" ? result : EXIT_OK;
   } catch (error) {
     const failure =
       error instanceof VeError
-        ? error
+        ? defs
+          ? inCliTerms(error, defs, parsed)
+          : error
         : new VeError("internal", `ve failed unexpectedly (${error instanceof Error ? error.message : String(error)}); this is a bug, please report it.`);
     printError(failure, wantsJson(rest));
     return error instanceof VeError ? exitCodeOf(error) : 1;

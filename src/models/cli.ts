@@ -10,6 +10,24 @@ export const StartResult = Type.Object(
 );
 export type StartResult = Static<typeof StartResult>;
 
+/** `ve orch status --json` when no daemon answers (exit 3): what is known without one. */
+export const DaemonNotRunning = Type.Object(
+  {
+    running: Type.Literal(false),
+    project_dir: Type.String(),
+    /** The same sentence a person sees: why, and what to run. */
+    message: Type.String(),
+    /** Files a crashed daemon left in .ve/ (the next start removes them). */
+    stale_files: Type.Array(Type.String()),
+    /** The pid file names this process, which no longer runs. */
+    stale_pid: nullable(Type.Integer({ minimum: 1 })),
+    /** A process holds the daemon lock but serves no socket (`ve orch stop` ends it). */
+    lock_holder: nullable(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type DaemonNotRunning = Static<typeof DaemonNotRunning>;
+
 export const StopResult = Type.Object(
   {
     /** A daemon was running and has ended. */

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import {
+  DaemonNotRunning,
   DaemonStatus,
   Deleted,
   ErrorBody,
@@ -99,8 +100,10 @@ describe("--json documents", () => {
     expect(stopAgain).toEqual({ stopped: false, pid: null, killed: false, removed_stale_files: [] });
 
     const notRunning = await ve(dir, ["orch", "status", "--json"]);
-    const body = failed(notRunning, 3, "daemon_not_running");
-    expect(body.error.message).toContain("ve orch start");
+    expect(notRunning.code).toBe(3);
+    const answer = jsonOf(DaemonNotRunning, notRunning);
+    expect(answer).toMatchObject({ running: false, project_dir: dir, stale_files: [], stale_pid: null, lock_holder: null });
+    expect(answer.message).toContain("ve orch start");
   });
 
   test("failed requests: ErrorBody on stdout, exit 1, nothing else on stdout", async () => {
@@ -118,7 +121,8 @@ describe("--json documents", () => {
     expect(transition.error.message.length).toBeGreaterThan(10);
     for (const name of ["bad..name", "a/b", "x".repeat(101), "trailing.", "x.lock"]) {
       const invalid = failed(await ve(dir, ["orch", "work-unit", "create", name, "--json"]), 1, "validation_failed");
-      expect(invalid.error.message).toContain("chunk");
+      // The rule, and the name that broke it, quoted.
+      expect(invalid.error.message).toStartWith(`Chunk name '${name}' `);
     }
     // Blocking a unit on itself is a cycle.
     failed(await ve(dir, ["orch", "work-unit", "create", "self", "--blocked-by", "self", "--json"]), 1, "dependency_cycle");
@@ -146,7 +150,7 @@ describe("--json documents", () => {
         expect({ label, code: r.code }).toEqual({ label, code: 1 });
         const body = jsonOf(ErrorBody, r);
         expect({ label, code: body.error.code }).toEqual({ label, code: "validation_failed" });
-        expect(body.error.message).toContain("chunk");
+        expect(body.error.message).toStartWith(`Chunk name '${name}' `);
         const human = await ve(dir, ["orch", "work-unit", ...args]);
         expect({ label, code: human.code }).toEqual({ label, code: 1 });
         expect(human.stderr).not.toContain("unexpectedly");
@@ -197,10 +201,27 @@ describe("--json documents", () => {
     failed(await ve(dir, ["orch", "logs", "-f", "--json"]), 2, "usage");
   });
 
-  test("daemon not running with --json: ErrorBody with exit 3 for every client command", async () => {
+  test("status --json without a daemon: {running: false, ...} and exit 3, not an error object", async () => {
+    const dir = project();
+    const result = await ve(dir, ["orch", "status", "--json"]);
+    expect(result.code).toBe(3);
+    expect(result.stdout.trim().split("\n")).toHaveLength(1);
+    const answer = jsonOf(DaemonNotRunning, result);
+    expect(answer).toEqual({
+      running: false,
+      project_dir: dir,
+      message: answer.message,
+      stale_files: [],
+      stale_pid: null,
+      lock_holder: null,
+    });
+    expect(answer.message).toContain("ve orch start");
+    expect(result.stderr).toBe("");
+  });
+
+  test("daemon not running with --json: ErrorBody with exit 3 for every other client command", async () => {
     const dir = project();
     for (const args of [
-      ["orch", "status"],
       ["orch", "ps"],
       ["orch", "work-unit", "create", "a"],
       ["orch", "work-unit", "show", "a"],

@@ -2,7 +2,7 @@
 // (SIGSTOPped) daemon. Every command answers within its timeout with exit 3 and says what to do.
 import { describe, expect, test } from "bun:test";
 import { existsSync, rmSync, statSync } from "node:fs";
-import { ErrorBody, StartResult, StopResult } from "../../src/models/index.ts";
+import { DaemonNotRunning, ErrorBody, StartResult, StopResult } from "../../src/models/index.ts";
 import { isRunning, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-unreach");
@@ -57,9 +57,9 @@ describe("stale socket after kill -9", () => {
 
     const json = await ve(dir, ["orch", "status", "--json"], { env });
     expect(json.code).toBe(3);
-    const body = jsonOf(ErrorBody, json);
-    expect(body.error.code).toBe("daemon_not_running");
-    expect((body.error.details as { stale_files?: string[] }).stale_files).toEqual([socket]);
+    const answer = jsonOf(DaemonNotRunning, json);
+    expect(answer.running).toBe(false);
+    expect(answer.stale_files).toEqual([socket]);
 
     const ps = await ve(dir, ["orch", "ps"], { env });
     expect(ps.code).toBe(3);

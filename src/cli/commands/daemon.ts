@@ -14,14 +14,13 @@ export default defineCommand({
   async run({ args }) {
     const ctx = await commandContext(args);
     const { runDaemon } = await import("../../daemon/main.ts");
-    const code = await runDaemon({
+    // Signal handlers and the server's handle may keep the event loop alive after an orderly
+    // stop: the entry point's exit ends the daemon's life once this returns.
+    return await runDaemon({
       root: ctx.paths.root,
       foreground: false,
       tcp: args.tcp === true,
       port: integerOption("port", args.port, 1, 65535),
     });
-    // Signal handlers and the server's handle may keep the event loop alive after an orderly
-    // stop; the daemon's life ends here.
-    process.exit(code);
   },
 });

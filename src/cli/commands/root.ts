@@ -7,6 +7,7 @@ export default defineCommand({
   meta: { name: "ve", version: VERSION, description: "Orchestrate parallel AI coding agents on one repository" },
   subCommands: {
     orch,
+    completion: () => import("./completion.ts").then((m) => m.default),
     // The daemon is a separate chunk: the CLI never loads Elysia or the store.
     [DAEMON_COMMAND]: () => import("./daemon.ts").then((m) => m.default),
   },

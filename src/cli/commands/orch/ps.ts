@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { commonArgs, phaseOption, statusOption } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
+import { outputWidth } from "../../output.ts";
 import { unitTable } from "../../render.ts";
 
 export default defineCommand({
@@ -13,6 +14,6 @@ export default defineCommand({
   async run({ args }) {
     const ctx = await commandContext(args);
     const filter = { ...(args.status ? { status: args.status } : {}), ...(args.phase ? { phase: args.phase } : {}) };
-    await emit(ctx, await ctx.client.listWorkUnits(filter), (list) => unitTable(list.work_units));
+    await emit(ctx, await ctx.client.listWorkUnits(filter), (list) => unitTable(list.work_units, Date.now(), outputWidth("stdout")));
   },
 });

@@ -5,8 +5,9 @@ import type { StartResult } from "../../../models/index.ts";
 import { enclosingProject, isMarkedRoot } from "../../../project/paths.ts";
 import { VeError } from "../../../errors.ts";
 import { commonArgs, integerOption, usageError } from "../../args.ts";
-import { commandContext, emitValue } from "../../context.ts";
-import { logger } from "../../output.ts";
+import { type CommandContext, commandContext, emitValue } from "../../context.ts";
+import { EXIT_OK } from "../../exit.ts";
+import { logger, print, printError } from "../../output.ts";
 import { daemonSummary } from "../../render.ts";
 
 /**
@@ -41,11 +42,7 @@ export default defineCommand({
     const port = integerOption("port", args.port, 1, 65535);
     if (port !== undefined && !args.tcp) throw usageError("--port only applies with --tcp");
     if (args.nested !== true) await refuseNestedProject(ctx.paths.root);
-    if (args.foreground) {
-      ensureStateDir(ctx.paths);
-      const { runDaemon } = await import("../../../daemon/main.ts");
-      process.exit(await runDaemon({ root: ctx.paths.root, foreground: true, tcp: args.tcp === true, port }));
-    }
+    if (args.foreground) return await runInForeground(ctx, args.tcp === true, port);
     const result = await startDaemon(ctx.paths, { tcp: args.tcp === true, port });
     const wanted = args.tcp ? "tcp" : "unix";
     if (result.alreadyRunning && result.status.transport !== wanted && !ctx.json) {
@@ -57,3 +54,49 @@ export default defineCommand({
     );
   },
 });
+
+/** How often `--foreground --json` asks its own daemon whether it answers yet. */
+const READY_POLL_MS = 5;
+
+/**
+ * The daemon in this process, until it stops; its exit code is the command's. Its log goes to
+ * stderr; with --json, stdout gets one document, the daemon's status once it answers (or the
+ * error, when it ends without ever answering).
+ */
+async function runInForeground(ctx: CommandContext, tcp: boolean, port: number | undefined): Promise<number> {
+  ensureStateDir(ctx.paths);
+  const { runDaemon } = await import("../../../daemon/main.ts");
+  const daemon = runDaemon({ root: ctx.paths.root, foreground: true, tcp, port });
+  if (!ctx.json) return await daemon;
+  let ended = false;
+  const code = daemon.finally(() => {
+    ended = true;
+  });
+  let reported = false;
+  while (!ended) {
+    try {
+      const status = await ctx.client.status();
+      const doc: StartResult = { already_running: false, daemon: status.data };
+      if (status.data.pid === process.pid) {
+        print(JSON.stringify(doc));
+        reported = true;
+        break;
+      }
+    } catch {
+      // Not listening yet: ask again shortly, unless it has ended meanwhile.
+    }
+    await Promise.race([code, Bun.sleep(READY_POLL_MS)]);
+  }
+  const exit = await code;
+  if (!reported) {
+    printError(
+      new VeError("daemon_start_failed", `The daemon ended with exit code ${exit} before it answered; stderr above says why.`, {
+        exit_code: exit,
+        log: ctx.paths.log,
+      }),
+      true,
+    );
+    return exit === EXIT_OK ? 1 : exit;
+  }
+  return exit;
+}

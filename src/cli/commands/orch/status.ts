@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { VeError } from "../../../errors.ts";
+import type { DaemonNotRunning } from "../../../models/index.ts";
 import { commonArgs } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
 import { EXIT_NOT_RUNNING } from "../../exit.ts";
@@ -26,13 +27,15 @@ export default defineCommand({
       }
       if (stale.stalePid !== null) notes.push(`the pid file names ${stale.stalePid}, which no longer runs`);
       for (const file of stale.staleFiles) notes.push(`stale ${file} (the next start removes it)`);
-      const answer = new VeError("daemon_not_running", error.message, {
-        ...(error.details as object),
+      const doc: DaemonNotRunning = {
+        running: false,
+        project_dir: ctx.paths.root,
+        message: error.message,
         stale_files: stale.staleFiles,
         stale_pid: stale.stalePid,
         lock_holder: stale.lockHolder,
-      });
-      print(ctx.json ? JSON.stringify(answer.toBody()) : [answer.message, ...notes.map((n) => `  ${n}`)].join("\n"));
+      };
+      print(ctx.json ? JSON.stringify(doc) : [doc.message, ...notes.map((n) => `  ${n}`)].join("\n"));
       return EXIT_NOT_RUNNING;
     }
   },

@@ -8,7 +8,7 @@ export default defineCommand({
   meta: { name: "update", description: "Change a work unit's phase, status, blockers or worktree in one step" },
   args: {
     ...chunkArg,
-    ...phaseOption("New phase (forward only unless --force)"),
+    ...phaseOption("New phase, forward only unless --force"),
     ...statusOption("New status"),
     ...blockedByOption("Replace the blockers with these chunks; repeat or separate with commas"),
     "clear-blocked-by": { type: "boolean", description: "Remove every blocker" },
@@ -17,7 +17,7 @@ export default defineCommand({
     "expected-updated-at": {
       type: "string",
       valueHint: "timestamp",
-      description: "Only update if updated_at still has this value (compare-and-set)",
+      description: "Only update if the unit last changed at this time (its updated_at, as `show --json` prints it)",
     },
     ...forceOption("Allow a transition the rules refuse (status table, backward phase)"),
     ...commonArgs,

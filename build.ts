@@ -34,6 +34,21 @@ export function buildStamp(): BuildStamp {
   };
 }
 
+/**
+ * What decides which module lands in which chunk; test/cli/bundle.test.ts bundles with these
+ * too, to check what the CLI's entry loads.
+ */
+export const BUNDLE_OPTIONS = {
+  target: "bun",
+  format: "esm",
+  // Splitting keeps the daemon (Elysia, the store) in chunks that only the daemon loads, and
+  // each command in its own, so `ve orch ps` starts as fast as a bare Bun program.
+  splitting: true,
+  // Elysia loads file-type only to check uploaded files' types, which no route of ours takes;
+  // bundling it would add 0.4 MB of bytecode to the binary for code that never runs.
+  external: ["file-type"],
+} as const satisfies Partial<Bun.BuildConfig>;
+
 /** A CLI run is all start-up: keep run-once code interpreted instead of paying for JIT threads. */
 const CLI_JIT_POLICY = 100;
 
@@ -51,17 +66,10 @@ export async function compile(
 ): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
-    target: "bun",
-    format: "esm",
+    ...BUNDLE_OPTIONS,
     minify: true,
     bytecode: true,
     sourcemap: "linked",
-    // Splitting keeps the daemon (Elysia, the store) in chunks that only the daemon loads, and
-    // each command in its own, so `ve orch ps` starts as fast as a bare Bun program.
-    splitting: true,
-    // Elysia loads file-type only to check uploaded files' types, which no route of ours takes;
-    // bundling it would add 0.4 MB of bytecode to the binary for code that never runs.
-    external: ["file-type"],
     // Read by src/version.ts; undeclared (so reported as "from source") when not compiled.
     define: {
       VE_BUILD_COMMIT: JSON.stringify(stamp.commit),

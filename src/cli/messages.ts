@@ -18,10 +18,10 @@ const REQUEST_CODES = new Set([
   "stale_write",
 ]);
 
-/** Where a field can be set when the command that failed has no flag for it. */
+/** How a field is named where the command that failed has no flag for it. */
 const ELSEWHERE: Record<string, string> = {
-  blocked_by: "its blockers (`ve orch work-unit update CHUNK --blocked-by C` or `--clear-blocked-by`)",
-  worktree: "its worktree (`ve orch work-unit update CHUNK --worktree PATH`)",
+  blocked_by: "the blockers",
+  worktree: "the worktree",
   expected_updated_at: "the expected update time",
 };
 
@@ -77,7 +77,16 @@ function rewriteSubject(message: string, field: string, terms: Terms): string {
 
 /** Every field name left in the message becomes the flag that sets it, or where to set it. */
 function rewriteFields(message: string, terms: Terms): string {
-  let out = message;
+  const blockedBy = labelOf("blocked_by", terms);
+  const clear = terms.defs["clear-blocked-by"] ? " (or --clear-blocked-by)" : "";
+  // "remove them from blocked_by": with this command's flags, or with the command that has them.
+  let out = message.replace(
+    /\bremove (it|them) from (?:(their|its) )?blocked_by(?![\w-])/g,
+    (_, who: string, whose: string | undefined) =>
+      blockedBy
+        ? `leave ${who} out of ${blockedBy}${clear}`
+        : `remove ${who} from ${whose ?? "the"} blockers with \`ve orch work-unit update\` (--blocked-by, --clear-blocked-by)`,
+  );
   for (const field of ["expected_updated_at", "blocked_by", "worktree"]) {
     const pattern = new RegExp(`(?<![\\w-])${escapeRegExp(field)}(?![\\w-])`, "g");
     if (!pattern.test(out)) continue;

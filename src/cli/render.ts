@@ -15,7 +15,8 @@ export function status(value: Status): string {
   return paint("stdout", STATUS_COLOR[value], value);
 }
 
-const UNIT_HEADER = ["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "IN STATUS"] as const;
+// FOR: how long the unit has been in its status (short, so the names keep the width).
+const UNIT_HEADER = ["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "FOR"] as const;
 /** Below these, a column is not worth reading: the line overflows instead. */
 const MIN_CHUNK_COLUMNS = 12;
 const MIN_BLOCKED_COLUMNS = UNIT_HEADER[3].length;

@@ -476,3 +476,74 @@ describe("runCli: help, version, unknown and missing commands", () => {
     expect(result.stderr).toContain("--project-dir");
   });
 });
+
+describe("runCli: help as a command, did-you-mean, repeated switches, --version --json", () => {
+  test("`help [command...]` works at every level, like --help", async () => {
+    for (const [argv, mentions] of [
+      [["help"], ["orch", "help"]],
+      [["help", "orch"], ["create", "fail"]],
+      [["help", "orch", "create"], ["--phase", "CHUNK"]],
+      [["orch", "help"], ["create", "fail"]],
+      [["orch", "help", "create"], ["--phase", "--blocked-by"]],
+    ] as const) {
+      const result = await run([...argv]);
+      expect({ argv, code: result.code, stderr: result.stderr }).toEqual({ argv, code: 0, stderr: "" });
+      for (const word of mentions) expect(result.stdout).toContain(word);
+      expect(result.stdout).toContain("USAGE");
+    }
+    expect(received).toHaveLength(0);
+  });
+
+  test("help for an unknown command is a usage error with a suggestion", async () => {
+    const result = await run(["help", "orhc"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("did you mean 'orch'?");
+  });
+
+  test("a mistyped command or option gets a 'did you mean'; a far-off one does not", async () => {
+    expect((await run(["orhc"])).stderr).toContain("did you mean 'orch'?");
+    expect((await run(["orch", "crate"])).stderr).toContain("did you mean 'create'?");
+    expect((await run(["orch", "fial", "x"])).stderr).toContain("did you mean 'fail'?");
+    const far = await run(["orch", "zzzzzz"]);
+    expect(far.code).toBe(2);
+    expect(far.stderr).not.toContain("did you mean");
+    const option = await run(["orch", "create", "x", "--pahse", "GOAL"]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("Unknown option --pahse (did you mean --phase?)");
+  });
+
+  test("a switch given twice is refused like any other repeated flag, --json included", async () => {
+    const twice = await run(["orch", "create", "x", "--json", "--json"]);
+    expect(twice.code).toBe(2);
+    expect(JSON.parse(twice.stdout).error.message).toContain("--json is given more than once");
+    expect(received).toHaveLength(0);
+    const negated = await run(["orch", "create", "x", "--json", "--no-json"]);
+    expect(negated.code).toBe(2);
+  });
+
+  test("--version --json prints the build's facts as one document", async () => {
+    const result = await run(["--version", "--json"]);
+    expect(result.code).toBe(0);
+    const doc = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(Object.keys(doc).sort()).toEqual(["built_at", "commit", "target", "version"]);
+    expect(doc.version).toBe(VERSION);
+    const extra = await run(["--version", "--bogus"]);
+    expect(extra.code).toBe(2);
+  });
+
+  test("help pages fit $COLUMNS, else 80 columns off a terminal, with no trailing spaces", async () => {
+    for (const [env, width] of [
+      [{ COLUMNS: "50" }, 50],
+      [{ COLUMNS: undefined }, 80],
+    ] as const) {
+      for (const argv of [["--help"], ["orch", "--help"], ["orch", "create", "--help"]]) {
+        const result = await runProcess(argv, env);
+        expect(result.code).toBe(0);
+        const lines = result.stdout.trimEnd().split("\n");
+        const label = `${JSON.stringify(env)} ${argv.join(" ")}`;
+        expect({ label, widest: Math.max(...lines.map((l) => l.length)) <= width }).toEqual({ label, widest: true });
+        expect({ label, trailing: lines.filter((l) => l.endsWith(" ")) }).toEqual({ label, trailing: [] });
+      }
+    }
+  });
+});

@@ -49,7 +49,7 @@ describe("lifecycle in human output", () => {
 
     const ps = await ve(dir, ["orch", "ps"]);
     expect(ps.code).toBe(0);
-    expect(ps.stdout.split("\n")[0]?.trim().split(/\s{2,}/)).toEqual(["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "IN STATUS"]);
+    expect(ps.stdout.split("\n")[0]?.trim().split(/\s{2,}/)).toEqual(["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "FOR"]);
     const rows = tableRows(ps.stdout);
     expect(rows.map((r) => r.slice(0, 4))).toEqual([
       ["parser", "GOAL", "READY", "-"],

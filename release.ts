@@ -6,7 +6,9 @@
 // the Bun version that wrote it). npm fetches it once (checking its integrity) into a cache.
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   closeSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -35,6 +37,7 @@ export type ReleaseTarget = (typeof RELEASE_TARGETS)[number];
 
 export const RELEASE_DIR = "dist/release";
 export const SUMS_FILE = "SHA256SUMS";
+export const INSTALLER = "install.sh";
 const ROOT = import.meta.dir;
 
 export function releaseName(target: string, version = VERSION): string {
@@ -174,6 +177,58 @@ function readHead(path: string, length: number): Uint8Array {
   }
 }
 
+const CS_MAGIC_EMBEDDED_SIGNATURE = 0xfade0cc0;
+const CS_MAGIC_CODEDIRECTORY = 0xfade0c02;
+const CS_HASHTYPE_SHA256 = 2;
+const LC_CODE_SIGNATURE = 0x1d;
+
+/**
+ * Checks a Mach-O executable's embedded (ad-hoc) signature the way macOS does before running it
+ * on Apple silicon: every page up to the code limit hashes to its slot in the code directory.
+ * Returns what is wrong, or undefined when the signature covers the file as it is.
+ */
+export function codeSignatureProblem(path: string): string | undefined {
+  const file = readFileSync(path);
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  if (view.getUint32(0, true) !== 0xfeedfacf) return "not a 64-bit Mach-O file";
+  const commands = view.getUint32(16, true);
+  let at = 32;
+  let signature: { offset: number; size: number } | undefined;
+  for (let i = 0; i < commands; i++) {
+    if (view.getUint32(at, true) === LC_CODE_SIGNATURE) {
+      signature = { offset: view.getUint32(at + 8, true), size: view.getUint32(at + 12, true) };
+    }
+    at += view.getUint32(at + 4, true);
+  }
+  if (!signature) return "no LC_CODE_SIGNATURE: macOS on Apple silicon refuses to run it";
+  const blob = signature.offset;
+  if (view.getUint32(blob, false) !== CS_MAGIC_EMBEDDED_SIGNATURE) return "the signature is not an embedded signature blob";
+  const count = view.getUint32(blob + 8, false);
+  for (let i = 0; i < count; i++) {
+    const entry = blob + 12 + i * 8;
+    if (view.getUint32(entry, false) !== 0) continue;
+    const cd = blob + view.getUint32(entry + 4, false);
+    if (view.getUint32(cd, false) !== CS_MAGIC_CODEDIRECTORY) return "slot 0 is not a code directory";
+    const hashOffset = view.getUint32(cd + 16, false);
+    const codeSlots = view.getUint32(cd + 28, false);
+    const codeLimit = view.getUint32(cd + 32, false);
+    const hashSize = view.getUint8(cd + 36);
+    const hashType = view.getUint8(cd + 37);
+    const pageSize = 2 ** view.getUint8(cd + 39);
+    if (hashType !== CS_HASHTYPE_SHA256 || hashSize !== 32) return `code directory hash type ${hashType} is not SHA-256`;
+    if (codeLimit !== signature.offset) return `the signature covers ${codeLimit} bytes but the code is ${signature.offset}`;
+    if (codeSlots !== Math.ceil(codeLimit / pageSize)) return `${codeSlots} page hashes for ${codeLimit} bytes`;
+    for (let page = 0; page < codeSlots; page++) {
+      const start = page * pageSize;
+      const digest = createHash("sha256").update(file.subarray(start, Math.min(start + pageSize, codeLimit))).digest();
+      const slot = cd + hashOffset + page * hashSize;
+      if (!digest.equals(file.subarray(slot, slot + hashSize))) return `page ${page} does not match its hash in the signature`;
+    }
+    return undefined;
+  }
+  return "the signature has no code directory";
+}
+
 /** The release target an executable's headers say it is for, e.g. "linux-arm64-musl". */
 export function targetOfExecutable(path: string): string | undefined {
   const format = executableFormat(path);
@@ -201,6 +256,8 @@ export interface ReleaseFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** macOS only: "valid", or what is wrong with the ad-hoc code signature Bun wrote. */
+  signature?: string | undefined;
 }
 
 export interface ReleaseOptions {
@@ -229,9 +286,17 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseFile
     rmSync(staging, { recursive: true, force: true });
     const found = targetOfExecutable(path);
     if (found !== target) throw new ReleaseError(`${path} was built for ${target} but its headers say ${found ?? "not an executable"}`);
-    files.push({ target, name, path, bytes: statSync(path).size, sha256: sha256(path) });
+    // Not fatal: install.sh re-signs ad hoc on the Mac (codesign ships with macOS), and a person
+    // downloading by hand is told to in docs/release.md. Reported so it is never a surprise.
+    const signature = target.startsWith("darwin-") ? (codeSignatureProblem(path) ?? "valid") : undefined;
+    files.push({ target, name, path, bytes: statSync(path).size, sha256: sha256(path), signature });
   }
-  const sums = [...files].sort((a, b) => a.name.localeCompare(b.name)).map((f) => `${f.sha256}  ${f.name}\n`);
+  // The installer travels with the binaries: `sh install.sh` in a downloaded release folder works.
+  const installer = join(outDir, INSTALLER);
+  copyFileSync(join(ROOT, INSTALLER), installer);
+  chmodSync(installer, 0o755);
+  const listed = [...files.map((f) => ({ name: f.name, sha256: f.sha256 })), { name: INSTALLER, sha256: sha256(installer) }];
+  const sums = listed.sort((a, b) => a.name.localeCompare(b.name)).map((f) => `${f.sha256}  ${f.name}\n`);
   await Bun.write(join(outDir, SUMS_FILE), sums.join(""));
   return files;
 }
@@ -239,7 +304,7 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseFile
 /** Empties a previous release; refuses a directory that holds anything else. */
 function prepareOutDir(outDir: string): void {
   if (existsSync(outDir)) {
-    const foreign = readdirSync(outDir).filter((name) => !(name === SUMS_FILE || name.startsWith("ve-") || name.startsWith(".build-")));
+    const foreign = readdirSync(outDir).filter((name) => !(name === SUMS_FILE || name === INSTALLER || name.startsWith("ve-") || name.startsWith(".build-")));
     if (foreign.length > 0) {
       throw new ReleaseError(`${outDir} holds files that are not a release (${foreign.slice(0, 3).join(", ")}); choose an empty --out directory.`);
     }
@@ -284,6 +349,9 @@ if (import.meta.main) {
     const files = await release(options);
     const width = Math.max(...files.map((f) => f.name.length));
     for (const f of files) console.log(`${f.name.padEnd(width)}  ${(f.bytes / 1e6).toFixed(1).padStart(6)} MB  ${f.sha256}`);
+    for (const f of files.filter((f) => f.signature !== undefined && f.signature !== "valid")) {
+      console.log(`warning: ${f.name}: code signature: ${f.signature}; install.sh re-signs it ad hoc on macOS (see docs/release.md)`);
+    }
     const dir = resolve(options.outDir ?? join(ROOT, RELEASE_DIR));
     console.log(`wrote ${files.length} files and ${SUMS_FILE} to ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {

@@ -10,6 +10,7 @@ const hasScript = Bun.which("script") !== null;
 
 const COMMANDS: string[][] = [
   [],
+  ["completion"],
   ["orch"],
   ["orch", "start"],
   ["orch", "stop"],
@@ -173,5 +174,67 @@ describe("usage errors exit 2", () => {
     const r = await ve(null, ["orch", "status", "--project-dir", "/nonexistent/ve-e2e-project"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("/nonexistent/ve-e2e-project");
+  });
+});
+
+describe("help as a command, -h, did you mean", () => {
+  test("`ve help`, `ve orch help`, `ve help orch work-unit create`, `ve -h`: exit 0, the page on stdout", async () => {
+    for (const [args, mentions] of [
+      [["help"], ["orch", "completion"]],
+      [["-h"], ["orch"]],
+      [["orch", "help"], ["start", "work-unit"]],
+      [["orch", "-h"], ["start", "work-unit"]],
+      [["help", "orch", "work-unit", "create"], ["--blocked-by", "CHUNK"]],
+      [["orch", "help", "ps"], ["--status"]],
+    ] as const) {
+      const r = await ve(null, [...args]);
+      const label = `ve ${args.join(" ")}`;
+      expect({ label, code: r.code, stderr: r.stderr }).toEqual({ label, code: 0, stderr: "" });
+      for (const word of mentions) expect(r.stdout).toContain(word);
+    }
+  });
+
+  test("a mistyped command or option suggests the one meant", async () => {
+    for (const [args, hint] of [
+      [["ocrh"], "did you mean 'orch'?"],
+      [["orch", "stauts"], "did you mean 'status'?"],
+      [["orch", "work-unit", "craete", "x"], "did you mean 'create'?"],
+      [["orch", "ps", "--stauts", "READY"], "did you mean --status?"],
+      [["help", "orch", "sotp"], "did you mean 'stop'?"],
+    ] as const) {
+      const r = await ve(project(), [...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(hint);
+    }
+  });
+});
+
+describe("daemon errors in the command's flags", () => {
+  test("invalid names quoted with the rule, --force only where it helps, no API field names", async () => {
+    const dir = project();
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
+    const apiWording = /\bblocked_by\b|expected_updated_at|\bor null\b|\bpass force\b|\bwith force\b/;
+    const bad = await ve(dir, ["orch", "work-unit", "create", "x", "--blocked-by", "ok,bad/name"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--blocked-by 'bad/name' must be");
+    const badName = await ve(dir, ["orch", "work-unit", "create", "a..b"]);
+    expect(badName.stderr).toContain("Chunk name 'a..b' must be");
+    expect((await ve(dir, ["orch", "work-unit", "create", "a", "--status", "DONE"])).code).toBe(0);
+    const transition = await ve(dir, ["orch", "work-unit", "status", "a", "RUNNING"]);
+    expect(transition.code).toBe(1);
+    expect(transition.stderr).toContain("--force");
+    expect((await ve(dir, ["orch", "work-unit", "create", "b"])).code).toBe(0);
+    expect((await ve(dir, ["orch", "work-unit", "create", "c", "--blocked-by", "b"])).code).toBe(0);
+    const blocked = await ve(dir, ["orch", "work-unit", "status", "c", "READY"]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).not.toContain("force");
+    const worktree = await ve(dir, ["orch", "work-unit", "update", "c", "--worktree="]);
+    expect(worktree.stderr).toContain("--clear-worktree");
+    const stale = await ve(dir, ["orch", "work-unit", "update", "c", "--phase", "PLAN", "--expected-updated-at", "2020-01-01T00:00:00.000Z"]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain("--expected-updated-at");
+    const dependents = await ve(dir, ["orch", "work-unit", "delete", "b"]);
+    expect(dependents.stderr).toContain("--force");
+    for (const r of [bad, badName, transition, blocked, worktree, stale, dependents]) expect(r.stderr).not.toMatch(apiWording);
   });
 });

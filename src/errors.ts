@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   "dependency_cycle",
   "has_dependents",
   "stale_write",
+  "status_mismatch",
+  "nothing_to_claim",
   // HTTP-level failures.
   "unknown_route",
   "method_not_allowed",

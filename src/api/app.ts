@@ -97,10 +97,14 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
     });
   };
 
+  // Kept only when no other process writes the database; cleared by the store's change feed
+  // after each commit, so no answer is older than a committed write.
+  const cache = new ReadCache(store.exclusive);
+  if (store.exclusive) store.onChange(() => cache.clear());
   const context: RouteContext = {
     store,
     info,
-    cache: new ReadCache(),
+    cache,
     reply: (body, status = 200) => jsonResponse(body, info.version, status),
     commit: (work) => store.atomically(work),
   };

@@ -1,6 +1,6 @@
-// Answers to reads, kept until the next write. Only when the store says no other process
-// can write (the daemon's exclusive store): then its write count is an exact version of the
-// data, and scripts polling `ve orch ps` or `status` are answered without touching SQLite.
+// Answers to reads, kept until the next change. Only when the store says no other process
+// can write (the daemon's exclusive store): then its change feed reports every change there
+// is, and scripts polling `ve orch ps` or `status` are answered without touching SQLite.
 
 /** What the cache may hold in all, in characters of JSON text (bytes: it is ASCII). */
 export const CACHE_MAX_CHARS = 64 * 1024 * 1024;
@@ -11,18 +11,15 @@ export const CACHE_MAX_CHARS = 64 * 1024 * 1024;
 export const CACHE_MAX_ENTRY_CHARS = 32 * 1024 * 1024;
 
 export class ReadCache {
-  private version: number | undefined;
   private readonly entries = new Map<string, string>();
   private chars = 0;
 
-  /** `build()`'s text for `key` at data `version`; `undefined` version means never cache. */
-  read(key: string, version: number | undefined, build: () => string): string {
-    if (version === undefined) return build();
-    if (version !== this.version) {
-      this.entries.clear();
-      this.chars = 0;
-      this.version = version;
-    }
+  /** A disabled cache builds every answer (a store other processes may write to). */
+  constructor(readonly enabled = true) {}
+
+  /** `build()`'s text for `key`, kept until `clear()`. */
+  read(key: string, build: () => string): string {
+    if (!this.enabled) return build();
     const hit = this.entries.get(key);
     if (hit !== undefined) return hit;
     const text = build();
@@ -31,5 +28,11 @@ export class ReadCache {
       this.chars += text.length;
     }
     return text;
+  }
+
+  /** Forgets every answer: the data changed. */
+  clear(): void {
+    this.entries.clear();
+    this.chars = 0;
   }
 }

@@ -14,6 +14,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   dependency_cycle: 409,
   has_dependents: 409,
   stale_write: 409,
+  status_mismatch: 409,
+  nothing_to_claim: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   database_unavailable: 503,

@@ -11,6 +11,7 @@ import type {
   History,
   UpdateWorkUnit,
   WorkUnit,
+  WorkUnitChanged,
   WorkUnitFilter,
   WorkUnitList,
 } from "../models/index.ts";
@@ -103,7 +104,7 @@ export class Client {
     return this.call("GET", unitPath(chunk));
   }
 
-  async updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnit>> {
+  async updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnitChanged>> {
     return this.call("PATCH", unitPath(chunk), patch);
   }
 

@@ -1,7 +1,9 @@
 // Work units: the unit itself, what a request may set, and the answers of its routes.
 import { type Static, Type } from "@sinclair/typebox";
 import { WORKTREE_MAX_LENGTH } from "../domain.ts";
-import { ChunkName, PhaseSchema, StatusSchema, Timestamp, nullable } from "./common.ts";
+
+export const ACTOR_MAX_LENGTH = 200;
+import { ChunkName, PhaseSchema, StatusSchema, Timestamp, nullable, oneOf } from "./common.ts";
 
 /** Upper bound on one unit's blocker list: far above real use, low enough to bound the work. */
 export const BLOCKED_BY_MAX_ITEMS = 1000;
@@ -17,18 +19,34 @@ export const Worktree = nullable(Type.String({ minLength: 1, maxLength: WORKTREE
 
 const Force = Type.Boolean({ errorMessage: "must be true or false" });
 
-export const WorkUnit = Type.Object(
-  {
-    chunk: ChunkName,
-    phase: PhaseSchema,
-    status: StatusSchema,
-    blocked_by: BlockedBy,
-    worktree: Worktree,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  },
-  { additionalProperties: false },
-);
+/** Who made a change, as the status log records it (free text: a script's name, a pid). */
+export const Actor = Type.String({
+  minLength: 1,
+  maxLength: ACTOR_MAX_LENGTH,
+  errorMessage: `must be 1-${ACTOR_MAX_LENGTH} characters naming who makes the change`,
+});
+
+const ChunkNames = Type.Array(ChunkName);
+
+const WorkUnitFields = {
+  chunk: ChunkName,
+  phase: PhaseSchema,
+  status: StatusSchema,
+  /** Every dependency declared, kept after the blocker is DONE. */
+  depends_on: ChunkNames,
+  /** The unfinished subset of depends_on: what the unit still waits on. */
+  blocked_by: ChunkNames,
+  /** Names in depends_on that are not work units (allowed; they count as unfinished). */
+  unknown_blockers: ChunkNames,
+  /** Units whose depends_on names this one. */
+  dependents: ChunkNames,
+  worktree: Worktree,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  status_changed_at: Timestamp,
+};
+
+export const WorkUnit = Type.Object(WorkUnitFields, { additionalProperties: false });
 export type WorkUnit = Static<typeof WorkUnit>;
 
 /** The fields a request may set on a unit, when creating it or changing it. */
@@ -49,10 +67,63 @@ export const UpdateWorkUnit = Type.Object(
     ...SettableFields,
     force: Type.Optional(Force),
     expected_updated_at: Type.Optional(Timestamp),
+    /** Conditional change: refused (409 status_mismatch) unless the unit has this status. */
+    expected_status: Type.Optional(StatusSchema),
+    actor: Type.Optional(Actor),
   },
   requestBody,
 );
 export type UpdateWorkUnit = Static<typeof UpdateWorkUnit>;
+
+/** What one write did to the unit asked about, in the same transaction as the change. */
+export const Previous = Type.Object(
+  { status: StatusSchema, phase: PhaseSchema, updated_at: Timestamp },
+  { additionalProperties: false },
+);
+
+/** The fields of a unit a write can change, as `changed` names them. */
+export const CHANGEABLE_FIELDS = ["status", "phase", "depends_on", "worktree"] as const;
+export type ChangeableField = (typeof CHANGEABLE_FIELDS)[number];
+
+/**
+ * The answer of a change (PATCH, claim): the unit as the write left it, plus what it was
+ * before that write and which fields the write changed (none for a no-op).
+ */
+export const WorkUnitChanged = Type.Object(
+  {
+    ...WorkUnitFields,
+    previous: Previous,
+    changed: Type.Array(oneOf(CHANGEABLE_FIELDS)),
+  },
+  { additionalProperties: false },
+);
+export type WorkUnitChanged = Static<typeof WorkUnitChanged>;
+
+export const ClaimWorkUnit = Type.Object(
+  {
+    /** Only units in this phase. */
+    phase: Type.Optional(PhaseSchema),
+    actor: Type.Optional(Actor),
+  },
+  requestBody,
+);
+export type ClaimWorkUnit = Static<typeof ClaimWorkUnit>;
+
+/** One entry of the change feed: a committed change to one unit. */
+export const WorkUnitChange = Type.Object(
+  {
+    kind: oneOf(["created", "changed", "deleted"] as const),
+    chunk: ChunkName,
+    old_status: nullable(StatusSchema),
+    new_status: nullable(StatusSchema),
+    old_phase: nullable(PhaseSchema),
+    new_phase: nullable(PhaseSchema),
+    reason: Type.String(),
+    timestamp: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type WorkUnitChange = Static<typeof WorkUnitChange>;
 
 export const WorkUnitFilter = Type.Object(
   {
@@ -96,6 +167,7 @@ export const StatusLogEntry = Type.Object(
     new_phase: nullable(PhaseSchema),
     reason: nullable(Type.String()),
     forced: Type.Boolean(),
+    actor: nullable(Type.String()),
     timestamp: Timestamp,
   },
   { additionalProperties: false },

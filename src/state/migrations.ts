@@ -3,6 +3,7 @@
 import type { Database } from "bun:sqlite";
 import m0001 from "../../sql/0001_init.sql" with { type: "text" };
 import m0002 from "../../sql/0002_blockers_and_log_detail.sql" with { type: "text" };
+import m0003 from "../../sql/0003_dependency_graph_and_status_time.sql" with { type: "text" };
 import { VeError } from "../errors.ts";
 
 export interface Migration {
@@ -14,6 +15,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_init.sql", sql: m0001 },
   { version: 2, name: "0002_blockers_and_log_detail.sql", sql: m0002 },
+  { version: 3, name: "0003_dependency_graph_and_status_time.sql", sql: m0003 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

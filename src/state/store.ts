@@ -1,24 +1,35 @@
-// The work-unit store: every rule of a work unit lives here, and every change happens in one
-// immediate transaction together with its status-log rows, so a reader never sees a change
-// without its log entry and two processes never interleave a read-modify-write.
+// The work-unit store: it reads the facts a change depends on, asks the rules in domain.ts
+// what the change is, and writes it in one immediate transaction together with its
+// status-log rows, so a reader never sees a change without its log entry and two processes
+// never interleave a read-modify-write. Each committed transaction is then published on the
+// change feed (`onChange`); a transaction that rolls back publishes nothing.
 import type { Database } from "bun:sqlite";
 import {
+  type ChangeRequest,
   type Phase,
+  type Refusal,
   STATUSES,
-  STATUSES_NEEDING_FREE_PATH,
-  STATUS_TRANSITIONS,
+  type Schedulable,
   type Status,
-  isPhaseForward,
-  isStatusTransitionAllowed,
+  claimOrder,
+  decideCreate,
+  decideUpdate,
+  explainRefusal,
+  followBlockers,
+  quoteList,
 } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import {
+  type ChangeableField,
   ChunkName,
+  ClaimWorkUnit,
   CreateWorkUnit,
   type StatusCounts,
   type StatusLogEntry,
   UpdateWorkUnit,
   type WorkUnit,
+  type WorkUnitChange,
+  type WorkUnitChanged,
   WorkUnitFilter,
 } from "../models/index.ts";
 import { compileValidator } from "../validation.ts";
@@ -27,6 +38,7 @@ import { type OpenDatabaseOptions, closeDatabase, describeStorageFailure, openDa
 const checkChunk = compileValidator(ChunkName, "chunk");
 const checkCreate = compileValidator(CreateWorkUnit, "body");
 const checkUpdate = compileValidator(UpdateWorkUnit, "body");
+const checkClaim = compileValidator(ClaimWorkUnit, "body");
 const checkFilter = compileValidator(WorkUnitFilter, "query");
 
 interface UnitRow {
@@ -36,6 +48,7 @@ interface UnitRow {
   worktree: string | null;
   created_at: string;
   updated_at: string;
+  status_changed_at: string;
 }
 
 interface LogRow {
@@ -47,6 +60,7 @@ interface LogRow {
   new_phase: Phase | null;
   reason: string | null;
   forced: number;
+  actor: string | null;
   timestamp: string;
 }
 
@@ -58,47 +72,88 @@ interface LogChange {
   newPhase: Phase;
   reason: string;
   forced: boolean;
+  actor?: string | undefined;
   timestamp: string;
 }
+
+/** A declared dependency and the status of its blocker (null: no such unit). */
+type Edge = readonly [blocker: string, status: Status | null];
+
+/** Receives the changes of one committed transaction, in the order they were made. */
+export type ChangeListener = (changes: readonly WorkUnitChange[]) => void;
 
 export interface StoreOptions extends OpenDatabaseOptions {
   /** Milliseconds since the epoch; injectable so tests can pin time. */
   now?: () => number;
+  /** Where a change listener's failure is reported; the write it heard of stays committed. */
+  onListenerError?: (error: unknown) => void;
 }
 
 export interface DeleteOptions {
   force?: boolean;
 }
 
-const UNIT_COLUMNS = "chunk, phase, status, worktree, created_at, updated_at";
-const UNIT_WITH_BLOCKERS =
-  `SELECT ${UNIT_COLUMNS}, (SELECT json_group_array(blocker) FROM ` +
-  "(SELECT blocker FROM work_unit_blockers AS b WHERE b.chunk = w.chunk ORDER BY b.id)) AS blocked_by " +
+const UNIT_COLUMNS = "chunk, phase, status, worktree, created_at, updated_at, status_changed_at";
+// Databases written before status_changed_at existed got it from their log in 0003; the
+// fallback only covers a row some other program inserted without it.
+const SELECT_UNIT =
+  "SELECT chunk, phase, status, worktree, created_at, updated_at, " +
+  "coalesce(status_changed_at, updated_at) AS status_changed_at FROM work_units";
+/** The unit, its dependencies with their blockers' statuses, and its dependents: one snapshot. */
+const UNIT_WITH_GRAPH =
+  "SELECT w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
+  "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at, " +
+  "(SELECT json_group_array(json_array(e.blocker, e.status)) FROM (SELECT b.blocker, d.status " +
+  "FROM work_unit_blockers AS b LEFT JOIN work_units AS d ON d.chunk = b.blocker WHERE b.chunk = w.chunk ORDER BY b.id) AS e) AS edges, " +
+  "(SELECT json_group_array(e.chunk) FROM (SELECT b.chunk FROM work_unit_blockers AS b " +
+  "JOIN work_units AS d ON d.chunk = b.chunk WHERE b.blocker = w.chunk ORDER BY d.rowid) AS e) AS dependents " +
   "FROM work_units AS w WHERE w.chunk = ?";
-
-function notFound(chunk: string): VeError {
-  return new VeError("not_found", `No work unit named '${chunk}'; \`ve orch ps\` lists the existing ones.`, { chunk });
-}
+/** Every dependency, grouped by unit in creation order, each unit's in the order given. */
+const ALL_EDGES =
+  "SELECT b.chunk, b.blocker, d.status FROM work_unit_blockers AS b JOIN work_units AS w ON w.chunk = b.chunk " +
+  "LEFT JOIN work_units AS d ON d.chunk = b.blocker ORDER BY w.rowid, b.id";
 
 function dedupe(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
-function quoteList(names: readonly string[]): string {
-  return names.map((n) => `'${n}'`).join(", ");
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Fields in the order of the design, which is the order JSON output shows them. */
-function toWorkUnit(row: UnitRow, blockers: string[]): WorkUnit {
+function toWorkUnit(row: UnitRow, edges: readonly Edge[], dependents: string[]): WorkUnit {
+  const depends_on: string[] = [];
+  const blocked_by: string[] = [];
+  const unknown_blockers: string[] = [];
+  for (const [blocker, status] of edges) {
+    depends_on.push(blocker);
+    if (status !== "DONE") blocked_by.push(blocker);
+    if (status === null) unknown_blockers.push(blocker);
+  }
   return {
     chunk: row.chunk,
     phase: row.phase,
     status: row.status,
-    blocked_by: blockers,
+    depends_on,
+    blocked_by,
+    unknown_blockers,
+    dependents,
     worktree: row.worktree,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    status_changed_at: row.status_changed_at,
   };
+}
+
+function waitingOn(edges: readonly Edge[]): string[] {
+  return edges.filter(([, status]) => status !== "DONE").map(([blocker]) => blocker);
+}
+
+/** The refusal of a rule as the error a caller sees. */
+function refused(chunk: string, refusal: Refusal, extra = ""): VeError {
+  const { code, ...details } = refusal;
+  return new VeError(code, `${explainRefusal(chunk, refusal)}${extra}`, { chunk, ...details });
 }
 
 export class Store {
@@ -106,55 +161,93 @@ export class Store {
   readonly path: string;
   /** Migration versions applied when this store opened the database. */
   readonly appliedMigrations: readonly number[];
+  /**
+   * No other process can write this database (the daemon's store): what the change feed
+   * reports is then every change there is, and answers may be kept until it reports one.
+   */
+  readonly exclusive: boolean;
   private readonly now: () => number;
-  private readonly exclusive: boolean;
-  /** Committed writes through this store. */
-  private writes = 0;
-  private counts: { at: number; value: StatusCounts } | undefined;
+  private readonly onListenerError: (error: unknown) => void;
+  private readonly listeners = new Set<ChangeListener>();
+  /** Changes made by the transaction in progress, published once it commits. */
+  private pending: WorkUnitChange[] = [];
+  private counts: StatusCounts | undefined;
 
-  private constructor(db: Database, path: string, applied: number[], now: () => number, exclusive: boolean) {
+  private constructor(db: Database, path: string, applied: number[], options: StoreOptions) {
     this.db = db;
     this.path = path;
     this.appliedMigrations = applied;
-    this.now = now;
-    this.exclusive = exclusive;
+    this.now = options.now ?? Date.now;
+    this.exclusive = options.exclusive === true;
+    this.onListenerError = options.onListenerError ?? ((error) => console.error("ve: a change listener failed:", error));
   }
 
   static open(path: string, options: StoreOptions = {}): Store {
     const { db, applied } = openDatabase(path, options);
-    return new Store(db, path, applied, options.now ?? Date.now, options.exclusive === true);
+    return new Store(db, path, applied, options);
   }
 
   /**
-   * A number that changes whenever the data may have changed, for callers that keep answers
-   * to reads; `undefined` when other processes may write to the database too (no store opened
-   * without `exclusive` can know when that happens).
+   * The change feed: `listener` hears of every committed transaction that changed a unit,
+   * after the commit. Returns the function that stops it listening.
    */
-  dataVersion(): number | undefined {
-    return this.exclusive ? this.writes : undefined;
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /**
-   * Runs a write transaction and counts it once committed. A disk that refuses the write
-   * (full, read-only, failing) rolls it back whole and is reported as the condition it is.
+   * Runs a write transaction; its changes are published only once the outermost transaction
+   * has committed. Inside another one it is a savepoint: if it rolls back, its changes are
+   * forgotten while the outer transaction goes on. A disk that refuses the write (full,
+   * read-only, failing) rolls it back whole and is reported as the condition it is.
    */
   private write<T>(change: () => T): T {
+    if (this.db.inTransaction) {
+      const mark = this.pending.length;
+      try {
+        return this.db.transaction(change)();
+      } catch (error) {
+        this.pending.length = mark;
+        throw error;
+      }
+    }
+    this.pending = [];
     let result: T;
     try {
       result = this.db.transaction(change).immediate();
     } catch (error) {
+      this.pending = [];
       throw describeStorageFailure(error, this.path) ?? error;
     }
-    this.writes++;
+    const changes = this.pending;
+    this.pending = [];
+    if (changes.length > 0) this.publish(changes);
     return result;
   }
 
   /**
    * Runs `work` (writes through this store, and whatever must hold for them to stand, like
-   * the answer to send) as one transaction: if it throws, none of its writes is kept.
+   * the answer to send) as one transaction: if it throws, none of its writes is kept, and the
+   * change feed hears of it once, after the commit.
    */
   atomically<T>(work: () => T): T {
     return this.write(work);
+  }
+
+  private publish(changes: readonly WorkUnitChange[]): void {
+    this.counts = undefined;
+    for (const listener of this.listeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+
+  private record(change: WorkUnitChange): void {
+    this.pending.push(change);
   }
 
   /** A read; on a full disk reads keep working, but a failing one is reported as such. */
@@ -172,12 +265,12 @@ export class Store {
 
   // --- reads -------------------------------------------------------------------------------
 
-  /** One statement, so the unit and its blockers are one snapshot whoever else writes. */
+  /** One statement, so the unit and its graph are one snapshot whoever else writes. */
   get(chunk: unknown): WorkUnit {
     const name = checkChunk(chunk);
-    const row = this.read(() => this.db.query(UNIT_WITH_BLOCKERS).get(name)) as (UnitRow & { blocked_by: string }) | null;
-    if (!row) throw notFound(name);
-    return toWorkUnit(row, JSON.parse(row.blocked_by) as string[]);
+    const unit = this.read(() => this.readUnit(name));
+    if (!unit) throw this.notFound(name);
+    return unit;
   }
 
   list(filter: unknown = {}): WorkUnit[] {
@@ -192,36 +285,36 @@ export class Store {
       where.push("phase = ?");
       params.push(phase);
     }
-    const sql = `SELECT ${UNIT_COLUMNS} FROM work_units${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
+    const sql = `${SELECT_UNIT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
     return this.read(() => this.db
       .transaction(() => {
         const rows = this.db.query(sql).all(...params) as UnitRow[];
-        const blockers = new Map<string, string[]>();
-        const edges = this.db.query("SELECT chunk, blocker FROM work_unit_blockers ORDER BY id").all() as {
-          chunk: string;
-          blocker: string;
-        }[];
-        for (const { chunk, blocker } of edges) {
-          const list = blockers.get(chunk);
-          if (list) list.push(blocker);
-          else blockers.set(chunk, [blocker]);
+        const edges = new Map<string, Edge[]>();
+        const dependents = new Map<string, string[]>();
+        const all = this.db.query(ALL_EDGES).all() as { chunk: string; blocker: string; status: Status | null }[];
+        for (const { chunk, blocker, status: blockerStatus } of all) {
+          const own = edges.get(chunk);
+          if (own) own.push([blocker, blockerStatus]);
+          else edges.set(chunk, [[blocker, blockerStatus]]);
+          const waiters = dependents.get(blocker);
+          if (waiters) waiters.push(chunk);
+          else dependents.set(blocker, [chunk]);
         }
-        return rows.map((row) => toWorkUnit(row, blockers.get(row.chunk) ?? []));
+        return rows.map((row) => toWorkUnit(row, edges.get(row.chunk) ?? [], dependents.get(row.chunk) ?? []));
       })
       .deferred());
   }
 
   /** Kept between writes when exclusive: with many units this is a scan, and `status` is polled. */
   countsByStatus(): StatusCounts {
-    const version = this.dataVersion();
-    if (version !== undefined && this.counts?.at === version) return { ...this.counts.value };
+    if (this.exclusive && this.counts) return { ...this.counts };
     const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
     const rows = this.read(() => this.db.query("SELECT status, count(*) AS n FROM work_units GROUP BY status").all()) as {
       status: Status;
       n: number;
     }[];
     for (const { status, n } of rows) counts[status] = n;
-    if (version !== undefined) this.counts = { at: version, value: { ...counts } };
+    if (this.exclusive) this.counts = { ...counts };
     return counts;
   }
 
@@ -232,7 +325,7 @@ export class Store {
         this.requireRow(name);
         const rows = this.db
           .query(
-            "SELECT id, chunk, old_status, new_status, old_phase, new_phase, reason, forced, timestamp " +
+            "SELECT id, chunk, old_status, new_status, old_phase, new_phase, reason, forced, actor, timestamp " +
               "FROM status_log WHERE chunk = ? ORDER BY id",
           )
           .all(name) as LogRow[];
@@ -247,19 +340,11 @@ export class Store {
     const body = checkCreate(input);
     const chunk = body.chunk;
     return this.write(() => {
-      if (this.findRow(chunk)) {
-        throw new VeError("already_exists", `Work unit '${chunk}' already exists; update it instead, or delete it first.`, {
-          chunk,
-        });
-      }
-      const blockers = this.admitBlockers(chunk, body.blocked_by ?? []);
-      let status: Status;
-      if (body.status !== undefined) {
-        this.assertNotBlocked(chunk, body.status, blockers);
-        status = body.status;
-      } else {
-        status = blockers.length > 0 ? "BLOCKED" : "READY";
-      }
+      this.assertNameFree(chunk);
+      const edges = this.edgesTo(this.admitDependencies(chunk, body.blocked_by ?? []));
+      const decided = decideCreate(body.status, waitingOn(edges));
+      if (!decided.ok) throw refused(chunk, decided.refusal);
+      const { status } = decided;
       const phase = body.phase ?? "GOAL";
       const timestamp = this.timestamp();
       const row: UnitRow = {
@@ -269,141 +354,188 @@ export class Store {
         worktree: body.worktree ?? null,
         created_at: timestamp,
         updated_at: timestamp,
+        status_changed_at: timestamp,
       };
       this.db
-        .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(chunk, phase, status, row.worktree, timestamp, timestamp);
-      this.insertBlockers(chunk, blockers);
-      this.log({
+        .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(chunk, phase, status, row.worktree, timestamp, timestamp, timestamp);
+      this.insertDependencies(chunk, edges.map(([blocker]) => blocker));
+      const reason = `${decided.reason}${this.unknownNote(edges)}`;
+      this.log({ chunk, oldStatus: null, newStatus: status, oldPhase: null, newPhase: phase, reason, forced: false, timestamp });
+      this.record({
+        kind: "created",
         chunk,
-        oldStatus: null,
-        newStatus: status,
-        oldPhase: null,
-        newPhase: phase,
-        reason: blockers.length > 0 && body.status === undefined ? `created, blocked by ${quoteList(blockers)}` : "created",
-        forced: false,
+        old_status: null,
+        new_status: status,
+        old_phase: null,
+        new_phase: phase,
+        reason,
         timestamp,
       });
-      if (status === "DONE") this.releaseDependents(chunk, `'${chunk}' is DONE`, timestamp);
-      // Nothing after the insert touches this unit's own row: no need to read it back.
-      return toWorkUnit(row, blockers);
+      // Units may already name this one: as an unknown blocker it counted as unfinished.
+      if (status === "DONE") this.followDependents(this.dependentsOf(chunk), `'${chunk}' is DONE`, timestamp);
+      return toWorkUnit(row, edges, this.dependentsOf(chunk).map((d) => d.chunk));
     });
   }
 
-  update(chunk: unknown, input: unknown): WorkUnit {
+  /** Applies a change; the answer says what the unit was before it and what it changed. */
+  update(chunk: unknown, input: unknown): WorkUnitChanged {
     const name = checkChunk(chunk);
     const patch = checkUpdate(input);
-    const force = patch.force === true;
+    return this.write(() => this.change(name, patch));
+  }
+
+  /**
+   * Takes the next READY unit in the order work is taken (domain.ts `claimOrder`), optionally
+   * only in one phase, and makes it RUNNING, in one transaction: of several claimers, each
+   * unit goes to exactly one. Refused with `nothing_to_claim` when no unit is READY.
+   */
+  claim(input: unknown = {}): WorkUnitChanged {
+    const body = checkClaim(input);
     return this.write(() => {
-      const current = this.requireRow(name);
-      if (patch.expected_updated_at !== undefined && patch.expected_updated_at !== current.updated_at) {
-        throw new VeError(
-          "stale_write",
-          `Work unit '${name}' changed since you read it (updated_at is now ${current.updated_at}); read it again and retry.`,
-          { chunk: name, expected_updated_at: patch.expected_updated_at, updated_at: current.updated_at },
-        );
+      const rows = this.db.query(`${SELECT_UNIT} ORDER BY rowid`).all() as UnitRow[];
+      const waiting = new Map<string, string[]>();
+      for (const { chunk, blocker, status } of this.db.query(ALL_EDGES).all() as {
+        chunk: string;
+        blocker: string;
+        status: Status | null;
+      }[]) {
+        if (status === "DONE") continue;
+        const list = waiting.get(chunk);
+        if (list) list.push(blocker);
+        else waiting.set(chunk, [blocker]);
       }
-      const currentBlockers = this.blockersOf(name);
-      const blockers = patch.blocked_by === undefined ? currentBlockers : this.admitBlockers(name, patch.blocked_by);
-      const blockersChanged =
-        blockers.length !== currentBlockers.length || blockers.some((b, i) => b !== currentBlockers[i]);
-
-      let status = current.status;
-      let reason = "requested";
-      let forced = false;
-      if (patch.status !== undefined) {
-        if (patch.status !== current.status && !isStatusTransitionAllowed(current.status, patch.status)) {
-          if (!force) {
-            const allowed = STATUS_TRANSITIONS[current.status].join(", ");
-            throw new VeError(
-              "invalid_transition",
-              `Work unit '${name}' cannot go from ${current.status} to ${patch.status} (allowed: ${allowed}); pass force to override.`,
-              { chunk: name, from: current.status, to: patch.status, allowed: STATUS_TRANSITIONS[current.status] },
-            );
-          }
-          forced = true;
-        }
-        this.assertNotBlocked(name, patch.status, blockers);
-        status = patch.status;
-      } else if (blockers.length > 0 && STATUSES_NEEDING_FREE_PATH.includes(current.status)) {
-        status = "BLOCKED";
-        reason = `blocked by ${quoteList(blockers)}`;
-      } else if (blockersChanged && current.status === "BLOCKED" && currentBlockers.length > 0 && blockers.length === 0) {
-        status = "READY";
-        reason = "no unfinished blockers left";
-      }
-
-      const phase = patch.phase ?? current.phase;
-      if (phase !== current.phase && !isPhaseForward(current.phase, phase)) {
-        if (!force) {
-          throw new VeError(
-            "invalid_transition",
-            `Work unit '${name}' cannot move back from phase ${current.phase} to ${phase}; phases only move forward unless you pass force.`,
-            { chunk: name, from: current.phase, to: phase },
-          );
-        }
-        forced = true;
-      }
-
-      const worktree = patch.worktree === undefined ? current.worktree : patch.worktree;
-      const statusChanged = status !== current.status;
-      const phaseChanged = phase !== current.phase;
-      if (!statusChanged && !phaseChanged && !blockersChanged && worktree === current.worktree) {
-        return this.toWorkUnit(current, currentBlockers);
-      }
-
-      const timestamp = this.timestamp(current.updated_at);
-      this.db
-        .query("UPDATE work_units SET phase = ?, status = ?, worktree = ?, updated_at = ? WHERE chunk = ?")
-        .run(phase, status, worktree, timestamp, name);
-      if (blockersChanged) this.writeBlockers(name, blockers);
-      if (statusChanged || phaseChanged) {
-        this.log({
-          chunk: name,
-          oldStatus: current.status,
-          newStatus: status,
-          oldPhase: current.phase,
-          newPhase: phase,
-          reason,
-          forced,
-          timestamp,
-        });
-      }
-      if (status === "DONE" && current.status !== "DONE") {
-        this.releaseDependents(name, `'${name}' is DONE`, timestamp);
-      }
-      return this.toWorkUnit(this.requireRow(name));
+      const phases = new Map(rows.map((r) => [r.chunk, r.phase]));
+      const units: Schedulable[] = rows.map((r) => ({
+        chunk: r.chunk,
+        status: r.status,
+        blocked_by: waiting.get(r.chunk) ?? [],
+        created_at: r.created_at,
+      }));
+      const next = claimOrder(units).find((u) => body.phase === undefined || phases.get(u.chunk) === body.phase);
+      if (!next) throw this.nothingToClaim(body.phase);
+      const reason = `claimed${body.actor === undefined ? "" : ` by ${body.actor}`}`;
+      return this.change(next.chunk, { status: "RUNNING", expected_status: "READY", actor: body.actor }, reason);
     });
   }
 
   delete(chunk: unknown, options: DeleteOptions = {}): void {
     const name = checkChunk(chunk);
     this.write(() => {
-      this.requireRow(name);
+      const row = this.requireRow(name);
       const dependents = this.dependentsOf(name);
-      if (dependents.length > 0) {
-        if (!options.force) {
-          throw new VeError(
-            "has_dependents",
-            `Work unit '${name}' is a blocker of ${quoteList(dependents)}; finish it, remove it from their blocked_by, or delete with force to release them.`,
-            { chunk: name, dependents },
-          );
-        }
-        this.releaseDependents(name, `'${name}' was deleted`, this.timestamp());
+      // A DONE unit is waited on by nobody; deleting it only drops it from their depends_on.
+      if (dependents.length > 0 && row.status !== "DONE" && !options.force) {
+        const names = dependents.map((d) => d.chunk);
+        throw new VeError(
+          "has_dependents",
+          `Work unit '${name}' is a blocker of ${quoteList(names)}; finish it, remove it from their blocked_by, or delete with force to release them.`,
+          { chunk: name, dependents: names },
+        );
       }
+      const timestamp = this.timestamp();
+      this.db.query("DELETE FROM work_unit_blockers WHERE blocker = ?").run(name);
+      this.followDependents(dependents, `'${name}' was deleted`, timestamp);
       this.db.query("DELETE FROM work_units WHERE chunk = ?").run(name);
       this.db.query("DELETE FROM status_log WHERE chunk = ?").run(name);
+      this.record({
+        kind: "deleted",
+        chunk: name,
+        old_status: row.status,
+        new_status: null,
+        old_phase: row.phase,
+        new_phase: null,
+        reason: options.force && dependents.length > 0 ? "deleted (forced)" : "deleted",
+        timestamp,
+      });
     });
   }
 
   // --- rules -------------------------------------------------------------------------------
 
+  /** The change of one unit inside the caller's transaction; `reason` overrides the rules' own. */
+  private change(
+    name: string,
+    patch: ChangeRequest & { blocked_by?: readonly string[]; worktree?: string | null; actor?: string | undefined },
+    reasonOverride?: string,
+  ): WorkUnitChanged {
+    const current = this.requireRow(name);
+    const currentEdges = this.edgesOf(name);
+    const currentNames = currentEdges.map(([blocker]) => blocker);
+    const requested = patch.blocked_by === undefined ? currentNames : this.admitDependencies(name, patch.blocked_by);
+    const dependenciesChanged = !sameList(requested, currentNames);
+    const edges = dependenciesChanged ? this.edgesTo(requested) : currentEdges;
+    const decision = decideUpdate(patch, {
+      current,
+      waitedOn: waitingOn(currentEdges),
+      waitingOn: waitingOn(edges),
+      dependenciesChanged,
+    });
+    if (!decision.ok) {
+      throw refused(name, decision.refusal, decision.refusal.code === "status_mismatch" ? this.lastStatusChange(name) : "");
+    }
+    const { status, phase, forced, statusChanged, phaseChanged } = decision.change;
+    const reason = reasonOverride ?? decision.change.reason;
+    const worktree = patch.worktree === undefined ? current.worktree : patch.worktree;
+    const changed: ChangeableField[] = [];
+    if (statusChanged) changed.push("status");
+    if (phaseChanged) changed.push("phase");
+    if (dependenciesChanged) changed.push("depends_on");
+    if (worktree !== current.worktree) changed.push("worktree");
+    const previous = { status: current.status, phase: current.phase, updated_at: current.updated_at };
+    if (changed.length === 0) return { ...toWorkUnit(current, currentEdges, this.dependentNames(name)), previous, changed };
+
+    const timestamp = this.timestamp(current.updated_at);
+    const statusChangedAt = statusChanged ? timestamp : current.status_changed_at;
+    this.db
+      .query("UPDATE work_units SET phase = ?, status = ?, worktree = ?, updated_at = ?, status_changed_at = ? WHERE chunk = ?")
+      .run(phase, status, worktree, timestamp, statusChangedAt, name);
+    const actor = patch.actor;
+    if (dependenciesChanged) this.writeDependencies(name, requested);
+    // A change of dependencies is in the history: in the reason of the status or phase change
+    // it caused, or as a row of its own when it changed neither.
+    const dependencyNote = dependenciesChanged
+      ? `${this.describeDependencyChange(currentNames, requested)}${this.unknownNote(edges)}`
+      : "";
+    if (statusChanged || phaseChanged || dependenciesChanged) {
+      const why = statusChanged || phaseChanged ? reason : "";
+      this.log({
+        chunk: name,
+        oldStatus: current.status,
+        newStatus: status,
+        oldPhase: current.phase,
+        newPhase: phase,
+        reason: [why, dependencyNote].filter((part) => part !== "").join("; "),
+        forced,
+        actor,
+        timestamp,
+      });
+    }
+    this.record({
+      kind: "changed",
+      chunk: name,
+      old_status: current.status,
+      new_status: status,
+      old_phase: current.phase,
+      new_phase: phase,
+      reason: statusChanged || phaseChanged ? reason : changed.join(", "),
+      timestamp,
+    });
+    if (status === "DONE" && current.status !== "DONE") {
+      this.followDependents(this.dependentsOf(name), `'${name}' is DONE`, timestamp);
+    } else if (current.status === "DONE" && status !== "DONE") {
+      this.followDependents(this.dependentsOf(name), `'${name}' was reopened`, timestamp);
+    }
+    const unit = this.readUnit(name) as WorkUnit;
+    return { ...unit, previous, changed };
+  }
+
   /**
-   * The blocker list a unit may store: duplicates collapsed, blockers already DONE dropped,
-   * self-reference and cycles refused. What remains is unfinished by construction, and stays
-   * so: a unit that becomes DONE leaves every list.
+   * The dependency list a unit may declare: duplicates collapsed, self-reference and cycles
+   * refused. Cycles are looked for through every declared edge, DONE blockers included: a
+   * DONE unit can be reopened, and a cycle would then wait forever.
    */
-  private admitBlockers(chunk: string, requested: readonly string[]): string[] {
+  private admitDependencies(chunk: string, requested: readonly string[]): string[] {
     const names = dedupe(requested);
     if (names.includes(chunk)) {
       throw new VeError("dependency_cycle", `Work unit '${chunk}' cannot be blocked by itself; remove it from blocked_by.`, {
@@ -411,8 +543,7 @@ export class Store {
         cycle: [chunk, chunk],
       });
     }
-    const unfinished = names.filter((name) => this.findRow(name)?.status !== "DONE");
-    const cycle = this.findPath(unfinished, chunk);
+    const cycle = this.findPath(names, chunk);
     if (cycle) {
       const loop = [chunk, ...cycle];
       throw new VeError(
@@ -421,10 +552,10 @@ export class Store {
         { chunk, cycle: loop },
       );
     }
-    return unfinished;
+    return names;
   }
 
-  /** A path of blocker edges from one of `starts` to `target`, or undefined. */
+  /** A path of dependency edges from one of `starts` to `target`, or undefined. */
   private findPath(starts: readonly string[], target: string): string[] | undefined {
     const blockersOf = this.db.query("SELECT blocker FROM work_unit_blockers WHERE chunk = ? ORDER BY id");
     const parent = new Map<string, string | null>();
@@ -452,87 +583,185 @@ export class Store {
     return undefined;
   }
 
-  private assertNotBlocked(chunk: string, status: Status, unfinished: readonly string[]): void {
-    if (unfinished.length > 0 && STATUSES_NEEDING_FREE_PATH.includes(status)) {
-      throw new VeError(
-        "blocked",
-        `Work unit '${chunk}' cannot be ${status} while it waits on ${quoteList(unfinished)}; finish those first or remove them from blocked_by.`,
-        { chunk, status, blocked_by: unfinished },
-      );
+  /**
+   * Their blocker finished, was reopened or was deleted: each of `dependents` follows (domain.ts
+   * `followBlockers`), and the release or re-block is logged in its history. Every dependent
+   * gets a new updated_at, since its blocked_by changed: a compare-and-set based on an older
+   * read fails.
+   */
+  private followDependents(dependents: readonly UnitRow[], why: string, timestamp: string): void {
+    for (const row of dependents) {
+      const waits = waitingOn(this.edgesOf(row.chunk));
+      const next = followBlockers(row.status, waits);
+      const at = this.timestamp(row.updated_at, timestamp);
+      const still = waits.length > 0 ? `; waits on ${quoteList(waits)}` : "";
+      let reason: string;
+      if (next !== row.status) {
+        this.db
+          .query("UPDATE work_units SET status = ?, updated_at = ?, status_changed_at = ? WHERE chunk = ?")
+          .run(next, at, at, row.chunk);
+        reason = `${next === "READY" ? "unblocked" : "blocked again"}: ${why}${still}`;
+      } else {
+        this.db.query("UPDATE work_units SET updated_at = ? WHERE chunk = ?").run(at, row.chunk);
+        reason = `${why}${still}`;
+      }
+      // A finished unit's history is not about its blockers any more.
+      if (next !== row.status || row.status !== "DONE") {
+        this.log({
+          chunk: row.chunk,
+          oldStatus: row.status,
+          newStatus: next,
+          oldPhase: row.phase,
+          newPhase: row.phase,
+          reason,
+          forced: false,
+          timestamp: at,
+        });
+      }
+      this.record({
+        kind: "changed",
+        chunk: row.chunk,
+        old_status: row.status,
+        new_status: next,
+        old_phase: row.phase,
+        new_phase: row.phase,
+        reason,
+        timestamp: at,
+      });
     }
   }
 
-  /**
-   * `blocker` is finished (DONE or deleted): it leaves every list, and each BLOCKED unit whose
-   * list becomes empty becomes READY. Every unit whose list changed gets a new updated_at, so
-   * a compare-and-set based on an older read fails.
-   */
-  private releaseDependents(blocker: string, why: string, timestamp: string): void {
-    const dependents = this.dependentsOf(blocker);
-    if (dependents.length === 0) return;
-    this.db.query("DELETE FROM work_unit_blockers WHERE blocker = ?").run(blocker);
-    const remaining = this.db.query("SELECT count(*) AS n FROM work_unit_blockers WHERE chunk = ?");
-    for (const chunk of dependents) {
-      const row = this.requireRow(chunk);
-      const free = (remaining.get(chunk) as { n: number }).n === 0;
-      const next = this.timestamp(row.updated_at, timestamp);
-      if (free && row.status === "BLOCKED") {
-        this.db.query("UPDATE work_units SET status = 'READY', updated_at = ? WHERE chunk = ?").run(next, chunk);
-        this.log({
-          chunk,
-          oldStatus: "BLOCKED",
-          newStatus: "READY",
-          oldPhase: row.phase,
-          newPhase: row.phase,
-          reason: `unblocked: ${why}`,
-          forced: false,
-          timestamp: next,
-        });
-      } else {
-        this.db.query("UPDATE work_units SET updated_at = ? WHERE chunk = ?").run(next, chunk);
-      }
+  /** Refuses a name that exists already, also when only the case differs. */
+  private assertNameFree(chunk: string): void {
+    const existing = this.db.query("SELECT chunk FROM work_units WHERE chunk = ? COLLATE NOCASE LIMIT 1").get(chunk) as {
+      chunk: string;
+    } | null;
+    if (!existing) return;
+    if (existing.chunk === chunk) {
+      throw new VeError("already_exists", `Work unit '${chunk}' already exists; update it instead, or delete it first.`, {
+        chunk,
+      });
     }
+    throw new VeError(
+      "already_exists",
+      `Work unit '${chunk}' differs from the existing '${existing.chunk}' only in case; the two would collide as ` +
+        "directories and branches on case-insensitive file systems, so choose another name.",
+      { chunk, existing: existing.chunk },
+    );
+  }
+
+  private notFound(chunk: string): VeError {
+    const similar = this.db.query("SELECT chunk FROM work_units WHERE chunk = ? COLLATE NOCASE LIMIT 1").get(chunk) as {
+      chunk: string;
+    } | null;
+    const hint = similar ? ` (did you mean '${similar.chunk}'?)` : "; `ve orch ps` lists the existing ones";
+    return new VeError("not_found", `No work unit named '${chunk}'${hint}.`, {
+      chunk,
+      ...(similar ? { similar: similar.chunk } : {}),
+    });
+  }
+
+  private nothingToClaim(phase: Phase | undefined): VeError {
+    const where = phase === undefined ? "" : ` in phase ${phase}`;
+    const last = this.db
+      .query(
+        "SELECT chunk, actor, timestamp FROM status_log WHERE old_status = 'READY' AND new_status = 'RUNNING' ORDER BY id DESC LIMIT 1",
+      )
+      .get() as { chunk: string; actor: string | null; timestamp: string } | null;
+    const won = last
+      ? `; the last unit taken was '${last.chunk}'${last.actor ? ` by ${last.actor}` : ""} at ${last.timestamp}`
+      : "";
+    return new VeError("nothing_to_claim", `No READY work unit to claim${where}${won}.`, {
+      ...(phase === undefined ? {} : { phase }),
+      ...(last ? { last_claim: last } : {}),
+    });
+  }
+
+  /** " It became RUNNING at T (by X)." for a conditional change that lost. */
+  private lastStatusChange(chunk: string): string {
+    const last = this.db
+      .query(
+        "SELECT new_status, actor, timestamp FROM status_log WHERE chunk = ? AND (old_status IS NULL OR old_status <> new_status) ORDER BY id DESC LIMIT 1",
+      )
+      .get(chunk) as { new_status: Status; actor: string | null; timestamp: string } | null;
+    if (!last) return "";
+    return ` It became ${last.new_status} at ${last.timestamp}${last.actor ? ` (by ${last.actor})` : ""}.`;
+  }
+
+  /** ", 'x' is not a known unit" for the log, so a typo is visible in the history. */
+  private unknownNote(edges: readonly Edge[]): string {
+    const unknown = edges.filter(([, status]) => status === null).map(([blocker]) => blocker);
+    if (unknown.length === 0) return "";
+    return `; ${quoteList(unknown)} ${unknown.length === 1 ? "is not a known unit" : "are not known units"}`;
+  }
+
+  private describeDependencyChange(before: readonly string[], after: readonly string[]): string {
+    const added = after.filter((n) => !before.includes(n));
+    const removed = before.filter((n) => !after.includes(n));
+    const parts: string[] = [];
+    if (added.length > 0) parts.push(`added ${quoteList(added)}`);
+    if (removed.length > 0) parts.push(`removed ${quoteList(removed)}`);
+    if (parts.length === 0) parts.push(`reordered to ${quoteList(after)}`);
+    return `dependencies changed: ${parts.join(", ")}`;
   }
 
   // --- rows --------------------------------------------------------------------------------
 
+  private readUnit(chunk: string): WorkUnit | undefined {
+    const row = this.db.query(UNIT_WITH_GRAPH).get(chunk) as (UnitRow & { edges: string; dependents: string }) | null;
+    if (!row) return undefined;
+    return toWorkUnit(row, JSON.parse(row.edges) as Edge[], JSON.parse(row.dependents) as string[]);
+  }
+
   private findRow(chunk: string): UnitRow | undefined {
-    return (this.db.query(`SELECT ${UNIT_COLUMNS} FROM work_units WHERE chunk = ?`).get(chunk) ?? undefined) as
-      | UnitRow
-      | undefined;
+    return (this.db.query(`${SELECT_UNIT} WHERE chunk = ?`).get(chunk) ?? undefined) as UnitRow | undefined;
   }
 
   private requireRow(chunk: string): UnitRow {
     const row = this.findRow(chunk);
-    if (!row) throw notFound(chunk);
+    if (!row) throw this.notFound(chunk);
     return row;
   }
 
-  private blockersOf(chunk: string): string[] {
-    return (
-      this.db.query("SELECT blocker FROM work_unit_blockers WHERE chunk = ? ORDER BY id").all(chunk) as {
-        blocker: string;
-      }[]
-    ).map((r) => r.blocker);
-  }
-
-  private dependentsOf(blocker: string): string[] {
+  /** A unit's declared dependencies with their blockers' statuses, in the order given. */
+  private edgesOf(chunk: string): Edge[] {
     return (
       this.db
         .query(
-          "SELECT b.chunk FROM work_unit_blockers AS b JOIN work_units AS w ON w.chunk = b.chunk " +
-            "WHERE b.blocker = ? ORDER BY w.rowid",
+          "SELECT b.blocker, d.status FROM work_unit_blockers AS b LEFT JOIN work_units AS d ON d.chunk = b.blocker " +
+            "WHERE b.chunk = ? ORDER BY b.id",
         )
-        .all(blocker) as { chunk: string }[]
-    ).map((r) => r.chunk);
+        .all(chunk) as { blocker: string; status: Status | null }[]
+    ).map((r) => [r.blocker, r.status] as const);
   }
 
-  private writeBlockers(chunk: string, blockers: readonly string[]): void {
+  /** `names` with their statuses (null: no such unit). */
+  private edgesTo(names: readonly string[]): Edge[] {
+    const statusOf = this.db.query("SELECT status FROM work_units WHERE chunk = ?");
+    return names.map((name) => [name, ((statusOf.get(name) as { status: Status } | null)?.status ?? null) as Status | null]);
+  }
+
+  /** The units whose dependencies name `blocker`, in creation order. */
+  private dependentsOf(blocker: string): UnitRow[] {
+    return this.db
+      .query(
+        "SELECT w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
+          "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at " +
+          "FROM work_unit_blockers AS b JOIN work_units AS w ON w.chunk = b.chunk WHERE b.blocker = ? ORDER BY w.rowid",
+      )
+      .all(blocker) as UnitRow[];
+  }
+
+  private dependentNames(blocker: string): string[] {
+    return this.dependentsOf(blocker).map((r) => r.chunk);
+  }
+
+  private writeDependencies(chunk: string, blockers: readonly string[]): void {
     this.db.query("DELETE FROM work_unit_blockers WHERE chunk = ?").run(chunk);
-    this.insertBlockers(chunk, blockers);
+    this.insertDependencies(chunk, blockers);
   }
 
-  private insertBlockers(chunk: string, blockers: readonly string[]): void {
+  private insertDependencies(chunk: string, blockers: readonly string[]): void {
     if (blockers.length === 0) return;
     const insert = this.db.query("INSERT INTO work_unit_blockers (chunk, blocker) VALUES (?, ?)");
     for (const blocker of blockers) insert.run(chunk, blocker);
@@ -541,8 +770,8 @@ export class Store {
   private log(change: LogChange): void {
     this.db
       .query(
-        "INSERT INTO status_log (chunk, old_status, new_status, old_phase, new_phase, reason, forced, timestamp) " +
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO status_log (chunk, old_status, new_status, old_phase, new_phase, reason, forced, actor, timestamp) " +
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
         change.chunk,
@@ -552,12 +781,9 @@ export class Store {
         change.newPhase,
         change.reason,
         change.forced ? 1 : 0,
+        change.actor ?? null,
         change.timestamp,
       );
-  }
-
-  private toWorkUnit(row: UnitRow, blockers?: string[]): WorkUnit {
-    return toWorkUnit(row, blockers ?? this.blockersOf(row.chunk));
   }
 
   /**

@@ -82,7 +82,7 @@ describe("answers kept between writes", () => {
     const dir = tempDir();
     const shared = Store.open(join(dir, "shared.db"));
     try {
-      expect(shared.dataVersion()).toBeUndefined();
+      expect(shared.exclusive).toBe(false);
     } finally {
       shared.close();
     }
@@ -90,16 +90,18 @@ describe("answers kept between writes", () => {
 });
 
 describe("ReadCache", () => {
-  test("builds once per version and key", () => {
+  test("builds once per key until cleared; a disabled cache builds every time", () => {
     const cache = new ReadCache();
     let builds = 0;
     const build = () => `text ${++builds}`;
-    expect(cache.read("k", 1, build)).toBe("text 1");
-    expect(cache.read("k", 1, build)).toBe("text 1");
-    expect(cache.read("other", 1, build)).toBe("text 2");
-    expect(cache.read("k", 2, build)).toBe("text 3");
-    expect(cache.read("k", undefined, build)).toBe("text 4");
-    expect(cache.read("k", undefined, build)).toBe("text 5");
+    expect(cache.read("k", build)).toBe("text 1");
+    expect(cache.read("k", build)).toBe("text 1");
+    expect(cache.read("other", build)).toBe("text 2");
+    cache.clear();
+    expect(cache.read("k", build)).toBe("text 3");
+    const off = new ReadCache(false);
+    expect(off.read("k", build)).toBe("text 4");
+    expect(off.read("k", build)).toBe("text 5");
   });
 
   test("an answer over the entry limit is not kept, and the total stays bounded", () => {
@@ -109,15 +111,15 @@ describe("ReadCache", () => {
       builds++;
       return "x".repeat(CACHE_MAX_ENTRY_CHARS + 1);
     };
-    cache.read("big", 1, big);
-    cache.read("big", 1, big);
+    cache.read("big", big);
+    cache.read("big", big);
     expect(builds).toBe(2);
 
     let small = 0;
     const entry = "y".repeat(Math.floor(CACHE_MAX_ENTRY_CHARS / 2));
     const count = Math.ceil(CACHE_MAX_CHARS / entry.length) + 2;
-    for (let i = 0; i < count; i++) cache.read(`k${i}`, 1, () => (small++, entry));
-    for (let i = 0; i < count; i++) cache.read(`k${i}`, 1, () => (small++, entry));
+    for (let i = 0; i < count; i++) cache.read(`k${i}`, () => (small++, entry));
+    for (let i = 0; i < count; i++) cache.read(`k${i}`, () => (small++, entry));
     // Those that fitted were answered from the cache the second time; the rest were rebuilt.
     const kept = Math.floor(CACHE_MAX_CHARS / entry.length);
     expect(small).toBe(count + (count - kept));

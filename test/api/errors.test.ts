@@ -2,7 +2,7 @@
 // from a real request, with its HTTP status, an ErrorBody, `application/json` and X-Ve-Version.
 // (Bodies: body.test.ts. Origin, Host and token: access.test.ts.)
 import { describe, expect, test } from "bun:test";
-import { Deleted, History, WorkUnit } from "../../src/models/index.ts";
+import { Deleted, History, WorkUnit, WorkUnitChanged } from "../../src/models/index.ts";
 import { VERSION, expectError, expectOk, fieldOf, send, snapshot, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-errors");
@@ -185,7 +185,7 @@ describe("conflicts (409)", () => {
   test("stale_write: expected_updated_at that is not the current updated_at", async () => {
     const { app, store } = setup();
     const first = await create(app, { chunk: "a" });
-    const second = expectOk<WorkUnit>(await send(app, "PATCH", "/work-units/a", { json: { phase: "PLAN" } }), 200, WorkUnit);
+    const second = expectOk<WorkUnitChanged>(await send(app, "PATCH", "/work-units/a", { json: { phase: "PLAN" } }), 200, WorkUnitChanged);
     expect(second.updated_at).not.toBe(first.updated_at);
     const before = snapshot(store);
     const error = expectError(
@@ -200,7 +200,7 @@ describe("conflicts (409)", () => {
       "stale_write",
     );
     expect(snapshot(store)).toEqual(before);
-    expectOk(await send(app, "PATCH", "/work-units/a", { json: { status: "DONE", expected_updated_at: second.updated_at } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/a", { json: { status: "DONE", expected_updated_at: second.updated_at } }), 200, WorkUnitChanged);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   PHASES,
   STATUSES,
   WorkUnit,
+  WorkUnitChanged,
   WorkUnitList,
 } from "../../src/models/index.ts";
 import type { Store } from "../../src/state/store.ts";
@@ -254,7 +255,7 @@ function successSchema(method: string, path: string): TSchema | undefined {
   if (pathname === "/status") return DaemonStatus;
   if (pathname === "/work-units") return method === "GET" ? WorkUnitList : WorkUnit;
   if (/^\/work-units\/[^/]+\/history$/.test(pathname)) return History;
-  if (/^\/work-units\/[^/]+$/.test(pathname)) return method === "DELETE" ? Deleted : WorkUnit;
+  if (/^\/work-units\/[^/]+$/.test(pathname)) return method === "DELETE" ? Deleted : method === "PATCH" ? WorkUnitChanged : WorkUnit;
   return undefined;
 }
 

@@ -10,6 +10,7 @@ import {
   STATUSES,
   type StatusLogEntry,
   WorkUnit,
+  WorkUnitChanged,
   WorkUnitList,
 } from "../../src/models/index.ts";
 import { hostTarget } from "../../src/version.ts";
@@ -162,24 +163,28 @@ describe("PATCH /work-units/:chunk", () => {
   test("200 with the changed unit; the store agrees; updated_at moves forward", async () => {
     const { app, store } = setup();
     const created = expectOk<WorkUnit>(await send(app, "POST", "/work-units", { json: { chunk: "u" } }), 201, WorkUnit);
-    const updated = expectOk<WorkUnit>(
+    const updated = expectOk<WorkUnitChanged>(
       await send(app, "PATCH", "/work-units/u", { json: { status: "RUNNING", phase: "PLAN", worktree: "/w/u" } }),
       200,
-      WorkUnit,
+      WorkUnitChanged,
     );
     expect(updated).toMatchObject({ chunk: "u", status: "RUNNING", phase: "PLAN", worktree: "/w/u" });
     expect(updated.created_at).toBe(created.created_at);
     expect(updated.updated_at > created.updated_at).toBe(true);
-    expect(store.get("u")).toEqual(updated);
+    // The answer says what this write changed, read in its own transaction.
+    const { previous, changed, ...unit } = updated;
+    expect(previous).toEqual({ status: "READY", phase: "GOAL", updated_at: created.updated_at });
+    expect(changed).toEqual(["status", "phase", "worktree"]);
+    expect(store.get("u")).toEqual(unit);
   });
 
   test("a matching expected_updated_at is accepted", async () => {
     const { app } = setup();
     const created = expectOk<WorkUnit>(await send(app, "POST", "/work-units", { json: { chunk: "u" } }), 201, WorkUnit);
-    const updated = expectOk<WorkUnit>(
+    const updated = expectOk<WorkUnitChanged>(
       await send(app, "PATCH", "/work-units/u", { json: { status: "DONE", expected_updated_at: created.updated_at } }),
       200,
-      WorkUnit,
+      WorkUnitChanged,
     );
     expect(updated.status).toBe("DONE");
   });
@@ -187,10 +192,10 @@ describe("PATCH /work-units/:chunk", () => {
   test("force allows a backward phase and a refused status change", async () => {
     const { app } = setup();
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "u", phase: "IMPLEMENT", status: "DONE" } }), 201, WorkUnit);
-    const updated = expectOk<WorkUnit>(
+    const updated = expectOk<WorkUnitChanged>(
       await send(app, "PATCH", "/work-units/u", { json: { status: "NEEDS_ATTENTION", phase: "GOAL", force: true } }),
       200,
-      WorkUnit,
+      WorkUnitChanged,
     );
     expect(updated).toMatchObject({ status: "NEEDS_ATTENTION", phase: "GOAL" });
     const history = expectOk<History>(await send(app, "GET", "/work-units/u/history"), 200, History);
@@ -201,7 +206,7 @@ describe("PATCH /work-units/:chunk", () => {
     const { app } = setup();
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "base" } }), 201, WorkUnit);
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "top", blocked_by: ["base"] } }), 201, WorkUnit);
-    expectOk(await send(app, "PATCH", "/work-units/base", { json: { status: "DONE" } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/base", { json: { status: "DONE" } }), 200, WorkUnitChanged);
     const top = expectOk<WorkUnit>(await send(app, "GET", "/work-units/top"), 200, WorkUnit);
     expect(top).toMatchObject({ status: "READY", blocked_by: [] });
   });
@@ -232,8 +237,8 @@ describe("GET /work-units/:chunk/history", () => {
   test("create, READY->RUNNING, RUNNING->DONE give 3 rows in order", async () => {
     const { app } = setup();
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "h" } }), 201, WorkUnit);
-    expectOk(await send(app, "PATCH", "/work-units/h", { json: { status: "RUNNING" } }), 200, WorkUnit);
-    expectOk(await send(app, "PATCH", "/work-units/h", { json: { status: "DONE" } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/h", { json: { status: "RUNNING" } }), 200, WorkUnitChanged);
+    expectOk(await send(app, "PATCH", "/work-units/h", { json: { status: "DONE" } }), 200, WorkUnitChanged);
     const body = expectOk<History>(await send(app, "GET", "/work-units/h/history"), 200, History);
     expect(body.chunk).toBe("h");
     const rows = body.history;
@@ -253,9 +258,9 @@ describe("GET /work-units/:chunk/history", () => {
   test("a same-status update logs nothing; a phase change logs a row", async () => {
     const { app } = setup();
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "h" } }), 201, WorkUnit);
-    expectOk(await send(app, "PATCH", "/work-units/h", { json: { status: "READY" } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/h", { json: { status: "READY" } }), 200, WorkUnitChanged);
     expect(expectOk<History>(await send(app, "GET", "/work-units/h/history"), 200, History).history).toHaveLength(1);
-    expectOk(await send(app, "PATCH", "/work-units/h", { json: { phase: "PLAN" } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/h", { json: { phase: "PLAN" } }), 200, WorkUnitChanged);
     const rows = expectOk<History>(await send(app, "GET", "/work-units/h/history"), 200, History).history;
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatchObject({ old_phase: "GOAL", new_phase: "PLAN", old_status: "READY", new_status: "READY" });
@@ -283,7 +288,7 @@ describe("the seed plan's endpoint list", () => {
     const { app } = setup();
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "base" } }), 201, WorkUnit);
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "dep", blocked_by: ["base"] } }), 201, WorkUnit);
-    expectOk(await send(app, "PATCH", "/work-units/base", { json: { status: "DONE" } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/base", { json: { status: "DONE" } }), 200, WorkUnitChanged);
     const rows = expectOk<History>(await send(app, "GET", "/work-units/dep/history"), 200, History).history;
     expect(rows.map((r) => [r.old_status, r.new_status])).toEqual([
       [null, "BLOCKED"],

@@ -186,12 +186,19 @@ describe("other fields", () => {
   });
 });
 
-describe("names that only look alike stay distinct", () => {
-  test("chunk names are case-sensitive", () => {
+describe("names that only look alike", () => {
+  test("names differing only in case are refused as duplicates: they collide as directories and branches", () => {
     const store = open();
     store.create({ chunk: "Task" });
-    store.create({ chunk: "task" });
-    expect(store.list().map((u) => u.chunk)).toEqual(["Task", "task"]);
+    const before = snapshot(store);
+    const error = expectVeError(() => store.create({ chunk: "task" }), "already_exists");
+    expect(error.message).toContain("'task'");
+    expect(error.message).toContain("'Task'");
+    expect(error.details).toEqual({ chunk: "task", existing: "Task" });
+    expect(snapshot(store)).toEqual(before);
+    // Lookups stay exact, and a near miss names the unit that exists.
+    const missing = expectVeError(() => store.get("TASK"), "not_found");
+    expect(missing.message).toContain("did you mean 'Task'");
   });
 
   test("names with quotes cannot reach the database: SQL-looking input is refused", () => {

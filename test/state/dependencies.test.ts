@@ -36,11 +36,14 @@ describe("release when a blocker is DONE", () => {
     store.create({ chunk: "B" });
     store.create({ chunk: "C", blocked_by: ["A", "B"] });
     store.update("A", { status: "DONE" });
-    expect(store.get("C")).toMatchObject({ status: "BLOCKED", blocked_by: ["B"] });
-    expect(logRows(store, "C").length).toBe(1);
+    expect(store.get("C")).toMatchObject({ status: "BLOCKED", blocked_by: ["B"], depends_on: ["A", "B"] });
+    // The release is in C's history although its status did not change (issue 10 item 3).
+    const partial = logRows(store, "C");
+    expect(partial.length).toBe(2);
+    expect(partial[1]).toMatchObject({ old_status: "BLOCKED", new_status: "BLOCKED", reason: "'A' is DONE; waits on 'B'" });
     store.update("B", { status: "DONE" });
-    expect(store.get("C")).toMatchObject({ status: "READY", blocked_by: [] });
-    expect(logRows(store, "C").length).toBe(2);
+    expect(store.get("C")).toMatchObject({ status: "READY", blocked_by: [], depends_on: ["A", "B"] });
+    expect(logRows(store, "C").length).toBe(3);
   });
 
   test("a released NEEDS_ATTENTION unit leaves the list but keeps its status", () => {
@@ -272,13 +275,23 @@ describe("default and explicit status with blockers", () => {
     expect(logRows(store, "B").map((r) => r.new_status)).toEqual(["BLOCKED", "READY"]);
   });
 
-  test("reopening a DONE unit does not put it back in lists it left", () => {
+  test("reopening a DONE unit blocks its not-yet-started dependents again (issue 10 item 3)", () => {
     const store = open();
     store.create({ chunk: "A" });
     store.create({ chunk: "B", blocked_by: ["A"] });
+    store.create({ chunk: "R", blocked_by: ["A"] });
     store.update("A", { status: "DONE" });
+    expect(store.get("B")).toMatchObject({ status: "READY", blocked_by: [], depends_on: ["A"] });
+    store.update("R", { status: "RUNNING" });
     store.update("A", { status: "READY" });
-    expect(store.get("B")).toMatchObject({ status: "READY", blocked_by: [] });
+    expect(store.get("B")).toMatchObject({ status: "BLOCKED", blocked_by: ["A"], depends_on: ["A"] });
+    expect(logRows(store, "B").at(-1)).toMatchObject({
+      old_status: "READY",
+      new_status: "BLOCKED",
+      reason: "blocked again: 'A' was reopened; waits on 'A'",
+    });
+    // Started work is not taken back: R keeps running, and says what it waits on again.
+    expect(store.get("R")).toMatchObject({ status: "RUNNING", blocked_by: ["A"] });
   });
 });
 

@@ -145,6 +145,7 @@ describe("applying migrations", () => {
           new_phase: null,
           reason: null,
           forced: false,
+          actor: null,
           timestamp: t0,
         },
       ]);

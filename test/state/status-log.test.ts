@@ -22,6 +22,7 @@ describe("one row per change", () => {
         new_phase: "PLAN",
         reason: history[0]?.reason ?? null,
         forced: false,
+        actor: null,
         timestamp: unit.created_at,
       },
     ]);

@@ -1,6 +1,7 @@
 // The status transition table and the phase order of DESIGN.md ("Work unit"), cell by cell.
 import { describe, expect, test } from "bun:test";
 import type { Phase, Status } from "../../src/domain.ts";
+import type { WorkUnit, WorkUnitChanged } from "../../src/models/index.ts";
 import { ISO_MS_UTC, count, expectVeError, logRows, snapshot, useStores } from "./support.ts";
 
 const { open } = useStores("ve-transitions");
@@ -16,6 +17,11 @@ const ALLOWED: Record<Status, Status[]> = {
 };
 const STATUSES: Status[] = ["READY", "RUNNING", "BLOCKED", "NEEDS_ATTENTION", "DONE"];
 const PHASES: Phase[] = ["GOAL", "PLAN", "IMPLEMENT", "COMPLETE"];
+
+/** The answer of an update that changed nothing. */
+function unchanged(unit: WorkUnit): WorkUnitChanged {
+  return { ...unit, previous: { status: unit.status, phase: unit.phase, updated_at: unit.updated_at }, changed: [] };
+}
 
 const cells = STATUSES.flatMap((from) => STATUSES.filter((to) => to !== from).map((to) => ({ from, to })));
 const allowedCells = cells.filter(({ from, to }) => ALLOWED[from].includes(to));
@@ -88,9 +94,9 @@ describe("same-status updates are no-ops", () => {
       const created = store.create({ chunk: "u", status });
       const before = snapshot(store);
       const same = store.update("u", { status });
-      expect(same).toEqual(created);
+      expect(same).toEqual(unchanged(created));
       const forced = store.update("u", { status, force: true });
-      expect(forced).toEqual(created);
+      expect(forced).toEqual(unchanged(created));
       expect(store.get("u").updated_at).toBe(created.updated_at);
       expect(snapshot(store)).toEqual(before);
     });
@@ -100,9 +106,9 @@ describe("same-status updates are no-ops", () => {
     const store = open();
     const created = store.create({ chunk: "u", phase: "PLAN" });
     const before = snapshot(store);
-    expect(store.update("u", {})).toEqual(created);
-    expect(store.update("u", { phase: "PLAN" })).toEqual(created);
-    expect(store.update("u", { phase: "PLAN", status: "READY", worktree: null, blocked_by: [] })).toEqual(created);
+    expect(store.update("u", {})).toEqual(unchanged(created));
+    expect(store.update("u", { phase: "PLAN" })).toEqual(unchanged(created));
+    expect(store.update("u", { phase: "PLAN", status: "READY", worktree: null, blocked_by: [] })).toEqual(unchanged(created));
     expect(snapshot(store)).toEqual(before);
   });
 });
@@ -171,10 +177,14 @@ describe("timestamps and defaults", () => {
       chunk: "u",
       phase: "GOAL",
       status: "READY",
+      depends_on: [],
       blocked_by: [],
+      unknown_blockers: [],
+      dependents: [],
       worktree: null,
       created_at: unit.created_at,
       updated_at: unit.created_at,
+      status_changed_at: unit.created_at,
     });
     expect(unit.created_at).toMatch(ISO_MS_UTC);
     expect(store.get("u")).toEqual(unit);

@@ -24,7 +24,7 @@ export interface AppInfo {
 export interface RouteContext {
   store: Store;
   info: AppInfo;
-  /** Answers to reads, kept until the next write (see cache.ts). */
+  /** Answers to reads, kept until the store reports a change (see cache.ts). */
   cache: ReadCache;
   /** A JSON answer carrying the version header. */
   reply(body: string, status?: number): Response;

@@ -9,6 +9,7 @@ import {
   NoQuery,
   UpdateWorkUnit,
   WorkUnit,
+  WorkUnitChanged,
   WorkUnitFilter,
   WorkUnitList,
 } from "../../models/index.ts";
@@ -39,9 +40,13 @@ const show = operation("GET /work-units/:chunk", {
 });
 const update = operation("PATCH /work-units/:chunk", {
   summary: "Change a work unit's status, phase, blockers or worktree",
+  description:
+    "The answer is the unit as this write left it, with `previous` (its status, phase and updated_at before the " +
+    "write) and `changed` (the fields the write changed; empty for a no-op), both read in the write's transaction. " +
+    "`expected_status` makes the change conditional: refused with status_mismatch unless the unit is in that status.",
   status: 200,
-  response: WorkUnit,
-  errors: ["not_found", "invalid_transition", "blocked", "dependency_cycle", "stale_write"],
+  response: WorkUnitChanged,
+  errors: ["not_found", "invalid_transition", "blocked", "dependency_cycle", "stale_write", "status_mismatch"],
   body: true,
   write: true,
 });
@@ -66,7 +71,7 @@ export const workUnitRoutes = ({ store, cache, reply, commit }: RouteContext) =>
       ({ query }) => {
         const key = `list ${query.status ?? "*"} ${query.phase ?? "*"}`;
         return reply(
-          cache.read(key, store.dataVersion(), () => {
+          cache.read(key, () => {
             const work_units = store.list(query);
             return list.serialize({ work_units, count: work_units.length });
           }),
@@ -83,7 +88,7 @@ export const workUnitRoutes = ({ store, cache, reply, commit }: RouteContext) =>
     .get(
       "/work-units/:chunk",
       ({ params }) =>
-        reply(cache.read(`unit ${params.chunk}`, store.dataVersion(), () => show.serialize(store.get(params.chunk)))),
+        reply(cache.read(`unit ${params.chunk}`, () => show.serialize(store.get(params.chunk)))),
       { params: ChunkParams, query: NoQuery, detail: show.detail },
     )
     .patch(
@@ -106,7 +111,7 @@ export const workUnitRoutes = ({ store, cache, reply, commit }: RouteContext) =>
       "/work-units/:chunk/history",
       ({ params }) =>
         reply(
-          cache.read(`history ${params.chunk}`, store.dataVersion(), () =>
+          cache.read(`history ${params.chunk}`, () =>
             history.serialize({ chunk: params.chunk, history: store.history(params.chunk) }),
           ),
         ),

@@ -11,6 +11,7 @@ import {
   StartResult,
   StopResult,
   WorkUnit,
+  WorkUnitChanged,
   WorkUnitDetail,
   WorkUnitList,
 } from "../../src/models/index.ts";
@@ -67,11 +68,11 @@ describe("--json documents", () => {
 
     const shownStatus = ok(WorkUnit, await ve(dir, ["orch", "work-unit", "status", "alpha", "--json"]));
     expect(shownStatus.status).toBe("READY");
-    const running = ok(WorkUnit, await ve(dir, ["orch", "work-unit", "status", "alpha", "RUNNING", "--json"]));
+    const running = ok(WorkUnitChanged, await ve(dir, ["orch", "work-unit", "status", "alpha", "RUNNING", "--json"]));
     expect(running.status).toBe("RUNNING");
-    const updated = ok(WorkUnit, await ve(dir, ["orch", "work-unit", "update", "alpha", "--phase", "IMPLEMENT", "--json"]));
+    const updated = ok(WorkUnitChanged, await ve(dir, ["orch", "work-unit", "update", "alpha", "--phase", "IMPLEMENT", "--json"]));
     expect(updated.phase).toBe("IMPLEMENT");
-    const done = ok(WorkUnit, await ve(dir, ["orch", "work-unit", "status", "alpha", "DONE", "--json"]));
+    const done = ok(WorkUnitChanged, await ve(dir, ["orch", "work-unit", "status", "alpha", "DONE", "--json"]));
     expect(done.status).toBe("DONE");
 
     const detail = ok(WorkUnitDetail, await ve(dir, ["orch", "work-unit", "show", "beta", "--json"]));
@@ -174,7 +175,7 @@ describe("--json documents", () => {
 
     // Compare-and-set: the first writer with the timestamp it read wins, the second is stale.
     const first = await ve(dir, ["orch", "work-unit", "update", "base", "--status", "RUNNING", "--expected-updated-at", base.updated_at, "--json"]);
-    expect(ok(WorkUnit, first).status).toBe("RUNNING");
+    expect(ok(WorkUnitChanged, first).status).toBe("RUNNING");
     failed(
       await ve(dir, ["orch", "work-unit", "update", "base", "--status", "NEEDS_ATTENTION", "--expected-updated-at", base.updated_at, "--json"]),
       1,

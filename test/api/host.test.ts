@@ -3,7 +3,7 @@
 // route's path is never stripped. (An empty or absent Host, which a URL cannot carry, is
 // covered through the real daemon in test/e2e/raw-http.test.ts.)
 import { describe, expect, test } from "bun:test";
-import { DaemonStatus, WorkUnit } from "../../src/models/index.ts";
+import { DaemonStatus, WorkUnit, WorkUnitChanged } from "../../src/models/index.ts";
 import { type App } from "../../src/api/app.ts";
 import { VERSION, type Reply, expectError, expectOk, send, useApi } from "./helpers.ts";
 
@@ -34,7 +34,7 @@ describe.each(HOSTS)("Host %s", (host) => {
     expectOk(await at(app, host, "GET", "/status"), 200, DaemonStatus);
     expectOk(await at(app, host, "POST", "/work-units", { chunk: "foo" }), 201, WorkUnit);
     expectOk(await at(app, host, "GET", "/work-units/foo"), 200, WorkUnit);
-    expectOk(await at(app, host, "PATCH", "/work-units/foo", { status: "RUNNING" }), 200, WorkUnit);
+    expectOk(await at(app, host, "PATCH", "/work-units/foo", { status: "RUNNING" }), 200, WorkUnitChanged);
     expect((await at(app, host, "GET", "/work-units/foo/history")).status).toBe(200);
     expect((await at(app, host, "GET", "/work-units?status=RUNNING")).status).toBe(200);
     expect((await at(app, host, "DELETE", "/work-units/foo")).status).toBe(200);

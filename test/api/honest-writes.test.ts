@@ -3,7 +3,7 @@
 // A row the response schema refuses stands in for any such bug: here a creation time in
 // another format, written behind the store's back.
 import { describe, expect, test } from "bun:test";
-import { WorkUnit } from "../../src/models/index.ts";
+import { WorkUnit, WorkUnitChanged } from "../../src/models/index.ts";
 import { expectError, expectOk, logCount, send, snapshot, useApi } from "./helpers.ts";
 
 const setup = useApi("ve-api-honest-writes");
@@ -38,7 +38,7 @@ describe("an answer that fails its schema rolls the write back", () => {
     const { app, store } = setup();
     expectOk(await send(app, "POST", "/work-units", { json: { chunk: "fine" } }), 201, WorkUnit);
     const before = snapshot(store);
-    expectOk(await send(app, "PATCH", "/work-units/fine", { json: { status: "RUNNING" } }), 200, WorkUnit);
+    expectOk(await send(app, "PATCH", "/work-units/fine", { json: { status: "RUNNING" } }), 200, WorkUnitChanged);
     expect(store.get("fine").status).toBe("RUNNING");
     expect(logCount(store)).toBe(before.log + 1);
   });

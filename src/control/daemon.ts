@@ -9,7 +9,7 @@ import type { ProjectPaths } from "../project/paths.ts";
 import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
 import { isLockHeld, readPid, withLockFree } from "../project/lock.ts";
 import { type DaemonProcess, holdsLock, lockHolder, permissionDenied } from "./identity.ts";
-import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON, EXIT_STORAGE_FULL, EXIT_STORAGE_UNAVAILABLE } from "../project/protocol.ts";
+import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON, EXIT_STORAGE_FULL, EXIT_STORAGE_UNAVAILABLE, LOST_STATE_MARKER } from "../project/protocol.ts";
 import { removeTransportFiles, transportFiles } from "../project/transport-files.ts";
 
 
@@ -31,6 +31,22 @@ export interface StartOptions {
 export interface StartResult {
   alreadyRunning: boolean;
   status: DaemonStatus;
+  /** Why the state starts empty, when the previous daemon ended because its files went away. */
+  notice?: string;
+}
+
+/**
+ * The previous daemon's last word, if it ended because `.ve/` (or its database, lock file or
+ * socket) went away under it and no database has been made since: the user is about to get an
+ * empty state and should know why.
+ */
+function lostStateNotice(paths: ProjectPaths): string | undefined {
+  if (statSync(paths.db, { throwIfNoEntry: false })) return undefined;
+  const last = readLogTail(paths.log, 0).at(-1);
+  const at = last?.indexOf(LOST_STATE_MARKER) ?? -1;
+  if (!last || at === -1) return undefined;
+  const why = last.slice(at + LOST_STATE_MARKER.length).replace(/^: /, "").replace(/; it has stopped$/, "");
+  return `the previous daemon stopped because ${why}; this one starts with an empty state.`;
 }
 
 export interface StopResult {
@@ -177,6 +193,7 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
     if (!(error instanceof VeError) || (error.code !== "daemon_not_running" && error.code !== "daemon_stopping")) throw error;
   }
 
+  const notice = lostStateNotice(paths);
   ensureStateDir(paths);
   const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
@@ -186,7 +203,10 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
   while (Date.now() < deadline) {
     const status = await probe(client);
     // In a race of starts, the daemon that answers may be another start's: then ours lost.
-    if (status) return { alreadyRunning: status.pid !== ours?.child.pid, status };
+    if (status) {
+      const alreadyRunning = status.pid !== ours?.child.pid;
+      return { alreadyRunning, status, ...(notice && !alreadyRunning ? { notice } : {}) };
+    }
     const exitCode = ours?.child.exitCode ?? null;
     if (exitCode !== null && exitCode !== EXIT_ANOTHER_DAEMON) {
       throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset, exitCode);

@@ -10,7 +10,9 @@ import { ensureStateDir } from "../project/state-dir.ts";
 import { Store } from "../state/store.ts";
 import { VERSION } from "../version.ts";
 import { openDaemonLog } from "./log.ts";
+import { type FileIdentity, compareFile, identityOf, identityOfFd } from "./file-identity.ts";
 import { type Reporter, type Service, StartRefused } from "./services.ts";
+import type { WatchedFile } from "./state-watch.ts";
 
 export class LogService implements Service {
   readonly name = "log";
@@ -27,7 +29,11 @@ export class LogService implements Service {
     const { logger, close } = openDaemonLog(this.paths.log, { echo: this.echo });
     this.#logger = logger;
     this.#close = close;
+    this.identity = identityOf(this.paths.log);
   }
+
+  /** The log file we write to, to tell whether the one at the path is still it. */
+  identity: FileIdentity | undefined;
 
   /** The logger; before start (or after stop) lines go to stderr, which is the log for a detached daemon. */
   get logger(): Reporter {
@@ -75,6 +81,11 @@ export class LockService implements Service {
     this.log.info(`starting ve ${VERSION} (pid ${process.pid}) for ${this.paths.root}`);
   }
 
+  /** The lock file as opened: a new daemon can lock a new file at this path if it is replaced. */
+  watched(): WatchedFile[] {
+    return this.#lock ? [{ what: "lock file", path: this.paths.pid, identity: identityOfFd(this.#lock.fd) }] : [];
+  }
+
   get held(): HeldLock {
     if (!this.#lock) throw new Error("the lock service has not started");
     return this.#lock;
@@ -90,6 +101,7 @@ export class LockService implements Service {
 export class StoreService implements Service {
   readonly name = "store";
   #store: Store | undefined;
+  #identity: FileIdentity | undefined;
 
   constructor(
     private readonly paths: ProjectPaths,
@@ -103,8 +115,13 @@ export class StoreService implements Service {
       if (error instanceof VeError) throw new StartRefused(error.message, storageExitCode(error.code));
       throw new StartRefused(`cannot open the database: ${String(error)}`);
     }
+    this.#identity = identityOf(this.paths.db);
     const applied = this.#store.appliedMigrations;
     if (applied.length > 0) this.log.info(`database migrated to version ${applied.at(-1)}`);
+  }
+
+  watched(): WatchedFile[] {
+    return this.#identity ? [{ what: "database", path: this.paths.db, identity: this.#identity }] : [];
   }
 
   get store(): Store {
@@ -115,6 +132,12 @@ export class StoreService implements Service {
   stop(): void {
     const store = this.#store;
     this.#store = undefined;
+    if (store && this.#identity && compareFile(this.paths.db, this.#identity) !== "same") {
+      // SQLite deletes the -wal file by path on the last close: that would be another
+      // database's now. The process ends right after; the kernel closes our descriptors.
+      this.log.warn(`the database at ${this.paths.db} is not the one this daemon opened; leaving it unclosed`);
+      return;
+    }
     store?.close();
   }
 }

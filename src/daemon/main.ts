@@ -2,7 +2,13 @@
 // order and stopped by runServices exactly once, last first, on every exit path. Loaded only by
 // the hidden daemon command and `start --foreground` (dynamic import), never on the CLI's
 // request path.
-import { projectPaths } from "../project/paths.ts";
+import { appendFileSync, existsSync } from "node:fs";
+import { type ProjectPaths, projectPaths } from "../project/paths.ts";
+import { LOST_STATE_MARKER } from "../project/protocol.ts";
+import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
+import { compareFile } from "./file-identity.ts";
+import { formatLogLine } from "./log.ts";
+import { StateWatchService } from "./state-watch.ts";
 import { LockService, LogService, StoreService } from "./core-services.ts";
 import { ServerService } from "./server.ts";
 import { Ending, type Reporter, runServices } from "./services.ts";
@@ -35,13 +41,39 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // Handlers first: a SIGTERM during start-up then stops what has started, in order.
   onSignals(ending, () => log.logger, options.foreground);
 
-  return await runServices(
+  let watch: StateWatchService | undefined;
+  const code = await runServices(
     async ({ add }) => {
       await add(log);
-      await add(new LockService(paths, log.logger, options.foreground));
-      const { store } = await add(new StoreService(paths, log.logger));
-      await add(new ServerService(paths, options, store, log.logger));
+      const lock = await add(new LockService(paths, log.logger, options.foreground));
+      const store = await add(new StoreService(paths, log.logger));
+      const server = await add(new ServerService(paths, options, store.store, log.logger));
+      const files = () => [...lock.watched(), ...store.watched(), ...server.watched()];
+      watch = await add(new StateWatchService(paths, files, ending, log.logger));
     },
     { ending, reporter: () => log.logger, echoRefusals: options.foreground },
   );
+  if (watch?.lost) leaveNote(paths, log, watch.lost);
+  return code;
+}
+
+/**
+ * The log this daemon wrote went with its directory: the reason it ended is written to the log
+ * at the path (a new `.ve/` if need be), where `start` and `ve orch logs` find it. Nothing is
+ * written if the project itself is gone.
+ */
+function leaveNote(paths: ProjectPaths, log: LogService, lost: string): void {
+  if (log.identity && compareFile(paths.log, log.identity) === "same") return;
+  if (!existsSync(paths.root)) return;
+  try {
+    ensureStateDir(paths);
+    const line = formatLogLine({
+      date: new Date(),
+      type: "error",
+      args: [`ve daemon (pid ${process.pid}) ${LOST_STATE_MARKER}: ${lost}; it has stopped`],
+    });
+    appendFileSync(paths.log, line, { mode: PRIVATE_FILE_MODE });
+  } catch {
+    // Best effort: the daemon is ending either way.
+  }
 }

@@ -11,7 +11,9 @@ import { VERSION, VERSION_HEADER } from "../version.ts";
 import { errorResponse } from "../api/errors.ts";
 import { type BunServeOptions, bunServeOptions } from "../api/serve-options.ts";
 import { VeError } from "../errors.ts";
+import { type FileIdentity, compareFile, identityOf, unlinkIfOurs } from "./file-identity.ts";
 import { type Reporter, type Service, StartRefused } from "./services.ts";
+import type { WatchedFile } from "./state-watch.ts";
 
 /** How long in-flight requests may take to finish once a stop is asked for. */
 export const STOP_GRACE_MS = 5000;
@@ -68,6 +70,8 @@ export class ServerService implements Service {
   #server: Server<undefined> | undefined;
   #info: AppInfo | undefined;
   #stopping = false;
+  /** The socket, port and token files this daemon made, by identity: only those go at stop. */
+  #own: { what: string; path: string; identity: FileIdentity }[] = [];
 
   constructor(
     private readonly paths: ProjectPaths,
@@ -125,6 +129,12 @@ export class ServerService implements Service {
     handle = createApp(this.store, info, appOptions).fetch;
     this.#server = server;
     this.#info = info;
+    const made: [string, string][] =
+      info.transport === "unix" ? [["socket", paths.socket]] : [["port file", paths.port], ["token file", paths.token]];
+    for (const [what, path] of made) {
+      const identity = identityOf(path);
+      if (identity) this.#own.push({ what, path, identity });
+    }
     log.info(
       info.transport === "unix" ? `listening on ${info.socket}` : `listening on 127.0.0.1:${info.port} (token in ${paths.token})`,
     );
@@ -140,6 +150,14 @@ export class ServerService implements Service {
     this.#stopping = true;
     const server = this.#server;
     this.#server = undefined;
+    const socket = this.#own.find((file) => file.what === "socket");
+    if (server && socket && compareFile(socket.path, socket.identity) !== "same") {
+      // Bun's stop unlinks the socket path, which is another daemon's now (or nothing): leave
+      // the listener to the process exit, which closes it without touching the path.
+      this.log.warn(`${socket.path} is not this daemon's socket any more; closing without removing it`);
+      this.#own.length = 0;
+      return;
+    }
     if (server) {
       const graceful = server.stop(false);
       const timedOut = await Promise.race([graceful.then(() => false), Bun.sleep(STOP_GRACE_MS).then(() => true)]);
@@ -148,6 +166,17 @@ export class ServerService implements Service {
         await server.stop(true);
       }
     }
-    this.dropTransportFiles();
+    // Only our own: after `.ve/` was deleted, the files at these paths are another daemon's.
+    for (const file of this.#own.splice(0)) {
+      try {
+        unlinkIfOurs(file.path, file.identity);
+      } catch (error) {
+        this.log.warn(`cannot remove ${file.path}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  watched(): WatchedFile[] {
+    return this.#own.map((file) => ({ ...file }));
   }
 }

@@ -19,3 +19,9 @@ export function storageExitCode(code: string | undefined): number | undefined {
   if (code === "storage_unavailable") return EXIT_STORAGE_UNAVAILABLE;
   return undefined;
 }
+
+/**
+ * Begins the log line of a daemon that ended because its state directory, database, lock file
+ * or socket was deleted or replaced under it; `start` looks for it to explain an empty state.
+ */
+export const LOST_STATE_MARKER = "stopping because its files went away";

@@ -44,6 +44,7 @@ export default defineCommand({
     if (args.nested !== true) await refuseNestedProject(ctx.paths.root);
     if (args.foreground) return await runInForeground(ctx, args.tcp === true, port);
     const result = await startDaemon(ctx.paths, { tcp: args.tcp === true, port });
+    if (result.notice) logger().warn(result.notice);
     const wanted = args.tcp ? "tcp" : "unix";
     if (result.alreadyRunning && result.status.transport !== wanted && !ctx.json) {
       logger().warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);

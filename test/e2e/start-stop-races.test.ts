@@ -16,12 +16,12 @@ async function startedPid(dir: string): Promise<number> {
 }
 
 /** Runs `command` over and over until `until` settles (bounded in count), collecting the runs. */
-async function repeatWhile(until: Promise<unknown>, command: () => Promise<Run>, max: number): Promise<Run[]> {
+async function repeatWhile<T>(until: Promise<unknown>, command: () => Promise<T>, max: number): Promise<T[]> {
   let done = false;
   void until.finally(() => {
     done = true;
   });
-  const runs: Run[] = [];
+  const runs: T[] = [];
   while (!done && runs.length < max) runs.push(await command());
   return runs;
 }
@@ -70,15 +70,11 @@ describe("start and stop racing", () => {
     for (let round = 0; round < ROUNDS; round++) {
       const dir = project();
       await startedPid(dir);
+      const batch = () => Promise.all([1, 2, 3].map(() => ve(dir, ["orch", "ps", "--json"])));
+      // One batch before the stop, so the ones racing it are requests a daemon was serving.
+      const requests = await batch();
       const stop = ve(dir, ["orch", "stop"]);
-      const requests = await repeatWhile(
-        stop,
-        async () => {
-          const batch = await Promise.all([1, 2, 3].map(() => ve(dir, ["orch", "ps", "--json"])));
-          return batch.find((r) => r.code !== 0) ?? (batch[0] as Run);
-        },
-        40,
-      );
+      requests.push(...(await repeatWhile(stop, batch, 40)).flat());
       expect((await stop).code).toBe(0);
       for (const r of requests) {
         if (r.code === 0) {

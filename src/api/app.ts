@@ -10,6 +10,7 @@ import { VERSION_HEADER } from "../version.ts";
 import { ReadCache } from "./cache.ts";
 import { errorResponse } from "./errors.ts";
 import { jsonResponse } from "./respond.ts";
+import { openApiDocument } from "./openapi.ts";
 import { pathOf, routable } from "./request-path.ts";
 import { MethodTable } from "./route-table.ts";
 import { ROUTE_GROUPS, type RouteGroup } from "./routes/index.ts";
@@ -107,6 +108,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
     cache,
     reply: (body, status = 200) => jsonResponse(body, info.version, status),
     commit: (work) => store.atomically(work),
+    openapi: () => openApiDocument(app.routes, info.version),
   };
 
   let app: AnyElysia = new Elysia({ normalize: false })

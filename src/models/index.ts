@@ -7,3 +7,4 @@ export * from "./common.ts";
 export * from "./work-units.ts";
 export * from "./daemon.ts";
 export * from "./cli.ts";
+export * from "./openapi.ts";

@@ -5,9 +5,11 @@
 // exporting `(ctx: RouteContext) => new Elysia({ normalize: false })...`, listed below), give
 // it its schemas (`params`, `query`, `body` with `parse: jsonBody`) and
 // `detail: operation(...).detail`, and answer with that operation's `serialize` (writes inside
-// `ctx.commit`). The 405/Allow table follows from what is registered.
+// `ctx.commit`). The 405/Allow table, GET /openapi.json and docs/api.md (`npm run docs:api`)
+// follow from that; test/api/openapi.test.ts fails for a route without an operation.
 import { type AccessRule, jsonApiAccess } from "../access.ts";
 import type { RoutePlugin } from "./kit.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { statusRoutes } from "./status.ts";
 import { workUnitRoutes } from "./work-units.ts";
 
@@ -24,6 +26,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes],
+    plugins: [statusRoutes, workUnitRoutes, openApiRoutes],
   },
 ];

@@ -5,7 +5,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { AnyElysia } from "elysia";
 import type { ErrorCode } from "../../errors.ts";
-import { ErrorBody, type Transport } from "../../models/index.ts";
+import { ErrorBody, type OpenApiDocument, type Transport } from "../../models/index.ts";
 import type { Store } from "../../state/store.ts";
 import type { ReadCache } from "../cache.ts";
 import { httpStatusOfCode } from "../errors.ts";
@@ -33,6 +33,8 @@ export interface RouteContext {
    * serializer refuses it), the write is rolled back, so a 500 never hides a committed change.
    */
   commit<T>(work: () => T): T;
+  /** The OpenAPI document of every route of the app (openapi.ts). */
+  openapi(): OpenApiDocument;
 }
 
 /** One plugin per resource: `(ctx) => new Elysia(...).get(...)`, listed in routes/index.ts. */
@@ -40,6 +42,8 @@ export type RoutePlugin = (ctx: RouteContext) => AnyElysia;
 
 /** Errors any route can answer, whatever it does: refused callers and a daemon that failed. */
 export const COMMON_ERRORS: readonly ErrorCode[] = [
+  // Every route validates its query (most refuse any parameter), and no parameter may repeat.
+  "validation_failed",
   "forbidden",
   "unauthorized",
   "internal",
@@ -49,7 +53,7 @@ export const COMMON_ERRORS: readonly ErrorCode[] = [
 /** Errors of every route that writes. */
 export const WRITE_ERRORS: readonly ErrorCode[] = ["storage_full"];
 /** Errors of every route that takes a JSON body, from reading it (body.ts). */
-export const BODY_ERRORS: readonly ErrorCode[] = ["validation_failed", "payload_too_large", "unsupported_media_type"];
+export const BODY_ERRORS: readonly ErrorCode[] = ["payload_too_large", "unsupported_media_type"];
 
 export interface OperationSpec<T extends TSchema> {
   summary: string;
@@ -63,6 +67,17 @@ export interface OperationSpec<T extends TSchema> {
   body?: boolean;
   /** The route writes (and so answers WRITE_ERRORS); its answer is built inside `ctx.commit`. */
   write?: boolean;
+  /** Requests to show in docs/api.md (checked against the OpenAPI document by a test). */
+  examples?: readonly RouteExample[];
+}
+
+export interface RouteExample {
+  title: string;
+  /** Values of the path's parameters (`{ chunk: "parser" }`). */
+  params?: Record<string, string>;
+  /** The query string without `?` (`status=READY`). */
+  query?: string;
+  body?: unknown;
 }
 
 interface MediaSchema {
@@ -75,8 +90,9 @@ export interface RouteDetail {
   summary: string;
   description?: string;
   responses: Record<string, MediaSchema>;
-  /** Every error code of the route, for the 405/OpenAPI tests and docs. */
+  /** Every error code of the route, by name (the statuses alone do not tell them apart). */
   "x-error-codes": ErrorCode[];
+  "x-examples": RouteExample[];
 }
 
 export interface Operation<T extends TSchema> {
@@ -109,7 +125,12 @@ export function operation<T extends TSchema>(name: string, spec: OperationSpec<T
       content: { "application/json": { schema: ErrorBody } },
     };
   }
-  const detail: RouteDetail = { summary: spec.summary, responses, "x-error-codes": codes };
+  const detail: RouteDetail = {
+    summary: spec.summary,
+    responses,
+    "x-error-codes": codes,
+    "x-examples": [...(spec.examples ?? [])],
+  };
   if (spec.description !== undefined) detail.description = spec.description;
   return { detail, status: spec.status, serialize: serializer(spec.response, name) };
 }

@@ -9,6 +9,7 @@ const getStatus = operation("GET /status", {
   status: 200,
   response: DaemonStatus,
   errors: ["validation_failed"],
+  examples: [{ title: "Is it running, and what does it hold" }],
 });
 
 export const statusRoutes = ({ store, info, reply }: RouteContext) =>

@@ -23,6 +23,7 @@ const list = operation("GET /work-units", {
   status: 200,
   response: WorkUnitList,
   errors: ["validation_failed"],
+  examples: [{ title: "Every unit" }, { title: "The units ready to plan", query: "status=READY&phase=PLAN" }],
 });
 const create = operation("POST /work-units", {
   summary: "Create a work unit",
@@ -31,12 +32,17 @@ const create = operation("POST /work-units", {
   errors: ["already_exists", "blocked", "dependency_cycle"],
   body: true,
   write: true,
+  examples: [
+    { title: "A unit with the defaults (GOAL, READY)", body: { chunk: "parser" } },
+    { title: "A unit waiting for another", body: { chunk: "docs", phase: "PLAN", blocked_by: ["parser"] } },
+  ],
 });
 const show = operation("GET /work-units/:chunk", {
   summary: "One work unit",
   status: 200,
   response: WorkUnit,
   errors: ["validation_failed", "not_found"],
+  examples: [{ title: "One unit", params: { chunk: "parser" } }],
 });
 const update = operation("PATCH /work-units/:chunk", {
   summary: "Change a work unit's status, phase, blockers or worktree",
@@ -49,6 +55,14 @@ const update = operation("PATCH /work-units/:chunk", {
   errors: ["not_found", "invalid_transition", "blocked", "dependency_cycle", "stale_write", "status_mismatch"],
   body: true,
   write: true,
+  examples: [
+    { title: "Start it", params: { chunk: "parser" }, body: { status: "RUNNING", worktree: "/work/trees/parser" } },
+    {
+      title: "Finish it, only if nobody changed it since it was read",
+      params: { chunk: "parser" },
+      body: { status: "DONE", expected_updated_at: "2026-01-31T12:00:00.000Z" },
+    },
+  ],
 });
 const remove = operation("DELETE /work-units/:chunk", {
   summary: "Delete a work unit (force: even when other units wait for it)",
@@ -56,12 +70,17 @@ const remove = operation("DELETE /work-units/:chunk", {
   response: Deleted,
   errors: ["validation_failed", "not_found", "has_dependents"],
   write: true,
+  examples: [
+    { title: "Delete it", params: { chunk: "docs" } },
+    { title: "Delete it although other units wait for it", params: { chunk: "parser" }, query: "force=true" },
+  ],
 });
 const history = operation("GET /work-units/:chunk/history", {
   summary: "A work unit's status log, oldest first",
   status: 200,
   response: History,
   errors: ["validation_failed", "not_found"],
+  examples: [{ title: "Its history", params: { chunk: "parser" } }],
 });
 
 export const workUnitRoutes = ({ store, cache, reply, commit }: RouteContext) =>

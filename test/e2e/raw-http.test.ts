@@ -59,6 +59,16 @@ describe("routing by path alone over the socket", () => {
   });
 });
 
+test("HTTP/1.0 without any Host header is routed by its path too", async () => {
+  const { dir, socket } = await started();
+  expect((await ve(dir, ["orch", "work-unit", "create", "foo"])).code).toBe(0);
+  const status = await rawExchange(socket, "GET /status HTTP/1.0\r\n\r\n");
+  expect(status.status, status.raw.slice(0, 300)).toBe(200);
+  expect(Value.Check(DaemonStatus, jsonBody(status))).toBe(true);
+  expectErrorCode(await rawExchange(socket, "DELETE /abc/work-units/foo HTTP/1.0\r\n\r\n"), 404, "unknown_route");
+  expect(json<{ count: number }>(await ve(dir, ["orch", "ps", "--json"])).count).toBe(1);
+});
+
 describe("TCP mode", () => {
   test("a non-loopback Host, of any length, is refused with a JSON 403; a loopback one with a port is served", async () => {
     const dir = project();

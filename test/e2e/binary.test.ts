@@ -1,9 +1,10 @@
 // dist/ve is the whole program: it works from any directory, copied alone (no sql/, no
 // node_modules beside it), and never reads the `.env` or `bunfig.toml` of where it runs.
 import { describe, expect, test } from "bun:test";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models/index.ts";
+import { cwdOf, executableOf } from "../helpers/processes.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { VE, jsonOf, run, stateFiles, useProjects } from "./harness.ts";
 
@@ -22,7 +23,7 @@ describe("the compiled binary", () => {
     expect(ps.stdout).toContain("from-root");
 
     // The daemon works in the project, whatever directory the CLI ran in.
-    expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(dir);
+    expect(cwdOf(pid)).toBe(dir);
 
     // A relative spelling of the same project reaches the same daemon.
     const relative = await run([VE, "orch", "status", "--json", "--project-dir", basename(dir)], { cwd: dirname(dir) });
@@ -44,7 +45,7 @@ describe("the compiled binary", () => {
     expect({ code: start.code, stderr: start.stderr }).toEqual({ code: 0, stderr: "" });
     const pid = jsonOf(StartResult, start).daemon.pid;
     // The daemon is this very copy, re-executed.
-    expect(readlinkSync(`/proc/${pid}/exe`)).toBe(copy);
+    expect(executableOf(pid)).toBe(copy);
 
     expect((await veCopy(["orch", "work-unit", "create", "alone"])).code).toBe(0);
     const ps = jsonOf(WorkUnitList, await veCopy(["orch", "ps", "--json"]));

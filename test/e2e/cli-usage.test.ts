@@ -4,9 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { VE, run, useProjects } from "./harness.ts";
+import { hasUtilLinuxScript } from "../helpers/processes.ts";
 
 const { project, ve } = useProjects("ve-usage");
-const hasScript = Bun.which("script") !== null;
+const hasScript = hasUtilLinuxScript("cli-usage terminal tests");
 
 const COMMANDS: string[][] = [
   [],

@@ -4,8 +4,9 @@ import { afterAll, afterEach, beforeAll, setDefaultTimeout } from "bun:test";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isRunning, isVeDaemon } from "../helpers/processes.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
 export const VE = resolve(import.meta.dir, "../../dist/ve");
@@ -34,38 +35,8 @@ function baseEnv(extra: Record<string, string | undefined> = {}): Record<string,
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A process of ours that is still there (zombies count as gone). A multi-threaded process
- * (every Bun daemon) shows its main thread as a zombie while the other threads are still
- * exiting and still hold its files, its socket and its lock: it is gone only once that
- * zombie is its last thread.
- */
-export function isRunning(pid: number): boolean {
-  if (!processAlive(pid)) return false;
-  try {
-    if (!/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return true;
-    return readdirSync(`/proc/${pid}/task`).length > 1;
-  } catch {
-    return processAlive(pid);
-  }
-}
-
-export function isVeDaemon(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("__daemon");
-  } catch {
-    return false;
-  }
-}
+// Reading other processes (/proc on Linux, ps and lsof elsewhere) lives in one portable helper.
+export { type ProcStat, daemonPids, isRunning, isVeDaemon, procStat } from "../helpers/processes.ts";
 
 /** Polls `check` every few ms until it holds or `timeoutMs` passes; returns whether it held. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 10): Promise<boolean> {
@@ -188,47 +159,6 @@ export function checked<T extends TSchema>(schema: T, value: unknown, what = "do
 /** stdout as exactly one JSON document that fits `schema`. */
 export function jsonOf<T extends TSchema>(schema: T, result: Run): Static<T> {
   return checked(schema, json(result), `stdout of a command (exit ${result.code})`);
-}
-
-export interface ProcStat {
-  pid: number;
-  state: string;
-  ppid: number;
-  pgrp: number;
-  /** Field 6 of /proc/<pid>/stat: the session id. */
-  session: number;
-  /** Field 7: the controlling terminal (0 when there is none). */
-  ttyNr: number;
-}
-
-/** The fields of /proc/<pid>/stat this suite needs (the command name may hold spaces). */
-export function procStat(pid: number): ProcStat {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return {
-    pid,
-    state: rest[0] ?? "?",
-    ppid: Number(rest[1]),
-    pgrp: Number(rest[2]),
-    session: Number(rest[3]),
-    ttyNr: Number(rest[4]),
-  };
-}
-
-/** Live (non-zombie) ve daemon processes whose command line names `dir`, from /proc. */
-export function daemonPids(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-    } catch {
-      continue;
-    }
-    if (argv.includes("__daemon") && argv.includes(dir) && isRunning(Number(entry))) found.push(Number(entry));
-  }
-  return found.sort((a, b) => a - b);
 }
 
 export function sha256File(path: string): string {

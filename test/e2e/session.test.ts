@@ -3,9 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { DaemonStatus } from "../../src/models/index.ts";
 import { VE, isRunning, jsonOf, killQuietly, procStat, useProjects, waitFor } from "./harness.ts";
+import { hasUtilLinuxScript } from "../helpers/processes.ts";
 
 const { project, ve } = useProjects("ve-session");
-const hasScript = Bun.which("script") !== null;
+const hasScript = hasUtilLinuxScript("session terminal tests");
 
 /** Reads `stream` until `pattern` matches the text so far (or the time is up). */
 async function readUntil(stream: ReadableStream<Uint8Array>, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {

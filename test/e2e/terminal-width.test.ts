@@ -3,9 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { DaemonStatus, WorkUnitList } from "../../src/models/index.ts";
 import { VE, jsonOf, run, useProjects } from "./harness.ts";
+import { hasUtilLinuxScript } from "../helpers/processes.ts";
 
 const { project, ve } = useProjects("ve-width");
-const hasScript = Bun.which("script") !== null;
+const hasScript = hasUtilLinuxScript("terminal-width terminal tests");
 
 const LONG = `a-very-long-chunk-name-${"n".repeat(70)}`;
 

@@ -39,6 +39,9 @@ export const ERROR_CODES = [
   "bad_response",
   "usage",
   "io_failed",
+  // A file or directory of the project (or the socket directory) that ve will not trust: a link,
+  // another user's, open to other users, or not the kind of file ve keeps there.
+  "unsafe_path",
   // The engine's git work.
   "git_missing",
   "git_failed",

@@ -18,6 +18,7 @@ import type {
 import type { ProjectPaths } from "../project/paths.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import { type HttpResponse, TransportError, exchange } from "./http.ts";
+import { checkSocket, findTcpEndpoint } from "./trust.ts";
 
 export const REQUEST_TIMEOUT_MS = 5000;
 
@@ -42,6 +43,18 @@ export interface Reply<T> {
 
 let versionWarned = false;
 
+/** Whether a file stands where `.ve/` should be (asked only once a connect has failed). */
+function stateDirIsAFile(stateDir: string): boolean {
+  const back = process.cwd();
+  try {
+    process.chdir(stateDir);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOTDIR";
+  }
+  process.chdir(back);
+  return false;
+}
+
 /**
  * The path of a unit. A name is checked here, not only by the daemon: `.` or `..` would be
  * taken as path steps on the way (`/work-units/..` is `/`) and reach another route.
@@ -53,20 +66,7 @@ function unitPath(chunk: string): string {
   return `/work-units/${chunk}`;
 }
 
-async function readTrimmed(path: string): Promise<string | undefined> {
-  try {
-    return (await Bun.file(path).text()).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The TCP endpoint a daemon in TCP mode recorded in the project, if any. */
-export async function findTcpEndpoint(paths: ProjectPaths): Promise<Endpoint | undefined> {
-  const [portText, token] = await Promise.all([readTrimmed(paths.port), readTrimmed(paths.token)]);
-  const port = Number(portText);
-  return Number.isInteger(port) && port > 0 && token ? { transport: "tcp", port, token } : undefined;
-}
+export { findTcpEndpoint } from "./trust.ts";
 
 function isConnectFailure(error: unknown): boolean {
   return error instanceof TransportError && error.failure.kind === "connect";
@@ -129,9 +129,14 @@ export class Client {
     const request = { method, path, body: body === undefined ? undefined : JSON.stringify(body) };
     const socket: Endpoint = { transport: "unix", socket: this.paths.socket };
     let response: HttpResponse;
+    // Started with the connect, awaited before the request is written (see trust.ts).
+    const trusted = checkSocket(this.paths);
+    trusted.catch(() => {});
     try {
-      response = await exchange({ unix: socket.socket }, request, this.timeoutMs);
+      response = await exchange({ unix: socket.socket }, request, this.timeoutMs, trusted);
     } catch (error) {
+      // A socket that is not ours is refused, never passed over for TCP.
+      if (error instanceof VeError) throw error;
       const tcp = isConnectFailure(error) ? await findTcpEndpoint(this.paths) : undefined;
       if (!tcp || tcp.transport !== "tcp") throw this.describeFailure(error, socket);
       try {
@@ -200,6 +205,20 @@ export class Client {
         );
       case "connect":
         if (failure.code === "ENOENT") return this.notRunning("");
+        if (endpoint.transport === "unix" && !this.paths.socketInRuntimeDir && stateDirIsAFile(this.paths.stateDir)) {
+          return new VeError(
+            "io_failed",
+            `${this.paths.stateDir} is not a directory (a file is in its place), so no ve daemon can run for ${this.paths.root}; move that file away (ve keeps its state in a directory of that name).`,
+            { project_dir: this.paths.root, path: this.paths.stateDir },
+          );
+        }
+        if (failure.code === "EACCES") {
+          return new VeError(
+            "io_failed",
+            `Cannot connect to ${where}: permission denied; the socket or a directory above it is not accessible to you (check the owner and mode of ${this.paths.stateDir}).`,
+            { project_dir: this.paths.root, path: where },
+          );
+        }
         if (failure.code === "ECONNRESET" || failure.code === "EPIPE") return this.stopping(where);
         if (failure.code === "ECONNREFUSED") {
           const file = endpoint.transport === "unix" ? endpoint.socket : this.paths.port;

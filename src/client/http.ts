@@ -105,7 +105,11 @@ function decodeChunked(body: Uint8Array): Uint8Array | undefined {
   }
 }
 
-export function exchange(target: Target, request: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
+/**
+ * `ready`, when given, must resolve before the request is written (the client's check of who
+ * owns the socket, run while the connect is under way); its rejection is the exchange's.
+ */
+export function exchange(target: Target, request: HttpRequest, timeoutMs: number, ready?: Promise<void>): Promise<HttpResponse> {
   const encoder = new TextEncoder();
   const body = request.body === undefined ? undefined : encoder.encode(request.body);
   const lines = [`${request.method} ${request.path} HTTP/1.1`, "Host: localhost", "Connection: close"];
@@ -189,16 +193,28 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
       }
     };
 
+    let released = ready === undefined;
+    const send = (s: { write(data: Uint8Array): number }) => {
+      const written = s.write(pending);
+      pending = pending.subarray(Math.max(0, written));
+    };
     const handlers = {
       binaryType: "uint8array" as const,
       open(s: { write(data: Uint8Array): number }) {
-        const written = s.write(pending);
-        pending = pending.subarray(Math.max(0, written));
+        if (released) send(s);
+        else {
+          ready?.then(
+            () => {
+              released = true;
+              if (!settled) send(s);
+            },
+            (error: Error) => finish(error),
+          );
+        }
       },
       drain(s: { write(data: Uint8Array): number }) {
-        if (pending.byteLength === 0) return;
-        const written = s.write(pending);
-        pending = pending.subarray(Math.max(0, written));
+        if (!released || pending.byteLength === 0) return;
+        send(s);
       },
       data(_s: unknown, data: Uint8Array) {
         chunks.push(data);

@@ -1,12 +1,13 @@
 // Starting, stopping and inspecting a daemon from the CLI. This module runs in the CLI
 // process: it must not import the daemon's server code (that is what the re-executed child
 // loads).
-import { closeSync, fstatSync, openSync, readSync, statSync, statfsSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, readSync, statfsSync } from "node:fs";
 import { Client, requestTimeoutMs } from "../client/client.ts";
 import { VeError, storageFault } from "../errors.ts";
 import type { DaemonStatus } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
-import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
+import { openStateFile } from "../project/safe-files.ts";
+import { ensureStateDir } from "../project/state-dir.ts";
 import { isLockHeld, readPid, withLockFree } from "../project/lock.ts";
 import { type DaemonProcess, holdsLock, lockHolder, permissionDenied } from "./identity.ts";
 import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON, EXIT_STORAGE_FULL, EXIT_STORAGE_UNAVAILABLE, LOST_STATE_MARKER } from "../project/protocol.ts";
@@ -78,12 +79,13 @@ export function daemonCommand(root: string, options: StartOptions): string[] {
 }
 
 function readLogTail(path: string, from: number): string[] {
-  let fd: number;
+  let fd: number | undefined;
   try {
-    fd = openSync(path, "r");
+    fd = openStateFile(path, "read");
   } catch {
-    return [];
+    // A log ve refuses to read (a link, another user's) adds nothing to the report.
   }
+  if (fd === undefined) return [];
   try {
     const size = fstatSync(fd).size;
     const start = size >= from ? from : 0;
@@ -159,7 +161,8 @@ const MAX_SPAWNS = 5;
 function spawnDaemon(paths: ProjectPaths, options: StartOptions): { child: ReturnType<typeof Bun.spawn>; logOffset: number } {
   let logFd: number;
   try {
-    logFd = openSync(paths.log, "a", PRIVATE_FILE_MODE);
+    // Never through a link: the child writes to what this opens.
+    logFd = openStateFile(paths.log, "append");
   } catch (error) {
     throw storageFault(error, paths.log, "open the daemon log") ?? error;
   }
@@ -199,7 +202,7 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
   const deadline = Date.now() + timeoutMs;
   let ours: { child: ReturnType<typeof Bun.spawn>; logOffset: number } | undefined;
   let spawns = 0;
-  let logOffset = statSync(paths.log, { throwIfNoEntry: false })?.size ?? 0;
+  let logOffset = lstatSync(paths.log, { throwIfNoEntry: false })?.size ?? 0;
   while (Date.now() < deadline) {
     const status = await probe(client);
     // In a race of starts, the daemon that answers may be another start's: then ours lost.

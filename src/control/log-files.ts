@@ -1,11 +1,19 @@
 // Reading the daemon log for `ve orch logs`, including across a rotation. Light on purpose:
 // the CLI imports it.
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { type Stats, closeSync, fstatSync, lstatSync, readSync } from "node:fs";
+import { checkStateFile, openStateFile } from "../project/safe-files.ts";
 
 const FOLLOW_POLL_MS = 200;
 
+/** The log file's metadata; undefined when absent. A link or another user's file is refused, never read. */
+function infoOf(path: string): Stats | undefined {
+  checkStateFile(path);
+  return lstatSync(path, { throwIfNoEntry: false });
+}
+
 function readFrom(path: string, start: number, maxBytes = Number.POSITIVE_INFINITY): { text: string; end: number } {
-  const fd = openSync(path, "r");
+  const fd = openStateFile(path, "read");
+  if (fd === undefined) return { text: "", end: 0 };
   try {
     const size = fstatSync(fd).size;
     const from = Math.max(start, size - maxBytes);
@@ -38,7 +46,7 @@ function lines(text: string): string[] {
  * until it holds them: a window that starts mid-line must not yield a fragment.
  */
 function tailOf(file: string, count: number): string[] {
-  if (!existsSync(file)) return [];
+  if (!infoOf(file)) return [];
   for (let window = count * 256 + 4096; ; window *= 4) {
     const { text, end } = readFrom(file, 0, window);
     const whole = window >= end ? lines(text) : lines(text.slice(text.indexOf("\n") + 1));
@@ -56,8 +64,9 @@ export function lastLines(path: string, count: number): string[] {
 
 /** Calls `onLine` for each line appended after now, following rotation, until `signal` aborts. */
 export async function followLog(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
-  let offset = existsSync(path) ? statSync(path).size : 0;
-  let inode = existsSync(path) ? statSync(path).ino : 0;
+  const first = infoOf(path);
+  let offset = first?.size ?? 0;
+  let inode = first?.ino ?? 0;
   let partial = "";
   const deliver = (text: string) => {
     const parts = (partial + text).split("\n");
@@ -65,13 +74,13 @@ export async function followLog(path: string, onLine: (line: string) => void, si
     for (const line of parts) if (line !== "") onLine(line);
   };
   while (!signal.aborted) {
-    if (existsSync(path)) {
-      const info = statSync(path);
+    const info = infoOf(path);
+    if (info) {
       if (info.ino !== inode || info.size < offset) {
         // Rotated since the last poll: what was written before the rotation and not yet read
         // is at the end of the rotated copy.
         const rotated = `${path}.1`;
-        if (offset > 0 && existsSync(rotated) && statSync(rotated).size > offset) deliver(readFrom(rotated, offset).text);
+        if (offset > 0 && (infoOf(rotated)?.size ?? 0) > offset) deliver(readFrom(rotated, offset).text);
         inode = info.ino;
         offset = 0;
       }

@@ -4,8 +4,9 @@
 // and truncates it in place ("copytruncate"): every handle on it, the logger's and the
 // daemon's stdout and stderr, keeps writing to the current log.
 import { type ConsolaInstance, type LogObject, createConsola } from "consola/core";
-import { closeSync, copyFileSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { PRIVATE_FILE_MODE } from "../project/state-dir.ts";
+import { closeSync, fstatSync, ftruncateSync, readSync, writeSync } from "node:fs";
+import { VeError } from "../errors.ts";
+import { openStateFile } from "../project/safe-files.ts";
 
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;
 
@@ -20,8 +21,32 @@ export interface DaemonLog {
   close(): void;
 }
 
+/** Never through a link: a committed `.ve/orchestrator.log` symlink must not get our lines. */
 function openAppend(path: string): number {
-  return openSync(path, "a", PRIVATE_FILE_MODE);
+  return openStateFile(path, "append");
+}
+
+/** Copies `from` over `to`, both opened without following links (`to` is checked before it is emptied). */
+function copyFile(from: string, to: string): void {
+  const source = openStateFile(from, "read");
+  if (source === undefined) return;
+  try {
+    const target = openStateFile(to, "readwrite");
+    try {
+      ftruncateSync(target, 0);
+      const buffer = Buffer.alloc(256 * 1024);
+      for (let offset = 0; ; ) {
+        const n = readSync(source, buffer, 0, buffer.length, offset);
+        if (n <= 0) break;
+        for (let done = 0; done < n; ) done += writeSync(target, buffer, done, n - done, offset + done);
+        offset += n;
+      }
+    } finally {
+      closeSync(target);
+    }
+  } finally {
+    closeSync(source);
+  }
 }
 
 export function formatLogLine(entry: Pick<LogObject, "date" | "type" | "args">): string {
@@ -40,7 +65,9 @@ export function openDaemonLog(path: string, options: DaemonLogOptions): DaemonLo
   let fd: number | undefined;
   try {
     fd = openAppend(path);
-  } catch {
+  } catch (error) {
+    // A log ve does not trust (a link, another user's file) is refused, not replaced by stderr.
+    if (error instanceof VeError && error.code === "unsafe_path") throw error;
     fd = undefined;
   }
   let size = 0;
@@ -52,7 +79,7 @@ export function openDaemonLog(path: string, options: DaemonLogOptions): DaemonLo
   let lostBecause = "";
 
   const rotate = (target: number) => {
-    copyFileSync(path, `${path}.1`);
+    copyFile(path, `${path}.1`);
     ftruncateSync(target, 0);
     size = 0;
   };

@@ -1,9 +1,10 @@
 // The API server service: the Unix socket (or TCP with a bearer token), the app over the store,
 // and a bounded graceful stop.
-import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync } from "node:fs";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import type { ProjectPaths } from "../project/paths.ts";
+import { fileError, refused, writeFileAside } from "../project/safe-files.ts";
 import { PRIVATE_FILE_MODE, ensurePrivateDir } from "../project/state-dir.ts";
 import { removeTransportFiles } from "../project/transport-files.ts";
 import type { Store } from "../state/store.ts";
@@ -32,14 +33,28 @@ function newToken(): string {
 }
 
 function writePrivateFile(path: string, content: string): void {
-  // Written aside and renamed, so a reader never sees a half-written port or token.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode: PRIVATE_FILE_MODE });
-  renameSync(tmp, path);
+  // Written aside and renamed, so a reader never sees a half-written port or token; never
+  // through a link at either name.
+  try {
+    writeFileAside(path, content);
+  } catch (error) {
+    throw new StartRefused(fileError(error, path, "write").message);
+  }
 }
 
 function listenUnix(paths: ProjectPaths, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
+  // Before listening: the socket directory must be ours alone (a shared /tmp lets anyone
+  // create `ve-<uid>` first), and nothing may be left at the socket's name (the lock holder
+  // has removed a dead daemon's socket; what remains, such as a link, is not ours).
   if (paths.socketInRuntimeDir) ensurePrivateDir(paths.socket.slice(0, paths.socket.lastIndexOf("/")));
+  const left = lstatSync(paths.socket, { throwIfNoEntry: false });
+  if (left) {
+    throw refused(
+      paths.socket,
+      `${left.isSymbolicLink() ? "a symbolic link" : "something that is not this daemon's socket"} is at the socket's name`,
+      "remove it",
+    );
+  }
   // bun-types rejects idleTimeout beside `unix`, but the server honours it; without it a
   // request slower than the 10 s default is cut.
   // @ts-expect-error see above
@@ -109,6 +124,9 @@ export class ServerService implements Service {
       try {
         server = listenUnix(paths, fetch, bunServeOptions((message) => log.error(message)));
       } catch (error) {
+        // A socket place ve does not trust is a refusal, never a quiet switch to TCP (one that
+        // cannot be created, on a read-only or missing runtime directory, is no threat).
+        if (error instanceof VeError && error.code === "unsafe_path") throw new StartRefused(error.message);
         log.warn(`cannot listen on ${paths.socket} (${(error as Error).message}); falling back to TCP on 127.0.0.1`);
       }
     }

@@ -1,10 +1,10 @@
 // The single-instance guarantee: an exclusive flock on orchestrator.pid, held for the daemon's
 // whole life and released by the kernel however it ends (kill -9 included). The file is never
 // unlinked: two processes could then lock two different inodes.
-import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, writeSync } from "node:fs";
 import { VeError } from "../errors.ts";
 import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, SystemCallError, flock as flockFd } from "../platform/libc.ts";
-import { PRIVATE_FILE_MODE } from "./state-dir.ts";
+import { openStateFile, readStateText } from "./safe-files.ts";
 
 /**
  * A probe (`isLockHeld`, `stop`) holds the lock for microseconds; a daemon that starts in that
@@ -41,8 +41,9 @@ function flock(path: string, fd: number, operation: number): boolean {
   }
 }
 
+/** Never through a link: a committed `.ve/orchestrator.pid` symlink would have us truncate its target. */
 function openLockFile(path: string): number {
-  return openSync(path, constants.O_RDWR | constants.O_CREAT, PRIVATE_FILE_MODE);
+  return openStateFile(path, "readwrite");
 }
 
 export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promise<HeldLock | undefined> {
@@ -79,12 +80,8 @@ export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promis
 
 /** Whether some process holds the daemon lock on `path`, without keeping any lock ourselves. */
 export function isLockHeld(path: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY);
-  } catch {
-    return false;
-  }
+  const fd = openStateFile(path, "read");
+  if (fd === undefined) return false;
   try {
     if (!flock(path, fd, LOCK_SH | LOCK_NB)) return true;
     flock(path, fd, LOCK_UN);
@@ -99,8 +96,10 @@ export function withLockFree(path: string, fn: () => void): boolean {
   let fd: number;
   try {
     fd = openLockFile(path);
-  } catch {
-    return false;
+  } catch (error) {
+    // No `.ve/` at all: nothing a daemon could have left, nothing to guard.
+    if (error instanceof VeError && (error.details as { errno_code?: string } | undefined)?.errno_code === "ENOENT") return false;
+    throw error;
   }
   try {
     if (!flock(path, fd, LOCK_EX | LOCK_NB)) return false;
@@ -126,14 +125,13 @@ export interface PidRecord {
   startTime: string | undefined;
 }
 
-/** The pid and start time recorded in the file; undefined if empty, unreadable or malformed. */
+/**
+ * The pid and start time recorded in the file; undefined if absent, empty or malformed. A file
+ * ve does not trust (a link, another user's) is refused, not read.
+ */
 export function readPidRecord(path: string): PidRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
+  const text = readStateText(path);
+  if (text === undefined) return undefined;
   const [first, second] = text.split("\n");
   const pid = Number.parseInt((first ?? "").trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;

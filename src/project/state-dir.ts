@@ -1,41 +1,60 @@
 // Creating a project's private directories: `.ve/` and, for long project paths, the
 // per-user socket directory. Only `start` and the daemon create anything.
-import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { VeError, storageFault, systemErrorCode } from "../errors.ts";
+import { mkdirSync } from "node:fs";
+import { VeError, storageFault } from "../errors.ts";
 import type { ProjectPaths } from "./paths.ts";
+import { checkPrivateDirectory, fileError, readStateText, writeFileAside } from "./safe-files.ts";
 
+export { PRIVATE_FILE_MODE } from "./safe-files.ts";
 export const STATE_DIR_MODE = 0o700;
-export const PRIVATE_FILE_MODE = 0o600;
+
+function makeDirectory(dir: string, recursiveParent: boolean): void {
+  try {
+    mkdirSync(dir, { mode: STATE_DIR_MODE });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code === "ENOENT" && recursiveParent) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
+        return;
+      } catch (inner) {
+        throw fileError(inner, dir, "create");
+      }
+    }
+    throw fileError(error, dir, "create");
+  }
+}
+
+/** The per-user socket directory: ours, 0700, a real directory, or refused (never tightened). */
+export function ensurePrivateDir(dir: string): void {
+  makeDirectory(dir, true);
+  checkSocketDirectory(dir);
+}
 
 /**
- * A directory only this user can enter: created 0700, and refused when it is a symlink or
- * belongs to someone else (a shared /tmp lets anyone pre-create a name).
+ * What daemon and client check before they listen or connect in the per-user socket
+ * directory: in a shared /tmp anyone can create `ve-<uid>` first, and whoever owns it (or can
+ * write to it) can put a socket there that answers as the daemon.
  */
-export function ensurePrivateDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
-  } catch (error) {
-    throw new VeError("io_failed", `Cannot create ${dir} (${(error as Error).message}); check the permissions of its parent.`, {
-      path: dir,
-    });
-  }
-  const info = lstatSync(dir);
-  const uid = process.getuid?.();
-  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) {
-    throw new VeError(
-      "io_failed",
-      `${dir} is not a directory owned by you; remove it or point XDG_RUNTIME_DIR or --project-dir elsewhere.`,
-      { path: dir },
-    );
-  }
-  if ((info.mode & 0o777) !== STATE_DIR_MODE) chmodSync(dir, STATE_DIR_MODE);
+export function checkSocketDirectory(dir: string): void {
+  checkPrivateDirectory(dir, {
+    role: "the per-user socket directory",
+    refuseShared: true,
+    alternative: ", or set XDG_RUNTIME_DIR to a private directory of yours",
+  });
 }
 
 export const GITIGNORE_CONTENT = "*\n";
 
 /** `.ve/`: 0700, with a `.gitignore` of `*` so the state never lands in a commit. */
 export function ensureStateDir(paths: ProjectPaths): void {
-  ensurePrivateDir(paths.stateDir);
+  makeDirectory(paths.stateDir, false);
+  checkPrivateDirectory(paths.stateDir, {
+    role: "the project's state directory",
+    refuseShared: false,
+    alternative: "",
+  });
   ensureGitignore(`${paths.stateDir}/.gitignore`);
 }
 
@@ -45,24 +64,24 @@ export function ensureStateDir(paths: ProjectPaths): void {
  * aside and renamed: a failed write leaves the old file or none, never an empty one.
  */
 function ensureGitignore(path: string): void {
+  // Read only if it is a plain file of ours; anything else (a committed symlink) is replaced
+  // by the rename below, which never follows a link.
   let current: string | undefined;
   try {
-    current = readFileSync(path, "utf8");
+    current = readStateText(path);
   } catch (error) {
-    if (systemErrorCode(error) !== "ENOENT") throw gitignoreFailed(error, path, "read");
+    if (!(error instanceof VeError && error.code === "unsafe_path")) throw gitignoreFailed(error, path, "read");
   }
   if (current === GITIGNORE_CONTENT) return;
-  const aside = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(aside, GITIGNORE_CONTENT, { mode: PRIVATE_FILE_MODE, flag: "w" });
-    renameSync(aside, path);
+    writeFileAside(path, GITIGNORE_CONTENT);
   } catch (error) {
-    rmSync(aside, { force: true });
     throw gitignoreFailed(error, path, "write");
   }
 }
 
 function gitignoreFailed(error: unknown, path: string, action: "read" | "write"): VeError {
+  if (error instanceof VeError) return error;
   return (
     storageFault(error, path, action) ??
     new VeError(

@@ -1,9 +1,10 @@
 // Opening the SQLite file: the pragmas of the design, in the order that survives several
 // processes opening a new database at once, and refusals that never modify the file.
 import { Database } from "bun:sqlite";
-import { closeSync, openSync, statfsSync } from "node:fs";
+import { closeSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { VeError, storageFault } from "../errors.ts";
+import { checkStateFile, openStateFile } from "../project/safe-files.ts";
 import { LATEST_SCHEMA_VERSION, type Migration, MIGRATIONS, assertSchemaNotNewer, migrate } from "./migrations.ts";
 
 /** How long a writer waits for another process's write lock before giving up. */
@@ -93,16 +94,26 @@ function describeOpenFailure(error: unknown, path: string): VeError {
   );
 }
 
-/** Creates the file 0600 if absent, so SQLite (which copies the mode to -wal/-shm) never widens it. */
+/**
+ * Creates the file 0600 if absent, so SQLite (which copies the mode to -wal/-shm) never widens
+ * it. SQLite opens the database and the files beside it by name, following links: each is
+ * checked first (none may be a link, another user's or have a second name), and the database
+ * is opened once here without following one. `.ve/` is the user's own and 0700 (checked by
+ * ensureStateDir), so nothing can be swapped in between.
+ */
 function ensureFile(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) checkStateFile(file);
   try {
-    closeSync(openSync(path, "a", DB_FILE_MODE));
+    closeSync(openStateFile(path, "readwrite", DB_FILE_MODE));
   } catch (error) {
-    const fault = storageFault(error, path, "create the database");
-    if (fault) throw fault;
+    // Refusals, permission and disk faults already name the path and the cause.
+    if (!(error instanceof VeError) || error.code !== "io_failed") throw error;
+    const missing = (error.details as { errno_code?: string } | undefined)?.errno_code === "ENOENT";
     throw new VeError(
       "database_unavailable",
-      `The database ${path} cannot be created (${(error as Error).message}); check that its folder exists and is writable by you.`,
+      missing
+        ? `The database ${path} cannot be created: its folder ${dirname(path)} does not exist.`
+        : `The database ${path} cannot be opened or created (${error.message}).`,
       { path },
     );
   }

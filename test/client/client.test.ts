@@ -263,7 +263,7 @@ describe("Client over loopback TCP (port + token files)", () => {
 
   test("a wrong token surfaces `unauthorized`", async () => {
     const { paths } = daemonOnTcp("the-real-token");
-    writeFileSync(paths.token, "a-wrong-token\n");
+    writeFileSync(paths.token, "a-wrong-token\n", { mode: 0o600 });
     const error = await veError(() => new Client(paths, { timeoutMs: 3000 }).status());
     expect(error.code).toBe("unauthorized");
   });
@@ -273,8 +273,8 @@ describe("Client over loopback TCP (port + token files)", () => {
     const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x") });
     const port = probe.port as number;
     probe.stop(true);
-    writeFileSync(paths.port, `${port}\n`);
-    writeFileSync(paths.token, "t\n");
+    writeFileSync(paths.port, `${port}\n`, { mode: 0o600 });
+    writeFileSync(paths.token, "t\n", { mode: 0o600 });
     const error = await veError(() => new Client(paths, { timeoutMs: 3000 }).status());
     expect(error.code).toBe("daemon_not_running");
     expect(error.details).toMatchObject({ stale_file: paths.port });
@@ -284,8 +284,8 @@ describe("Client over loopback TCP (port + token files)", () => {
 describe("finding the daemon: the socket first, then port + token", () => {
   test("a live socket wins over port and token files", async () => {
     const { paths } = daemonOnSocket();
-    writeFileSync(paths.port, "1\n");
-    writeFileSync(paths.token, "tok\n");
+    writeFileSync(paths.port, "1\n", { mode: 0o600 });
+    writeFileSync(paths.token, "tok\n", { mode: 0o600 });
     const reply = await new Client(paths, { timeoutMs: 3000 }).status();
     expect(reply.data.transport).toBe("unix");
   });
@@ -324,20 +324,20 @@ describe("finding the daemon: the socket first, then port + token", () => {
 
   test("findTcpEndpoint: the port and the token, trimmed", async () => {
     const { paths } = project();
-    writeFileSync(paths.port, " 4242 \n");
-    writeFileSync(paths.token, "tok\n");
+    writeFileSync(paths.port, " 4242 \n", { mode: 0o600 });
+    writeFileSync(paths.token, "tok\n", { mode: 0o600 });
     expect(await findTcpEndpoint(paths)).toEqual({ transport: "tcp", port: 4242, token: "tok" });
   });
 
   test("findTcpEndpoint: a port without a token, an empty token, or a bad port is no endpoint", async () => {
     const { paths } = project();
-    writeFileSync(paths.port, "4242\n");
+    writeFileSync(paths.port, "4242\n", { mode: 0o600 });
     expect(await findTcpEndpoint(paths)).toBeUndefined();
-    writeFileSync(paths.token, "\n");
+    writeFileSync(paths.token, "\n", { mode: 0o600 });
     expect(await findTcpEndpoint(paths)).toBeUndefined();
-    writeFileSync(paths.token, "tok\n");
+    writeFileSync(paths.token, "tok\n", { mode: 0o600 });
     for (const bad of ["", "0", "-1", "abc", "42.5"]) {
-      writeFileSync(paths.port, `${bad}\n`);
+      writeFileSync(paths.port, `${bad}\n`, { mode: 0o600 });
       expect({ bad, endpoint: await findTcpEndpoint(paths) }).toEqual({ bad, endpoint: undefined });
     }
   });

@@ -81,13 +81,13 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 
-  test("refuses a symlink, even to a directory of ours, with io_failed naming it", async () => {
+  test("refuses a symlink, even to a directory of ours, with unsafe_path naming it", async () => {
     const base = tempDir();
     const target = mkdirs(base, "target");
     const link = join(base, "ve-link");
     symlinkSync(target, link);
     const error = thrownVeError(() => ensurePrivateDir(link));
-    expect(error.code).toBe("io_failed");
+    expect(error.code).toBe("unsafe_path");
     expect(error.message).toContain(link);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
   });
@@ -98,7 +98,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     const elsewhere = mkdirs(base, "elsewhere");
     symlinkSync(elsewhere, join(root, ".ve"));
     const error = thrownVeError(() => ensureStateDir(projectPaths(root)));
-    expect(error.code).toBe("io_failed");
+    expect(error.code).toBe("unsafe_path");
     expect(existsSync(join(elsewhere, ".gitignore"))).toBe(false);
   });
 
@@ -108,7 +108,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     chmodSync(dir, 0o777);
     chownSync(dir, 65534, 65534);
     const error = thrownVeError(() => ensurePrivateDir(dir));
-    expect(error.code).toBe("io_failed");
+    expect(error.code).toBe("unsafe_path");
     expect(error.message).toContain(dir);
     expect(statSync(dir).mode & 0o777).toBe(0o777);
   });
@@ -117,7 +117,7 @@ describe("ensureStateDir / ensurePrivateDir: a directory only this user can ente
     const file = join(tempDir(), "not-a-dir");
     writeFileSync(file, "x");
     const error = thrownVeError(() => ensurePrivateDir(file));
-    expect(error.code).toBe("io_failed");
+    expect(error.code).toBe("unsafe_path");
     expect(error.message).toContain(file);
   });
 

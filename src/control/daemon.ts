@@ -42,7 +42,7 @@ export interface StartResult {
  * empty state and should know why.
  */
 function lostStateNotice(paths: ProjectPaths): string | undefined {
-  if (statSync(paths.db, { throwIfNoEntry: false })) return undefined;
+  if (lstatSync(paths.db, { throwIfNoEntry: false })) return undefined;
   const last = readLogTail(paths.log, 0).at(-1);
   const at = last?.indexOf(LOST_STATE_MARKER) ?? -1;
   if (!last || at === -1) return undefined;

@@ -96,6 +96,7 @@ export function unitDetail(unit: WorkUnit, history: readonly StatusLogEntry[]): 
       ["worktree", unit.worktree ?? "-"],
       ["created", unit.created_at],
       ["updated", unit.updated_at],
+      ["status since", statusSince(unit)],
     ],
     (row, column, text) => (row === 2 && column === 1 ? status(text as Status) : text),
   )

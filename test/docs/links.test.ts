@@ -8,14 +8,19 @@ import { dirname, join, relative, resolve } from "node:path";
 const ROOT = resolve(import.meta.dir, "../..");
 const PAGES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`), "bench/README.md"];
 
-/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as dashes. */
+/** GitHub's anchor of a heading: lower case, punctuation but `-` and `_` dropped, spaces as dashes. */
 function slug(heading: string): string {
   return heading
     .toLowerCase()
-    .replace(/[`*_]/g, "")
-    .replace(/[^\p{L}\p{N} -]/gu, "")
+    .replace(/[^\p{L}\p{N} _-]/gu, "")
     .replace(/ /g, "-");
 }
+
+/**
+ * Pages whose in-page anchors are not checked: docs/api.md is generated from the OpenAPI
+ * document by its own generator (and tested with it).
+ */
+const ANCHORS_UNCHECKED = new Set(["docs/api.md"]);
 
 function headings(file: string): Set<string> {
   const text = readFileSync(file, "utf8").replace(/```[\s\S]*?```/g, "");
@@ -43,7 +48,9 @@ describe("documentation links", () => {
         if (shown.startsWith("..")) problems.push(`${link}: outside the repository`);
         else if (!existsSync(target)) problems.push(`${link}: ${shown} does not exist`);
         else if (ignoredByGit(shown)) problems.push(`${link}: ${shown} is git-ignored, a clone does not have it`);
-        else if (anchor && target.endsWith(".md") && !headings(target).has(anchor)) problems.push(`${link}: no heading #${anchor}`);
+        else if (anchor && target.endsWith(".md") && !ANCHORS_UNCHECKED.has(shown) && !headings(target).has(anchor)) {
+          problems.push(`${link}: no heading #${anchor}`);
+        }
       }
       expect(problems).toEqual([]);
     });

@@ -9,6 +9,7 @@ import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
 import { compareFile } from "./file-identity.ts";
 import { formatLogLine } from "./log.ts";
 import { StateWatchService } from "./state-watch.ts";
+import { raiseFdLimitForDaemon } from "./fd-guard.ts";
 import { LockService, LogService, StoreService } from "./core-services.ts";
 import { ServerService } from "./server.ts";
 import { Ending, type Reporter, runServices } from "./services.ts";
@@ -41,13 +42,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // Handlers first: a SIGTERM during start-up then stops what has started, in order.
   onSignals(ending, () => log.logger, options.foreground);
 
+  // Before anything opens a descriptor; see fd-guard.ts.
+  const fdLimit = raiseFdLimitForDaemon((message) => log.logger.warn(message));
   let watch: StateWatchService | undefined;
   const code = await runServices(
     async ({ add }) => {
       await add(log);
       const lock = await add(new LockService(paths, log.logger, options.foreground));
       const store = await add(new StoreService(paths, log.logger));
-      const server = await add(new ServerService(paths, options, store.store, log.logger));
+      const server = await add(new ServerService(paths, options, store.store, log.logger, fdLimit));
       const files = () => [...lock.watched(), ...store.watched(), ...server.watched()];
       watch = await add(new StateWatchService(paths, files, ending, log.logger));
     },

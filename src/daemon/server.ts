@@ -15,6 +15,7 @@ import { VeError } from "../errors.ts";
 import { type FileIdentity, compareFile, identityOf, unlinkIfOurs } from "./file-identity.ts";
 import { type Reporter, type Service, StartRefused } from "./services.ts";
 import type { WatchedFile } from "./state-watch.ts";
+import { FD_CHECK_INTERVAL_MS, ReservedDescriptors, openFdCount, sheddingThreshold } from "./fd-guard.ts";
 
 /** How long in-flight requests may take to finish once a stop is asked for. */
 export const STOP_GRACE_MS = 5000;
@@ -63,10 +64,24 @@ function listenUnix(paths: ProjectPaths, fetch: Fetch, serve: BunServeOptions): 
   return server;
 }
 
+function serveTcp(port: number, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
+  // reusePort: a second listener can take over the port before the first closes (fd-guard.ts).
+  return Bun.serve({ ...serve, hostname: "127.0.0.1", port, idleTimeout: 0, reusePort: true, fetch });
+}
+
 function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
-  const server = Bun.serve({ ...serve, hostname: "127.0.0.1", port, idleTimeout: 0, fetch });
+  const server = serveTcp(port, fetch, serve);
   writePrivateFile(paths.port, `${server.port}\n`);
   return server;
+}
+
+/** A request without the right token gets its 401 and the connection closed: nothing to keep it for. */
+function closingUnauthorized(fetch: Fetch): Fetch {
+  return async (request) => {
+    const response = await fetch(request);
+    if (response.status === 401 || response.status === 403) response.headers.set("connection", "close");
+    return response;
+  };
 }
 
 function stoppingResponse(paths: ProjectPaths): Response {
@@ -88,11 +103,16 @@ export class ServerService implements Service {
   /** The socket, port and token files this daemon made, by identity: only those go at stop. */
   #own: { what: string; path: string; identity: FileIdentity }[] = [];
 
+  #guard: ReturnType<typeof setInterval> | undefined;
+  #reserve: ReservedDescriptors | undefined;
+
   constructor(
     private readonly paths: ProjectPaths,
     private readonly options: ServerOptions,
     private readonly store: Store,
     private readonly log: Reporter,
+    /** The open-file soft limit in force, for the TCP descriptor guard. */
+    private readonly fdLimit?: number | undefined,
   ) {}
 
   private dropTransportFiles(): void {
@@ -134,7 +154,7 @@ export class ServerService implements Service {
       appOptions.token = newToken();
       writePrivateFile(paths.token, `${appOptions.token}\n`);
       try {
-        server = listenTcp(paths, options.port ?? 0, fetch, bunServeOptions((message) => log.error(message)));
+        server = listenTcp(paths, options.port ?? 0, closingUnauthorized(fetch), bunServeOptions((message) => log.error(message)));
       } catch (error) {
         this.dropTransportFiles();
         throw new StartRefused(
@@ -156,6 +176,36 @@ export class ServerService implements Service {
     log.info(
       info.transport === "unix" ? `listening on ${info.socket}` : `listening on 127.0.0.1:${info.port} (token in ${paths.token})`,
     );
+    if (info.transport === "tcp" && this.fdLimit !== undefined && info.port !== null) {
+      this.guardDescriptors(info.port, closingUnauthorized(fetch), this.fdLimit);
+    }
+  }
+
+  /** See fd-guard.ts: near the open-file limit, every TCP connection is closed on a new listener. */
+  private guardDescriptors(port: number, fetch: Fetch, limit: number): void {
+    const threshold = sheddingThreshold(limit);
+    const reserve = new ReservedDescriptors();
+    this.#reserve = reserve;
+    let renewing = false;
+    this.#guard = setInterval(async () => {
+      const open = openFdCount();
+      if (renewing || this.#stopping || !this.#server || open === undefined || open < threshold) return;
+      renewing = true;
+      try {
+        this.log.warn(
+          `${Number.isFinite(open) ? open : "all"} descriptors open, near the limit of ${limit}: closing every TCP connection and listening on 127.0.0.1:${port} anew`,
+        );
+        const old = this.#server;
+        this.#server = reserve.use(() => serveTcp(port, fetch, bunServeOptions((message) => this.log.error(message))));
+        await old.stop(true);
+      } catch (error) {
+        this.log.error(`renewing the TCP listener failed: ${(error as Error).message}`);
+      } finally {
+        renewing = false;
+      }
+    }, FD_CHECK_INTERVAL_MS);
+    // The server keeps the process alive; this timer alone must not.
+    this.#guard.unref();
   }
 
   /** Where it listens, once started. */
@@ -166,6 +216,8 @@ export class ServerService implements Service {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    if (this.#guard) clearInterval(this.#guard);
+    this.#reserve?.close();
     const server = this.#server;
     this.#server = undefined;
     const socket = this.#own.find((file) => file.what === "socket");

@@ -5,7 +5,7 @@
 // are the ones the call writes. glibc's soname is libc.so.6; musl's (Alpine's) is
 // libc.musl-<arch>.so.1, and musl also answers any "libc.*" name with itself; macOS has one
 // system library. Adding a call: one line in `symbols()` and a wrapper that goes through `check`.
-import { CString, FFIType, type Pointer, dlopen, read } from "bun:ffi";
+import { CString, FFIType, type Pointer, dlopen, ptr, read } from "bun:ffi";
 import { BUILD_TARGET } from "../version.ts";
 
 export const LOCK_SH = 1;
@@ -47,6 +47,8 @@ export function libcCandidates(
 
 interface Libc {
   flock(fd: number, operation: number): number;
+  getrlimit(resource: number, limits: Pointer): number;
+  setrlimit(resource: number, limits: Pointer): number;
   strerror(errno: number): Pointer | null;
   /** The address of the calling thread's errno (errno is per thread). */
   errnoSlot(): Pointer | null;
@@ -59,12 +61,16 @@ let libc: Libc | undefined;
 function open(path: string): Libc {
   const { symbols } = dlopen(path, {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    getrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    setrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     strerror: { args: [FFIType.i32], returns: FFIType.ptr },
     [ERRNO_FUNCTION]: { args: [], returns: FFIType.ptr },
   });
   const errnoSlot = symbols[ERRNO_FUNCTION] as () => Pointer | null;
   return {
     flock: symbols.flock as (fd: number, operation: number) => number,
+    getrlimit: symbols.getrlimit as (resource: number, limits: Pointer) => number,
+    setrlimit: symbols.setrlimit as (resource: number, limits: Pointer) => number,
     strerror: symbols.strerror as (errno: number) => Pointer | null,
     errnoSlot,
   };
@@ -121,4 +127,44 @@ export function flock(fd: number, operation: number): boolean {
   if (result === 0) return true;
   if (code === ERRNO.EWOULDBLOCK && (operation & LOCK_NB) !== 0) return false;
   throw new SystemCallError("flock", code, describe(lib, code));
+}
+
+/** RLIMIT_NOFILE: 7 on Linux, 8 on macOS and the BSDs. */
+const RLIMIT_NOFILE = process.platform === "linux" ? 7 : 8;
+/** macOS refuses a soft limit above OPEN_MAX even when the hard limit is "unlimited". */
+const DARWIN_OPEN_MAX = 10240;
+
+export interface FdLimits {
+  soft: number;
+  hard: number;
+}
+
+/** The open-file limits of this process (struct rlimit: two 64-bit rlim_t on every target). */
+export function fdLimits(): FdLimits {
+  const lib = load();
+  const limits = new BigUint64Array(2);
+  const { result, errno: code } = callRetryingEintr(lib, () => lib.getrlimit(RLIMIT_NOFILE, ptr(limits)));
+  if (result !== 0) throw new SystemCallError("getrlimit", code, describe(lib, code));
+  // RLIM_INFINITY is all ones; a Number keeps it as a very large value, which is what it means.
+  return { soft: Number(limits[0]), hard: Number(limits[1]) };
+}
+
+/**
+ * Raises the soft open-file limit to the hard one (which an unprivileged process may do), so
+ * that many connections cannot exhaust descriptors at a default soft limit of 1024. Returns the
+ * limits before and after.
+ */
+export function raiseFdLimit(): { before: FdLimits; after: FdLimits } {
+  const lib = load();
+  const before = fdLimits();
+  const limits = new BigUint64Array(2);
+  const { result: got } = callRetryingEintr(lib, () => lib.getrlimit(RLIMIT_NOFILE, ptr(limits)));
+  if (got !== 0) return { before, after: before };
+  const hard = limits[1] as bigint;
+  const wanted = process.platform === "darwin" && hard > BigInt(DARWIN_OPEN_MAX) ? BigInt(DARWIN_OPEN_MAX) : hard;
+  if ((limits[0] as bigint) >= wanted) return { before, after: before };
+  limits[0] = wanted;
+  const { result, errno: code } = callRetryingEintr(lib, () => lib.setrlimit(RLIMIT_NOFILE, ptr(limits)));
+  if (result !== 0) throw new SystemCallError("setrlimit", code, describe(lib, code));
+  return { before, after: fdLimits() };
 }

@@ -2,10 +2,28 @@
 // a dead daemon's files once it holds the lock, the CLI reports and removes them under the lock.
 import { lstatSync, unlinkSync } from "node:fs";
 import type { ProjectPaths } from "./paths.ts";
+import { checkSocketDirectory } from "./state-dir.ts";
 
-/** The socket, port and token files present now; anything else at those paths is not ours. */
+/** Whether the per-user socket directory is one to touch files in (ours, private, not a link). */
+function socketDirectoryTrusted(paths: ProjectPaths): boolean {
+  if (!paths.socketInRuntimeDir) return true;
+  const dir = paths.socket.slice(0, paths.socket.lastIndexOf("/"));
+  if (!lstatSync(dir, { throwIfNoEntry: false })) return true;
+  try {
+    checkSocketDirectory(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The socket, port and token files present now; anything else at those paths is not ours, and
+ * neither is a socket in a socket directory that another user could have made.
+ */
 export function transportFiles(paths: ProjectPaths): string[] {
-  return [paths.socket, paths.port, paths.token].filter((file) => {
+  const candidates = socketDirectoryTrusted(paths) ? [paths.socket, paths.port, paths.token] : [paths.port, paths.token];
+  return candidates.filter((file) => {
     const info = lstatSync(file, { throwIfNoEntry: false });
     return info !== undefined && (info.isSocket() || info.isFile());
   });

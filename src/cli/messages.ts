@@ -3,6 +3,7 @@
 // flags, so before an error is shown the CLI says the same thing in the command's own terms:
 // the flag or argument each field came from, the value given there, and `--force` only where
 // this command has it. Codes and details stay as the daemon sent them, for scripts.
+import { chunkNameProblem, quoteChunkName } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import type { ParsedArgs, VeArgDef } from "./runner.ts";
 
@@ -16,6 +17,7 @@ const REQUEST_CODES = new Set([
   "dependency_cycle",
   "has_dependents",
   "stale_write",
+  "status_mismatch",
 ]);
 
 /** How a field is named where the command that failed has no flag for it. */
@@ -64,9 +66,12 @@ function rewriteSubject(message: string, field: string, terms: Terms): string {
   const label = labelOf(base, terms);
   if (label === undefined || !message.startsWith(`${field} `)) return message;
   const value = valueOf(base, index, terms);
-  // A message that already quotes the value right after the field keeps its wording.
-  const quoted = value !== undefined && !message.startsWith(`${field} '${value}'`) ? ` '${value}'` : "";
+  // A chunk name gets the one rule it broke (the daemon may state the whole rule instead).
+  const problem = value !== undefined && (base === "chunk" || base === "blocked_by") ? chunkNameProblem(value) : undefined;
+  if (value !== undefined && problem !== undefined) return `${label} ${quoteChunkName(value)} ${problem}.`;
   let rest = message.slice(field.length);
+  // A message that already quotes the value right after the field keeps its wording.
+  const quoted = value !== undefined && !rest.startsWith(" '") ? ` '${value}'` : "";
   // `null` is how the API unsets a field; the CLI has a --clear- flag for that, or nothing.
   if (rest.includes(", or null")) {
     const clear = terms.defs[`clear-${base.replaceAll("_", "-")}`] ? ` (--clear-${base.replaceAll("_", "-")} unsets it)` : "";

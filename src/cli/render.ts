@@ -21,9 +21,9 @@ const UNIT_HEADER = ["CHUNK", "PHASE", "STATUS", "BLOCKED BY", "FOR"] as const;
 const MIN_CHUNK_COLUMNS = 12;
 const MIN_BLOCKED_COLUMNS = UNIT_HEADER[3].length;
 
-/** When the unit's status last changed (older daemons only say when the unit last changed). */
+/** When the unit's status last changed (a daemon before 0.2 only says when the unit last changed). */
 export function statusSince(unit: WorkUnit): string {
-  return (unit as WorkUnit & { status_changed_at?: string }).status_changed_at ?? unit.updated_at;
+  return (unit.status_changed_at as string | undefined) ?? unit.updated_at;
 }
 
 /**

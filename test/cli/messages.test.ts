@@ -33,15 +33,21 @@ describe("daemon errors in the CLI's terms", () => {
     const message = await shown(create, ["x", "--blocked-by", "ok,bad/name"], () =>
       store.create({ chunk: "x", blocked_by: ["ok", "bad/name"] }),
     );
-    expect(message).toStartWith("--blocked-by 'bad/name' must be ");
-    expect(message).toContain("letters, digits");
+    expect(message).toBe("--blocked-by 'bad/name' contains '/'; only letters, digits, '.', '_' and '-' are allowed.");
   });
 
-  test("an invalid CHUNK is quoted with the chunk-name rule", async () => {
+  test("each invalid CHUNK is quoted with the one rule it broke", async () => {
     const store = open();
-    for (const name of ["a..b", "x.lock", "_lead"]) {
-      const message = await shown(create, [name], () => store.create({ chunk: name }));
-      expect(message).toStartWith(`Chunk name '${name}' `);
+    for (const [name, rule] of [
+      ["a..b", "contains '..'"],
+      ["x.lock", "ends in '.lock'"],
+      ["_lead", "starts with '_'"],
+      ["trailing.", "ends in '.'"],
+      ["x".repeat(101), "is 101 characters long"],
+    ]) {
+      const message = await shown(create, [name as string], () => store.create({ chunk: name }));
+      expect(message).toStartWith(`Chunk name '${(name as string).slice(0, 60)}`);
+      expect(message).toContain(rule as string);
     }
   });
 

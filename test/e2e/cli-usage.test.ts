@@ -217,9 +217,9 @@ describe("daemon errors in the command's flags", () => {
     const apiWording = /\bblocked_by\b|expected_updated_at|\bor null\b|\bpass force\b|\bwith force\b/;
     const bad = await ve(dir, ["orch", "work-unit", "create", "x", "--blocked-by", "ok,bad/name"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("--blocked-by 'bad/name' must be");
+    expect(bad.stderr).toContain("--blocked-by 'bad/name' contains '/'");
     const badName = await ve(dir, ["orch", "work-unit", "create", "a..b"]);
-    expect(badName.stderr).toContain("Chunk name 'a..b' must be");
+    expect(badName.stderr).toContain("Chunk name 'a..b' contains '..'");
     expect((await ve(dir, ["orch", "work-unit", "create", "a", "--status", "DONE"])).code).toBe(0);
     const transition = await ve(dir, ["orch", "work-unit", "status", "a", "RUNNING"]);
     expect(transition.code).toBe(1);

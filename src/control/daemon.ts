@@ -3,6 +3,7 @@
 // loads).
 import { closeSync, fstatSync, lstatSync, readSync, statfsSync } from "node:fs";
 import { Client, requestTimeoutMs } from "../client/client.ts";
+import { VERSION } from "../version.ts";
 import { VeError, storageFault } from "../errors.ts";
 import type { DaemonStatus } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -302,4 +303,66 @@ export async function stopDaemon(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_M
     });
   }
   return stopped(true);
+}
+
+/**
+ * Orders two ve versions (`major.minor.patch`, a `-pre` suffix sorting before its release):
+ * negative when `a` is older.
+ */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core = "", pre] = v.split("-", 2);
+    return { parts: core.split(".").map((n) => Number.parseInt(n, 10) || 0), pre };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < Math.max(x.parts.length, y.parts.length); i++) {
+    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre < y.pre ? -1 : 1;
+}
+
+/** What `start` says on stderr when the daemon already running is of another version. */
+export function versionNotice(running: string): string | undefined {
+  if (running === VERSION) return undefined;
+  const order = compareVersions(running, VERSION);
+  if (order < 0) {
+    return `the running daemon is ve ${running}, older than this ve ${VERSION}; \`ve orch restart\` replaces it with this one (the state is kept).`;
+  }
+  return `the running daemon is ve ${running}, newer than this ve ${VERSION}; \`ve orch restart\` would replace it with this older one.`;
+}
+
+export interface RestartOptions {
+  /** Unset: the transport (and TCP port) of the daemon that ran. */
+  tcp?: boolean | undefined;
+  port?: number | undefined;
+  stopTimeoutMs?: number;
+}
+
+export interface RestartResult {
+  stopped: StopResult;
+  started: StartResult;
+  /** The version of the daemon that was stopped, when it answered. */
+  previousVersion: string | null;
+}
+
+/** Stops the project's daemon (if any) and starts one with this binary; the state is kept. */
+export async function restartDaemon(paths: ProjectPaths, options: RestartOptions = {}): Promise<RestartResult> {
+  const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, requestTimeoutMs()) });
+  let running: DaemonStatus | undefined;
+  try {
+    running = await probe(client);
+  } catch {
+    // Whatever answered does not decide anything here: the stop goes by the lock.
+  }
+  const keepTcp = options.tcp === undefined && running?.transport === "tcp";
+  const tcp = options.tcp ?? keepTcp;
+  const port = options.port ?? (keepTcp && running?.port ? running.port : undefined);
+  const stopped = await stopDaemon(paths, options.stopTimeoutMs ?? STOP_TIMEOUT_MS);
+  const started = await startDaemon(paths, { tcp, port });
+  return { stopped, started, previousVersion: running?.version ?? null };
 }

@@ -42,6 +42,19 @@ export const StopResult = Type.Object(
 );
 export type StopResult = Static<typeof StopResult>;
 
+export const RestartResult = Type.Object(
+  {
+    /** The stop, as `ve orch stop --json` reports it (`stopped: false` when none ran). */
+    stop: StopResult,
+    /** The start, as `ve orch start --json` reports it. */
+    start: StartResult,
+    /** The version of the daemon that was stopped, if it answered. */
+    previous_version: nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type RestartResult = Static<typeof RestartResult>;
+
 export const WorkUnitDetail = Type.Object(
   { work_unit: WorkUnit, history: Type.Array(StatusLogEntry) },
   { additionalProperties: false },

@@ -11,6 +11,7 @@ export default defineCommand({
   subCommands: {
     start: () => import("./start.ts").then((m) => m.default),
     stop: () => import("./stop.ts").then((m) => m.default),
+    restart: () => import("./restart.ts").then((m) => m.default),
     status,
     ps,
     logs: () => import("./logs.ts").then((m) => m.default),

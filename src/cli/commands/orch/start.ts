@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { startDaemon } from "../../../control/daemon.ts";
+import { startDaemon, versionNotice } from "../../../control/daemon.ts";
 import { ensureStateDir } from "../../../project/state-dir.ts";
 import type { StartResult } from "../../../models/index.ts";
 import { enclosingProject, isMarkedRoot } from "../../../project/paths.ts";
@@ -45,6 +45,8 @@ export default defineCommand({
     if (args.foreground) return await runInForeground(ctx, args.tcp === true, port);
     const result = await startDaemon(ctx.paths, { tcp: args.tcp === true, port });
     if (result.notice) logger().warn(result.notice);
+    const skew = result.alreadyRunning ? versionNotice(result.status.version) : undefined;
+    if (skew) logger().warn(skew);
     const wanted = args.tcp ? "tcp" : "unix";
     if (result.alreadyRunning && result.status.transport !== wanted && !ctx.json) {
       logger().warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);

@@ -93,6 +93,9 @@ export function quoteChunkName(name: string): string {
   return `'${shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}'`;
 }
 
+/** The schema keyword that marks a chunk name (an OpenAPI-style extension, ignored by validators). */
+export const CHUNK_NAME_MARK = "x-ve-chunk-name";
+
 /** One sentence for an invalid name: which rule it broke, with the name quoted. */
 export function explainChunkName(field: string, name: string): string | undefined {
   const problem = chunkNameProblem(name);

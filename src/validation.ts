@@ -3,6 +3,7 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
+import { CHUNK_NAME_MARK, explainChunkName } from "./domain.ts";
 import { VeError } from "./errors.ts";
 
 /** `/blocked_by/2` -> `blocked_by[2]`; the root is named by the caller ("body", "query"). */
@@ -40,6 +41,11 @@ export function describeValueError(error: ValueError, root: string, rootSchema?:
       return { field, message: `${field} is not a known field${hint}` };
     }
     default: {
+      // A chunk name says which of its rules it broke, with the name quoted.
+      if ((error.schema as Record<string, unknown>)[CHUNK_NAME_MARK] === true && typeof error.value === "string") {
+        const named = explainChunkName(field, error.value);
+        if (named !== undefined) return { field, message: named };
+      }
       const explained = (error.schema as { errorMessage?: string }).errorMessage;
       return { field, message: `${subject} ${explained ?? error.message.toLowerCase()}` };
     }

@@ -1,7 +1,7 @@
 // The typed client of the daemon's API, used by every CLI command. It finds the daemon from
 // the project's files (socket first, then port + token), bounds every request with a
 // timeout, and turns every failure into a VeError that says what to do.
-import { CHUNK_NAME_RULE, isValidChunkName } from "../domain.ts";
+import { CHUNK_NAME_RULE, explainChunkName, isValidChunkName } from "../domain.ts";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
   CreateWorkUnit,
@@ -61,7 +61,8 @@ function stateDirIsAFile(stateDir: string): boolean {
  */
 function unitPath(chunk: string): string {
   if (!isValidChunkName(chunk)) {
-    throw new VeError("validation_failed", `chunk must be ${CHUNK_NAME_RULE}.`, { field: "chunk" });
+    const message = explainChunkName("chunk", chunk) ?? `chunk must be ${CHUNK_NAME_RULE}`;
+    throw new VeError("validation_failed", `${message}.`, { field: "chunk" });
   }
   return `/work-units/${chunk}`;
 }

@@ -1,7 +1,7 @@
 // Building blocks every resource's schemas share. Each schema carries `errorMessage`, the
 // sentence a person reads when a value does not fit (see validation.ts).
 import { type Static, type TLiteral, type TSchema, type TUnion, Type } from "@sinclair/typebox";
-import { CHUNK_NAME_MAX_LENGTH, CHUNK_NAME_PATTERN, CHUNK_NAME_RULE, PHASES, STATUSES } from "../domain.ts";
+import { CHUNK_NAME_MARK, CHUNK_NAME_MAX_LENGTH, CHUNK_NAME_PATTERN, CHUNK_NAME_RULE, PHASES, STATUSES } from "../domain.ts";
 
 export const nullable = <T extends TSchema>(schema: T, options: { errorMessage?: string } = {}) =>
   Type.Union([schema, Type.Null()], options);
@@ -11,6 +11,8 @@ export const ChunkName = Type.String({
   maxLength: CHUNK_NAME_MAX_LENGTH,
   pattern: CHUNK_NAME_PATTERN,
   errorMessage: `must be ${CHUNK_NAME_RULE}`,
+  // validation.ts then names the rule a string broke, quoting it, instead of the whole rule.
+  [CHUNK_NAME_MARK]: true,
 });
 
 type TLiterals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };

@@ -78,6 +78,19 @@ describe("answers kept between writes", () => {
     }
   });
 
+  test("a change made through the store, not the API (as the scheduler will), reaches the next read", async () => {
+    const { store, call } = exclusiveApp();
+    try {
+      await call("POST", "/work-units", { chunk: "a" });
+      expect((await call("GET", "/work-units/a")).body.status).toBe("READY");
+      store.update("a", { status: "RUNNING" });
+      expect((await call("GET", "/work-units/a")).body.status).toBe("RUNNING");
+      expect((await call("GET", "/work-units?status=RUNNING")).body.count).toBe(1);
+    } finally {
+      store.close();
+    }
+  });
+
   test("a store shared with other processes is never cached", () => {
     const dir = tempDir();
     const shared = Store.open(join(dir, "shared.db"));

@@ -4,6 +4,7 @@
 import { CHUNK_NAME_RULE, explainChunkName, isValidChunkName } from "../domain.ts";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
+  ClaimWorkUnit,
   CreateWorkUnit,
   DaemonStatus,
   Deleted,
@@ -107,6 +108,11 @@ export class Client {
 
   async updateWorkUnit(chunk: string, patch: UpdateWorkUnit): Promise<Reply<WorkUnitChanged>> {
     return this.call("PATCH", unitPath(chunk), patch);
+  }
+
+  /** The next READY unit, made RUNNING atomically; nothing_to_claim when there is none. */
+  claimWorkUnit(body: ClaimWorkUnit): Promise<Reply<WorkUnitChanged>> {
+    return this.call("POST", "/claims", body);
   }
 
   async deleteWorkUnit(chunk: string, force: boolean): Promise<Reply<Deleted>> {

@@ -10,6 +10,7 @@
 import { type AccessRule, jsonApiAccess } from "../access.ts";
 import type { RoutePlugin } from "./kit.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { claimRoutes } from "./claims.ts";
 import { statusRoutes } from "./status.ts";
 import { workUnitRoutes } from "./work-units.ts";
 
@@ -26,6 +27,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes, openApiRoutes],
+    plugins: [statusRoutes, workUnitRoutes, claimRoutes, openApiRoutes],
   },
 ];

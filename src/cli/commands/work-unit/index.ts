@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import ps from "../orch/ps.ts";
+import claim from "./claim.ts";
 import create from "./create.ts";
 import remove from "./delete.ts";
 import show from "./show.ts";
@@ -10,6 +11,7 @@ export default defineCommand({
   meta: { name: "work-unit", description: "Create, inspect, change and delete work units" },
   subCommands: {
     create,
+    claim,
     status,
     show,
     update,

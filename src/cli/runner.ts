@@ -6,7 +6,6 @@ import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { VeError } from "../errors.ts";
 import { VERSION, buildInfo } from "../version.ts";
 import { EXIT_OK, exitCodeOf } from "./exit.ts";
-import { inCliTerms } from "./messages.ts";
 import { type Stream, print, printErr, printError } from "./output.ts";
 
 /** An argument definition as citty knows it, plus `repeatable` for flags given several times. */
@@ -269,10 +268,11 @@ export async function runCli(root: Command, argv: readonly string[]): Promise<nu
     const result = await command.run?.({ args: { _: [], ...parsed } as never, rawArgs: [...rest], cmd: command });
     return typeof result === "number" ? result : EXIT_OK;
   } catch (error) {
+    // The rewording is loaded only when there is something to reword: most runs fail never.
     const failure =
       error instanceof VeError
         ? defs
-          ? inCliTerms(error, defs, parsed)
+          ? (await import("./messages.ts")).inCliTerms(error, defs, parsed)
           : error
         : new VeError("internal", `ve failed unexpectedly (${error instanceof Error ? error.message : String(error)}); this is a bug, please report it.`);
     printError(failure, wantsJson(rest));

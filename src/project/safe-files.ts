@@ -121,7 +121,7 @@ export function fileError(error: unknown, path: string, action: string): VeError
       const state = where ? ` (${name} is mode ${octal(where.mode)}, owned by ${describeOwner(where.uid)})` : "";
       return new VeError(
         "storage_unavailable",
-        `Cannot ${action} ${path}: permission denied${state}; give ${you()} access (for example \`chmod u+rwX ${name}\`) or run ve as its owner.`,
+        `Cannot ${action} ${path}: permission denied${state}; make it accessible to ${you()} (for example \`chmod u+rwX ${name}\`), or run ve as its owner.`,
         details,
       );
     }

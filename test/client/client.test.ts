@@ -394,3 +394,34 @@ describe("version skew", () => {
     }
   });
 });
+
+describe("the port and token files are trusted only when they are the user's own (issue 9 item 1)", () => {
+  test("a token or port file that is a link, another user's, or readable by others is refused, never read", async () => {
+    if (process.getuid?.() !== 0) {
+      console.log("skipped: giving a file to another user needs root");
+      return;
+    }
+    const { paths } = daemonOnTcp("the-real-token");
+    const { symlinkSync, chownSync, chmodSync } = await import("node:fs");
+    // Another user's token file.
+    chownSync(paths.token, 65534, 65534);
+    let error = await veError(() => findTcpEndpoint(paths));
+    expect(error.code).toBe("unsafe_path");
+    expect(error.message).toContain(paths.token);
+    expect(error.message).toContain("uid 65534");
+    chownSync(paths.token, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    // A token readable by others.
+    chmodSync(paths.token, 0o644);
+    error = await veError(() => findTcpEndpoint(paths));
+    expect(error.code).toBe("unsafe_path");
+    expect(error.message).toContain("0644");
+    // A port file that is a link.
+    const elsewhere = join(paths.root, "elsewhere-port");
+    writeFileSync(elsewhere, "4242\n", { mode: 0o600 });
+    rmSync(paths.port);
+    symlinkSync(elsewhere, paths.port);
+    error = await veError(() => new Client(paths, { timeoutMs: 3000 }).status());
+    expect(error.code).toBe("unsafe_path");
+    expect(error.message).toContain(paths.port);
+  });
+});

@@ -477,3 +477,26 @@ describe("followLog: what `ve orch logs -f` prints", () => {
     expect(got).toEqual([]);
   });
 });
+
+describe("rotation never writes through a link (issue 9 item 2)", () => {
+  test("an orchestrator.log.1 that is a symlink is not written: its target keeps its content", async () => {
+    const { symlinkSync: link, mkdtempSync, realpathSync, rmSync: remove } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "ve-log-link-")));
+    try {
+      const victim = join(dir, "victim");
+      writeFileSync(victim, "precious\n");
+      const path = join(dir, "orchestrator.log");
+      link(victim, `${path}.1`);
+      const log = openDaemonLog(path, { echo: false, maxBytes: 200 });
+      for (let i = 0; i < 20; i++) log.logger.info(`line ${i} ${"x".repeat(40)}`);
+      log.close();
+      expect(readFileSync(victim, "utf8")).toBe("precious\n");
+      // Nothing was lost: the log kept growing instead of rotating.
+      expect(readFileSync(path, "utf8")).toContain("line 19");
+      expect(readFileSync(path, "utf8")).toContain("line 0 ");
+    } finally {
+      remove(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,6 @@
--- The seed plan's schema, unchanged: later migrations extend it.
-CREATE TABLE work_units (
+-- The seed plan's schema, unchanged: later migrations extend it. IF NOT EXISTS: the Python
+-- reference creates these tables too, and may not have recorded a version for them.
+CREATE TABLE IF NOT EXISTS work_units (
     chunk TEXT PRIMARY KEY,
     phase TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -9,12 +10,12 @@ CREATE TABLE work_units (
     updated_at TEXT NOT NULL
 );
 
-CREATE TABLE schema_migrations (
+CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     applied_at TEXT NOT NULL
 );
 
-CREATE TABLE status_log (
+CREATE TABLE IF NOT EXISTS status_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     chunk TEXT NOT NULL,
     old_status TEXT,

@@ -35,6 +35,8 @@ export interface StartResult {
   status: DaemonStatus;
   /** Why the state starts empty, when the previous daemon ended because its files went away. */
   notice?: string;
+  /** What the daemon this start launched warned about while starting (renamed units, ...), for stderr. */
+  warnings: string[];
 }
 
 /**
@@ -106,6 +108,30 @@ function diskFull(dir: string): boolean {
     return fs.bavail === 0 || fs.ffree === 0;
   } catch {
     return false;
+  }
+}
+
+/** The WARN entries written to the log from `from` on (the start of the daemon we launched), without their prefix. */
+function startWarnings(path: string, from: number): string[] {
+  let fd: number | undefined;
+  try {
+    fd = openStateFile(path, "read");
+  } catch {
+    // A log ve refuses to read adds nothing to the report.
+  }
+  if (fd === undefined) return [];
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.max(0, Math.min(size - from, 64 * 1024));
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, from);
+    return buffer
+      .toString("utf8")
+      .split("\n")
+      .filter((line) => / WARN /.test(line))
+      .map((line) => line.replace(/^\S+ +WARN +/, ""));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -190,7 +216,7 @@ function spawnDaemon(paths: ProjectPaths, options: StartOptions): { child: Retur
 export async function startDaemon(paths: ProjectPaths, options: StartOptions): Promise<StartResult> {
   const client = new Client(paths, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, requestTimeoutMs()) });
   try {
-    return { alreadyRunning: true, status: (await client.status()).data };
+    return { alreadyRunning: true, status: (await client.status()).data, warnings: [] };
   } catch (error) {
     // A daemon that holds the project but does not answer (suspended, overloaded) is reported
     // at once: starting another cannot help.
@@ -209,7 +235,12 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
     // In a race of starts, the daemon that answers may be another start's: then ours lost.
     if (status) {
       const alreadyRunning = status.pid !== ours?.child.pid;
-      return { alreadyRunning, status, ...(notice && !alreadyRunning ? { notice } : {}) };
+      return {
+        alreadyRunning,
+        status,
+        warnings: alreadyRunning ? [] : startWarnings(paths.log, logOffset),
+        ...(notice && !alreadyRunning ? { notice } : {}),
+      };
     }
     const exitCode = ours?.child.exitCode ?? null;
     if (exitCode !== null && exitCode !== EXIT_ANOTHER_DAEMON) {

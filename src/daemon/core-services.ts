@@ -118,6 +118,7 @@ export class StoreService implements Service {
     this.#identity = identityOf(this.paths.db);
     const applied = this.#store.appliedMigrations;
     if (applied.length > 0) this.log.info(`database migrated to version ${applied.at(-1)}`);
+    for (const note of this.#store.migrationNotes) this.log.warn(`database upgrade: ${note}`);
   }
 
   watched(): WatchedFile[] {

@@ -29,6 +29,8 @@ export interface OpenedDatabase {
   db: Database;
   /** Versions applied by this open; empty when the schema was already current. */
   applied: number[];
+  /** What those migrations converted that a person should be told (renamed units, ...). */
+  notes: string[];
 }
 
 function sqliteCode(error: unknown): string | undefined {
@@ -154,11 +156,11 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
     switchToWal(db);
     db.run("PRAGMA synchronous = NORMAL");
     db.run("PRAGMA foreign_keys = ON");
-    const applied = migrate(db, path, migrations);
+    const { applied, notes } = migrate(db, path, migrations);
     // An exclusive connection keeps the locks of its first write: take them now, not at the
     // first request, so a second process is refused at once rather than racing later.
     if (options.exclusive) db.transaction(() => {}).immediate();
-    return { db, applied };
+    return { db, applied, notes };
   } catch (error) {
     closeUntouched(db, path);
     throw describeOpenFailure(error, path);

@@ -4,18 +4,34 @@ import type { Database } from "bun:sqlite";
 import m0001 from "../../sql/0001_init.sql" with { type: "text" };
 import m0002 from "../../sql/0002_blockers_and_log_detail.sql" with { type: "text" };
 import m0003 from "../../sql/0003_dependency_graph_and_status_time.sql" with { type: "text" };
+import m0004 from "../../sql/0004_reference_data_and_incarnations.sql" with { type: "text" };
 import { VeError } from "../errors.ts";
+import { convertReferenceData } from "./reference-data.ts";
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * A conversion that needs code (renames, parsing), run after `sql` inside the same
+   * transaction, so the version is recorded only with its whole effect. Returns sentences for
+   * the start-up report.
+   */
+  convert?: (db: Database, now: string) => string[];
+}
+
+export interface MigrationResult {
+  /** Versions applied by this call; empty when the schema was already current. */
+  applied: number[];
+  /** What the conversions changed that a person should know about (renamed units, ...). */
+  notes: string[];
 }
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_init.sql", sql: m0001 },
   { version: 2, name: "0002_blockers_and_log_detail.sql", sql: m0002 },
   { version: 3, name: "0003_dependency_graph_and_status_time.sql", sql: m0003 },
+  { version: 4, name: "0004_reference_data_and_incarnations.sql", sql: m0004, convert: convertReferenceData },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -55,23 +71,22 @@ export function migrate(
   path: string,
   migrations: readonly Migration[] = MIGRATIONS,
   now: () => string = () => new Date().toISOString(),
-): number[] {
+): MigrationResult {
   const known = migrations[migrations.length - 1]?.version ?? 0;
-  if (assertSchemaNotNewer(db, path, known) === known) return [];
+  if (assertSchemaNotNewer(db, path, known) === known) return { applied: [], notes: [] };
   return db
     .transaction(() => {
       const current = assertSchemaNotNewer(db, path, known);
-      const applied: number[] = [];
+      const result: MigrationResult = { applied: [], notes: [] };
       for (const migration of migrations) {
         if (migration.version <= current) continue;
+        const at = now();
         db.run(migration.sql);
-        db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
-          migration.version,
-          now(),
-        );
-        applied.push(migration.version);
+        if (migration.convert) result.notes.push(...migration.convert(db, at));
+        db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(migration.version, at);
+        result.applied.push(migration.version);
       }
-      return applied;
+      return result;
     })
     .immediate();
 }

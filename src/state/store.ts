@@ -166,6 +166,8 @@ export class Store {
    * reports is then every change there is, and answers may be kept until it reports one.
    */
   readonly exclusive: boolean;
+  /** What those migrations converted that a person should be told, one sentence each. */
+  readonly migrationNotes: readonly string[];
   private readonly now: () => number;
   private readonly onListenerError: (error: unknown) => void;
   private readonly listeners = new Set<ChangeListener>();
@@ -173,18 +175,19 @@ export class Store {
   private pending: WorkUnitChange[] = [];
   private counts: StatusCounts | undefined;
 
-  private constructor(db: Database, path: string, applied: number[], options: StoreOptions) {
+  private constructor(db: Database, path: string, applied: number[], notes: string[], options: StoreOptions) {
     this.db = db;
     this.path = path;
     this.appliedMigrations = applied;
+    this.migrationNotes = notes;
     this.now = options.now ?? Date.now;
     this.exclusive = options.exclusive === true;
     this.onListenerError = options.onListenerError ?? ((error) => console.error("ve: a change listener failed:", error));
   }
 
   static open(path: string, options: StoreOptions = {}): Store {
-    const { db, applied } = openDatabase(path, options);
-    return new Store(db, path, applied, options);
+    const { db, applied, notes } = openDatabase(path, options);
+    return new Store(db, path, applied, notes, options);
   }
 
   /**
@@ -346,7 +349,7 @@ export class Store {
       if (!decided.ok) throw refused(chunk, decided.refusal);
       const { status } = decided;
       const phase = body.phase ?? "GOAL";
-      const timestamp = this.timestamp();
+      const timestamp = this.timestamp(this.takeTombstone(chunk));
       const row: UnitRow = {
         chunk,
         phase,
@@ -433,6 +436,7 @@ export class Store {
           { chunk: name, dependents: names },
         );
       }
+      this.leaveTombstone(name);
       const timestamp = this.timestamp();
       this.db.query("DELETE FROM work_unit_blockers WHERE blocker = ?").run(name);
       this.followDependents(dependents, `'${name}' was deleted`, timestamp);
@@ -706,6 +710,27 @@ export class Store {
   }
 
   // --- rows --------------------------------------------------------------------------------
+
+  /**
+   * A deleted unit's last compare-and-set token is kept, so that a unit created later under
+   * its name starts after it (see sql/0004): a write based on the old unit can never match.
+   */
+  private leaveTombstone(chunk: string): void {
+    this.db
+      .query(
+        "INSERT INTO work_unit_tombstones (chunk, last_updated_at) SELECT chunk, updated_at FROM work_units WHERE chunk = ? " +
+          "ON CONFLICT (chunk) DO UPDATE SET last_updated_at = max(last_updated_at, excluded.last_updated_at)",
+      )
+      .run(chunk);
+  }
+
+  /** The last token of an earlier unit of this name, if any; the new unit's tokens outgrow it, so the row goes. */
+  private takeTombstone(chunk: string): string | undefined {
+    const row = this.db.query("DELETE FROM work_unit_tombstones WHERE chunk = ? RETURNING last_updated_at").get(chunk) as
+      | { last_updated_at: string }
+      | null;
+    return row?.last_updated_at;
+  }
 
   private readUnit(chunk: string): WorkUnit | undefined {
     const row = this.db.query(UNIT_WITH_GRAPH).get(chunk) as (UnitRow & { edges: string; dependents: string }) | null;

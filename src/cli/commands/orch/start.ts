@@ -47,6 +47,8 @@ export default defineCommand({
     if (result.notice) logger().warn(result.notice);
     const skew = result.alreadyRunning ? versionNotice(result.status.version) : undefined;
     if (skew) logger().warn(skew);
+    // On stderr even with --json: what the start changed (a migration renaming units) must be seen.
+    for (const warning of result.warnings) logger().warn(warning);
     const wanted = args.tcp ? "tcp" : "unix";
     if (result.alreadyRunning && result.status.transport !== wanted && !ctx.json) {
       logger().warn(`it listens on ${result.status.transport}, not ${wanted}; stop it first to switch.`);

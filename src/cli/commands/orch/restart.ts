@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { logger } from "../../output.ts";
 import { STOP_TIMEOUT_MS, restartDaemon } from "../../../control/daemon.ts";
 import type { RestartResult } from "../../../models/index.ts";
 import { commonArgs, integerOption, usageError } from "../../args.ts";
@@ -31,6 +32,8 @@ export default defineCommand({
       stopTimeoutMs: seconds === undefined ? STOP_TIMEOUT_MS : seconds * 1000,
     });
     const { stopped, started } = result;
+    // A restart onto a new binary is where a migration runs: what it changed goes to stderr.
+    for (const warning of started.warnings) logger().warn(warning);
     const doc: RestartResult = {
       stop: { stopped: stopped.stopped, pid: stopped.pid, killed: stopped.killed, removed_stale_files: stopped.removedStaleFiles },
       start: { already_running: started.alreadyRunning, daemon: started.status },

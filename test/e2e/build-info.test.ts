@@ -3,9 +3,9 @@
 import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { DaemonStatus } from "../../src/models/index.ts";
+import { BuildInfo, DaemonStatus } from "../../src/models/index.ts";
 import { VERSION, hostTarget } from "../../src/version.ts";
-import { VE, jsonOf, useProjects } from "./harness.ts";
+import { VE, jsonOf, run, useProjects } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-build-info");
 const REPO = join(import.meta.dir, "../..");
@@ -26,6 +26,16 @@ describe("build stamp", () => {
     // Stamped when built (or at SOURCE_DATE_EPOCH): never after the file was written.
     expect(status.built_at).not.toBeNull();
     expect(Date.parse(status.built_at ?? "")).toBeLessThanOrEqual(statSync(VE).mtimeMs);
+    expect((await ve(dir, ["orch", "stop"])).code).toBe(0);
+  });
+
+  test("`ve --version --json` says the same of the CLI binary as the daemon's status says of the daemon", async () => {
+    const dir = project();
+    const version = jsonOf(BuildInfo, await run([VE, "--version", "--json"]));
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
+    const status = jsonOf(DaemonStatus, await ve(dir, ["orch", "status", "--json"]));
+    expect({ version: status.version, commit: status.commit, built_at: status.built_at, target: status.target }).toEqual(version);
+    expect(version.commit).not.toBeNull();
     expect((await ve(dir, ["orch", "stop"])).code).toBe(0);
   });
 });

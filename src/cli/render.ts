@@ -43,7 +43,7 @@ export function unitTable(units: readonly WorkUnit[], now = Date.now(), width?: 
   let ageWidth = UNIT_HEADER[4].length;
   for (let i = 0; i < units.length; i++) {
     const u = units[i] as WorkUnit;
-    const b = u.blocked_by.length ? u.blocked_by.join(",") : "-";
+    const b = u.blocked_by.length ? blockerList(u, ",") : "-";
     blockers[i] = b;
     const a = age(statusSince(u), now);
     ages[i] = a;
@@ -77,12 +77,36 @@ export function unitTable(units: readonly WorkUnit[], now = Date.now(), width?: 
     const blocked = fit ? truncate(blockers[i] as string, blockedWidth) : (blockers[i] as string);
     out += `\n${cells(chunk, u.phase, u.status, color ? status(u.status) : u.status, blocked, ages[i] as string)}`;
   }
-  return out;
+  const note = unknownBlockersNote(units);
+  return note ? `${out}\n${note}` : out;
+}
+
+/** The blockers with each name that is not a work unit marked `?` (a typo waits forever). */
+function blockerList(unit: WorkUnit, separator: string): string {
+  const unknown = unit.unknown_blockers ?? [];
+  if (unknown.length === 0) return unit.blocked_by.join(separator);
+  return unit.blocked_by.map((b) => (unknown.includes(b) ? `${b}?` : b)).join(separator);
+}
+
+/** "; 'zz' is not a known work unit", or nothing. */
+function unknownNote(unit: WorkUnit): string {
+  const unknown = unit.unknown_blockers ?? [];
+  if (unknown.length === 0) return "";
+  const names = unknown.map((n) => `'${n}'`).join(", ");
+  return `; ${names} ${unknown.length === 1 ? "is not a known work unit" : "are not known work units"} (still waited on)`;
+}
+
+/** The line under the `ps` table that explains its `?` marks, or nothing. */
+export function unknownBlockersNote(units: readonly WorkUnit[]): string {
+  const unknown = new Set<string>();
+  for (const u of units) for (const name of u.unknown_blockers ?? []) unknown.add(name);
+  if (unknown.size === 0) return "";
+  return `? not a known work unit: ${[...unknown].join(", ")}`;
 }
 
 export function unitSummary(unit: WorkUnit): string {
   const blockers = unit.blocked_by.length ? `, blocked by ${unit.blocked_by.join(", ")}` : "";
-  return `${unit.chunk}: ${status(unit.status)} (phase ${unit.phase}${blockers})`;
+  return `${unit.chunk}: ${status(unit.status)} (phase ${unit.phase}${blockers}${unknownNote(unit)})`;
 }
 
 export function unitDetail(unit: WorkUnit, history: readonly StatusLogEntry[]): string {
@@ -92,7 +116,9 @@ export function unitDetail(unit: WorkUnit, history: readonly StatusLogEntry[]): 
       ["chunk", unit.chunk],
       ["phase", unit.phase],
       ["status", unit.status],
-      ["blocked by", unit.blocked_by.join(", ") || "-"],
+      ["depends on", unit.depends_on.join(", ") || "-"],
+      ["blocked by", `${blockerList(unit, ", ") || "-"}${unknownNote(unit)}`],
+      ["dependents", unit.dependents.join(", ") || "-"],
       ["worktree", unit.worktree ?? "-"],
       ["created", unit.created_at],
       ["updated", unit.updated_at],

@@ -57,6 +57,7 @@ interface Libc {
 const ERRNO_FUNCTION = process.platform === "darwin" ? "__error" : "__errno_location";
 
 let libc: Libc | undefined;
+let loadedFrom: string | undefined;
 
 function open(path: string): Libc {
   const { symbols } = dlopen(path, {
@@ -83,6 +84,7 @@ function load(): Libc {
   for (const path of candidates) {
     try {
       libc = open(path);
+      loadedFrom = path;
       return libc;
     } catch (error) {
       failures.push(`${path}: ${(error as Error).message}`);
@@ -93,6 +95,12 @@ function load(): Libc {
       ? `ve has no libc binding for ${process.platform}; it runs on Linux (glibc or musl) and macOS`
       : `cannot load the C library (${failures.join("; ")})`,
   );
+}
+
+/** The library name the binding was loaded from (loading it if needed), for diagnostics. */
+export function loadedLibc(): string {
+  load();
+  return loadedFrom ?? "";
 }
 
 /** The calling thread's errno, read right after a failed call (nothing in between may reset it). */

@@ -9,7 +9,7 @@ import { processStartTime } from "../platform/process.ts";
 import { ensureStateDir } from "../project/state-dir.ts";
 import { Store } from "../state/store.ts";
 import { VERSION } from "../version.ts";
-import { openDaemonLog } from "./log.ts";
+import { openDaemonLog, writeStderr } from "./log.ts";
 import { type FileIdentity, compareFile, identityOf, identityOfFd } from "./file-identity.ts";
 import { type Reporter, type Service, StartRefused } from "./services.ts";
 import type { WatchedFile } from "./state-watch.ts";
@@ -50,9 +50,9 @@ export class LogService implements Service {
 }
 
 export const stderrReporter: Reporter = {
-  info: (message) => process.stderr.write(`${new Date().toISOString()} INFO  ${message}\n`),
-  warn: (message) => process.stderr.write(`${new Date().toISOString()} WARN  ${message}\n`),
-  error: (message) => process.stderr.write(`${new Date().toISOString()} ERROR ${message}\n`),
+  info: (message) => writeStderr(`${new Date().toISOString()} INFO  ${message}\n`),
+  warn: (message) => writeStderr(`${new Date().toISOString()} WARN  ${message}\n`),
+  error: (message) => writeStderr(`${new Date().toISOString()} ERROR ${message}\n`),
 };
 
 /** The flock on orchestrator.pid: the single-instance guarantee, held for the daemon's life. */

@@ -49,6 +49,18 @@ function copyFile(from: string, to: string): void {
   }
 }
 
+/**
+ * Writes to stderr synchronously and never throws: a detached daemon's stderr is the log file,
+ * and process.stderr.write on a full disk ends the process with an asynchronous error.
+ */
+export function writeStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // Nowhere left to say it.
+  }
+}
+
 export function formatLogLine(entry: Pick<LogObject, "date" | "type" | "args">): string {
   // Not node:util's format: loading node:util costs the daemon megabytes of resident memory.
   const text = entry.args

@@ -3,6 +3,7 @@
 // ends: a signal, a failed start of any service, a service asking to end, or a throw.
 import { VeError, storageFault } from "../errors.ts";
 import { storageExitCode } from "../project/protocol.ts";
+import { writeStderr } from "./log.ts";
 
 export interface Service {
   /** Short, for log lines: "lock", "store", "server". */
@@ -103,12 +104,12 @@ export async function runServices(compose: (composition: Composition) => Promise
       exitCode = end.exitCode;
     } else if (error instanceof StartRefused) {
       report()[error.level](error.message);
-      if (options.echoRefusals) process.stderr.write(`ve: ${error.message}\n`);
+      if (options.echoRefusals) writeStderr(`ve: ${error.message}\n`);
       exitCode = error.exitCode;
     } else {
       const message = `cannot start: ${error instanceof Error ? error.message : String(error)}`;
       report().error(message);
-      if (options.echoRefusals) process.stderr.write(`ve: ${message}\n`);
+      if (options.echoRefusals) writeStderr(`ve: ${message}\n`);
       // A disk that refused the start (the state directory, the pid file) tells the CLI so
       // by the exit code: its log line may not have fit on that disk.
       exitCode = storageExitCode(error instanceof VeError ? error.code : storageFault(error, "", "")?.code) ?? 1;

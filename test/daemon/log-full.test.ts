@@ -2,7 +2,7 @@
 // or the signal handler that logged, and once lines get through again the log says how many
 // were lost.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { thrownVeError } from "../helpers/errors.ts";
 import { openDaemonLog } from "../../src/daemon/log.ts";
@@ -47,5 +47,21 @@ describe("the daemon log on a full disk", () => {
     const log = openDaemonLog("/proc/version/not-a-dir/orchestrator.log", { echo: false });
     expect(() => log.logger.info("to stderr")).not.toThrow();
     log.close();
+  });
+
+  test("the daemon's stderr on a full disk (its log before and after the log file) never ends the process", async () => {
+    if (!existsSync("/dev/full")) {
+      console.log("skipped: no /dev/full on this system");
+      return;
+    }
+    const full = openSync("/dev/full", "w");
+    try {
+      const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "stderr-full.ts")], {
+        stdio: ["ignore", "ignore", full],
+      });
+      expect(await child.exited).toBe(7);
+    } finally {
+      closeSync(full);
+    }
   });
 });

@@ -160,12 +160,48 @@ function checkStateFileInfo(path: string, info: Stats): void {
 }
 
 /**
+ * O_NOFOLLOW guards the last step of a path only: the directory holding a state file (`.ve/`)
+ * must itself be a real directory of the user's, or `.ve -> /etc` would put every file there.
+ */
+function checkParent(path: string): void {
+  const dir = parentOf(path);
+  const info = lstatOrUndefined(dir);
+  if (!info) return;
+  if (info.isSymbolicLink()) {
+    let target = "";
+    try {
+      target = ` to ${readlinkSync(dir)}`;
+    } catch {}
+    throw refused(dir, `it is a symbolic link${target}, and ve keeps its files only in a real directory of yours`, "remove the link", {
+      found: "symlink",
+    });
+  }
+  const me = uid();
+  if (me !== undefined && info.isDirectory() && info.uid !== me) {
+    throw refused(dir, `it belongs to ${describeOwner(info.uid)}, not to ${you()}`, "remove it (its owner or root can)", {
+      owner: info.uid,
+    });
+  }
+}
+
+/** Whether the directory holding `path` passes checkParent (for code that only skips what it cannot trust). */
+export function parentTrusted(path: string): boolean {
+  try {
+    checkParent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Opens a state file with O_NOFOLLOW and checks the descriptor. `read` of a missing file
  * gives undefined; every other failure is a VeError.
  */
 export function openStateFile(path: string, access: "read"): number | undefined;
 export function openStateFile(path: string, access: Exclude<Access, "read">, mode?: number): number;
 export function openStateFile(path: string, access: Access, mode = PRIVATE_FILE_MODE): number | undefined {
+  checkParent(path);
   let fd: number;
   try {
     fd = openSync(path, FLAGS[access] | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
@@ -237,6 +273,7 @@ export function readStateText(path: string): string | undefined {
  * 0700 (checked first by ensureStateDir).
  */
 export function checkStateFile(path: string): void {
+  checkParent(path);
   const info = lstatOrUndefined(path);
   if (!info) return;
   if (info.isSymbolicLink()) throw symlinkRefusal(path);

@@ -2,6 +2,7 @@
 // a dead daemon's files once it holds the lock, the CLI reports and removes them under the lock.
 import { lstatSync, unlinkSync } from "node:fs";
 import type { ProjectPaths } from "./paths.ts";
+import { parentTrusted } from "./safe-files.ts";
 import { checkSocketDirectory } from "./state-dir.ts";
 
 /** Whether the per-user socket directory is one to touch files in (ours, private, not a link). */
@@ -24,6 +25,7 @@ function socketDirectoryTrusted(paths: ProjectPaths): boolean {
 export function transportFiles(paths: ProjectPaths): string[] {
   const candidates = socketDirectoryTrusted(paths) ? [paths.socket, paths.port, paths.token] : [paths.port, paths.token];
   return candidates.filter((file) => {
+    if (!parentTrusted(file)) return false;
     const info = lstatSync(file, { throwIfNoEntry: false });
     return info !== undefined && (info.isSocket() || info.isFile());
   });

@@ -108,6 +108,14 @@ describe("the .ve directory itself", () => {
     expect(start.stderr).toContain(join(dir, ".ve"));
     expect(start.stderr).toContain("symbolic link");
     expect(readdirSync(elsewhere)).toEqual([]);
+    // stop and status neither create a lock file nor remove anything where it points.
+    writeFileSync(join(elsewhere, "orchestrator.port"), "4242\n");
+    for (const args of [["orch", "stop"], ["orch", "status"]]) {
+      const r = await ve(dir, args);
+      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+      expect(r.stderr + r.stdout).toContain(join(dir, ".ve"));
+    }
+    expect(readdirSync(elsewhere)).toEqual(["orchestrator.port"]);
   });
 
   test("a .ve owned by another user is refused, naming the owner", async () => {

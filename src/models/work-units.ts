@@ -26,23 +26,22 @@ export const Actor = Type.String({
   errorMessage: `must be 1-${ACTOR_MAX_LENGTH} characters naming who makes the change`,
 });
 
-const ChunkNames = Type.Array(ChunkName);
+const chunkNames = (description: string) => Type.Array(ChunkName, { description });
 
 const WorkUnitFields = {
   chunk: ChunkName,
   phase: PhaseSchema,
   status: StatusSchema,
-  /** Every dependency declared, kept after the blocker is DONE. */
-  depends_on: ChunkNames,
-  /** The unfinished subset of depends_on: what the unit still waits on. */
-  blocked_by: ChunkNames,
-  /** Names in depends_on that are not work units (allowed; they count as unfinished). */
-  unknown_blockers: ChunkNames,
-  /** Units whose depends_on names this one. */
-  dependents: ChunkNames,
+  depends_on: chunkNames("Every dependency declared, in the order given; kept after the blocker is DONE"),
+  blocked_by: chunkNames("The unfinished subset of depends_on: what the unit still waits on"),
+  unknown_blockers: chunkNames(
+    "Names in depends_on that are not work units (allowed, and waited on like unfinished ones: often a typo)",
+  ),
+  dependents: chunkNames("The units whose depends_on names this one, in creation order"),
   worktree: Worktree,
   created_at: Timestamp,
   updated_at: Timestamp,
+  /** When the status last changed. */
   status_changed_at: Timestamp,
 };
 

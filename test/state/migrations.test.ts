@@ -223,6 +223,41 @@ describe("applying migrations", () => {
     }
   });
 
+  test("0003: status_changed_at comes from the last logged status change, edges become permanent", () => {
+    const path = newPath();
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 2) });
+    const t0 = "2025-01-01T00:00:00.000Z";
+    const t1 = "2025-01-02T00:00:00.000Z";
+    const t2 = "2025-01-03T00:00:00.000Z";
+    const unit = db.query("INSERT INTO work_units (chunk, phase, status, worktree, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)");
+    unit.run("logged", "PLAN", "RUNNING", t0, t2);
+    unit.run("silent", "GOAL", "READY", t0, t2);
+    unit.run("dep", "GOAL", "BLOCKED", t0, t0);
+    db.query("INSERT INTO work_unit_blockers (chunk, blocker) VALUES ('dep', 'logged')").run();
+    const log = db.query(
+      "INSERT INTO status_log (chunk, old_status, new_status, old_phase, new_phase, reason, forced, timestamp) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+    );
+    log.run("logged", null, "READY", null, "GOAL", "created", t0);
+    log.run("logged", "READY", "RUNNING", "GOAL", "GOAL", "requested", t1);
+    // A phase change alone is not a status change.
+    log.run("logged", "RUNNING", "RUNNING", "GOAL", "PLAN", "requested", t2);
+    closeDatabase(db);
+
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(2));
+      expect(store.get("logged").status_changed_at).toBe(t1);
+      expect(store.get("silent").status_changed_at).toBe(t0);
+      expect(store.history("logged").map((h) => h.actor)).toEqual([null, null, null]);
+      // From now on a finished blocker stays in depends_on.
+      store.update("logged", { status: "DONE" });
+      expect(store.get("dep")).toMatchObject({ status: "READY", depends_on: ["logged"], blocked_by: [] });
+      expect(store.get("logged").dependents).toEqual(["dep"]);
+    } finally {
+      store.close();
+    }
+  });
+
   test("database files are created with mode 0600", () => {
     const path = newPath();
     const store = Store.open(path);

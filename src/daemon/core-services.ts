@@ -110,7 +110,13 @@ export class StoreService implements Service {
 
   start(): void {
     try {
-      this.#store = Store.open(this.paths.db, { check: true, exclusive: true });
+      this.#store = Store.open(this.paths.db, {
+        check: true,
+        exclusive: true,
+        // A listener of the change feed that fails is a bug to find in the log; the write stands.
+        onListenerError: (error) =>
+          this.log.error(`a change listener failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      });
     } catch (error) {
       if (error instanceof VeError) throw new StartRefused(error.message, storageExitCode(error.code));
       throw new StartRefused(`cannot open the database: ${String(error)}`);

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   "has_dependents",
   "stale_write",
   "status_mismatch",
+  "scheduled_unit",
+  "unit_running",
   "nothing_to_claim",
   // HTTP-level failures.
   "unknown_route",
@@ -46,6 +48,8 @@ export const ERROR_CODES = [
   "git_missing",
   "git_failed",
   "backend_missing",
+  "git_required",
+  "not_waiting",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

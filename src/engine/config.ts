@@ -3,7 +3,7 @@
 // every use, so `ve orch config KEY VALUE` takes effect at once without a restart.
 import { VeError } from "../errors.ts";
 
-export type ConfigValue = number | string | boolean | string[] | null;
+export type ConfigValue = number | string | string[] | null;
 
 interface KeyBase {
   description: string;

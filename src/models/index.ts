@@ -8,3 +8,4 @@ export * from "./work-units.ts";
 export * from "./daemon.ts";
 export * from "./cli.ts";
 export * from "./openapi.ts";
+export * from "./engine.ts";

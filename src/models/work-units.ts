@@ -28,6 +28,25 @@ export const Actor = Type.String({
 
 const chunkNames = (description: string) => Type.Array(ChunkName, { description });
 
+/** What a unit in NEEDS_ATTENTION waits on a person for. */
+export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit"] as const;
+export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+
+export const Attention = Type.Object(
+  {
+    kind: oneOf(ATTENTION_KINDS),
+    /** One sentence a person can act on. */
+    reason: Type.String({ minLength: 1 }),
+    question: Type.Optional(Type.String()),
+    options: Type.Optional(Type.Array(Type.String())),
+    since: Timestamp,
+    /** The run it came from, if any. */
+    run_id: nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type Attention = Static<typeof Attention>;
+
 const WorkUnitFields = {
   chunk: ChunkName,
   phase: PhaseSchema,
@@ -43,6 +62,14 @@ const WorkUnitFields = {
   updated_at: Timestamp,
   /** When the status last changed. */
   status_changed_at: Timestamp,
+  /** The scheduler runs it (`ve orch inject`); false: only tracked. */
+  scheduled: Type.Boolean(),
+  /** Higher goes first among units that release as many others. */
+  priority: Type.Integer(),
+  /** The branch a scheduled unit lands on; null for a tracked unit. */
+  base_branch: nullable(Type.String({ minLength: 1 })),
+  /** Why it waits on a person, while it is NEEDS_ATTENTION; else null. */
+  attention: nullable(Attention),
 };
 
 export const WorkUnit = Type.Object(WorkUnitFields, { additionalProperties: false });

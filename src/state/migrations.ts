@@ -5,6 +5,7 @@ import m0001 from "../../sql/0001_init.sql" with { type: "text" };
 import m0002 from "../../sql/0002_blockers_and_log_detail.sql" with { type: "text" };
 import m0003 from "../../sql/0003_dependency_graph_and_status_time.sql" with { type: "text" };
 import m0004 from "../../sql/0004_reference_data_and_incarnations.sql" with { type: "text" };
+import m0005 from "../../sql/0005_engine.sql" with { type: "text" };
 import { VeError } from "../errors.ts";
 import { convertReferenceData } from "./reference-data.ts";
 
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "0002_blockers_and_log_detail.sql", sql: m0002 },
   { version: 3, name: "0003_dependency_graph_and_status_time.sql", sql: m0003 },
   { version: 4, name: "0004_reference_data_and_incarnations.sql", sql: m0004, convert: convertReferenceData },
+  { version: 5, name: "0005_engine.sql", sql: m0005 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

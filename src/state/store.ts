@@ -20,6 +20,7 @@ import {
 } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import {
+  type Attention,
   type ChangeableField,
   ChunkName,
   ClaimWorkUnit,
@@ -49,6 +50,12 @@ interface UnitRow {
   created_at: string;
   updated_at: string;
   status_changed_at: string;
+  /** 1: the scheduler runs this unit (`ve orch inject`); 0: only tracked. */
+  scheduled: number;
+  priority: number;
+  base_branch: string | null;
+  /** The unit's attention record as JSON, or null. */
+  attention: string | null;
 }
 
 interface LogRow {
@@ -89,20 +96,30 @@ export interface StoreOptions extends OpenDatabaseOptions {
   onListenerError?: (error: unknown) => void;
 }
 
+/** What makes a unit one the scheduler runs. */
+export interface Schedule {
+  priority: number;
+  base_branch: string;
+}
+
 export interface DeleteOptions {
   force?: boolean;
 }
 
-const UNIT_COLUMNS = "chunk, phase, status, worktree, created_at, updated_at, status_changed_at";
+const UNIT_COLUMNS =
+  "chunk, phase, status, worktree, created_at, updated_at, status_changed_at, scheduled, priority, base_branch";
 // Databases written before status_changed_at existed got it from their log in 0003; the
 // fallback only covers a row some other program inserted without it.
-const SELECT_UNIT =
-  "SELECT chunk, phase, status, worktree, created_at, updated_at, " +
-  "coalesce(status_changed_at, updated_at) AS status_changed_at FROM work_units";
+/** Every column of a unit row as UnitRow reads it, for a table aliased `w`. */
+const UNIT_ROW_COLUMNS =
+  "w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
+  "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at, w.scheduled, w.priority, w.base_branch, " +
+  "(SELECT json_object('kind', a.kind, 'reason', a.reason, 'question', a.question, 'options', json(a.options), " +
+  "'since', a.since, 'run_id', a.run_id) FROM attention AS a WHERE a.chunk = w.chunk) AS attention";
+const SELECT_UNIT = `SELECT ${UNIT_ROW_COLUMNS} FROM work_units AS w`;
 /** The unit, its dependencies with their blockers' statuses, and its dependents: one snapshot. */
 const UNIT_WITH_GRAPH =
-  "SELECT w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
-  "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at, " +
+  `SELECT ${UNIT_ROW_COLUMNS}, ` +
   "(SELECT json_group_array(json_array(e.blocker, e.status)) FROM (SELECT b.blocker, d.status " +
   "FROM work_unit_blockers AS b LEFT JOIN work_units AS d ON d.chunk = b.blocker WHERE b.chunk = w.chunk ORDER BY b.id) AS e) AS edges, " +
   "(SELECT json_group_array(e.chunk) FROM (SELECT b.chunk FROM work_unit_blockers AS b " +
@@ -143,7 +160,18 @@ function toWorkUnit(row: UnitRow, edges: readonly Edge[], dependents: string[]):
     created_at: row.created_at,
     updated_at: row.updated_at,
     status_changed_at: row.status_changed_at,
+    scheduled: row.scheduled !== 0,
+    priority: row.priority,
+    base_branch: row.base_branch,
+    attention: row.attention === null ? null : attentionOf(row.attention),
   };
+}
+
+/** The attention record as the API shows it: absent optional fields left out, not null. */
+function attentionOf(json: string): Attention {
+  const raw = JSON.parse(json) as Attention & { question: string | null; options: string[] | null };
+  const { question, options, ...rest } = raw;
+  return { ...rest, ...(question === null ? {} : { question }), ...(options === null ? {} : { options }) };
 }
 
 function waitingOn(edges: readonly Edge[]): string[] {
@@ -288,7 +316,7 @@ export class Store {
       where.push("phase = ?");
       params.push(phase);
     }
-    const sql = `${SELECT_UNIT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
+    const sql = `${SELECT_UNIT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY w.rowid`;
     return this.read(() => this.db
       .transaction(() => {
         const rows = this.db.query(sql).all(...params) as UnitRow[];
@@ -339,7 +367,11 @@ export class Store {
 
   // --- writes ------------------------------------------------------------------------------
 
-  create(input: unknown): WorkUnit {
+  /**
+   * Creates a unit; with `schedule` it is one the scheduler runs (`ve orch inject`), else one
+   * that is only tracked.
+   */
+  create(input: unknown, schedule?: Schedule): WorkUnit {
     const body = checkCreate(input);
     const chunk = body.chunk;
     return this.write(() => {
@@ -358,10 +390,14 @@ export class Store {
         created_at: timestamp,
         updated_at: timestamp,
         status_changed_at: timestamp,
+        scheduled: schedule ? 1 : 0,
+        priority: schedule?.priority ?? 0,
+        base_branch: schedule?.base_branch ?? null,
+        attention: null,
       };
       this.db
-        .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(chunk, phase, status, row.worktree, timestamp, timestamp, timestamp);
+        .query(`INSERT INTO work_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(chunk, phase, status, row.worktree, timestamp, timestamp, timestamp, row.scheduled, row.priority, row.base_branch);
       this.insertDependencies(chunk, edges.map(([blocker]) => blocker));
       const reason = `${decided.reason}${this.unknownNote(edges)}`;
       this.log({ chunk, oldStatus: null, newStatus: status, oldPhase: null, newPhase: phase, reason, forced: false, timestamp });
@@ -396,7 +432,7 @@ export class Store {
   claim(input: unknown = {}): WorkUnitChanged {
     const body = checkClaim(input);
     return this.write(() => {
-      const rows = this.db.query(`${SELECT_UNIT} ORDER BY rowid`).all() as UnitRow[];
+      const rows = this.db.query(`${SELECT_UNIT} WHERE w.scheduled = 0 ORDER BY w.rowid`).all() as UnitRow[];
       const waiting = new Map<string, string[]>();
       for (const { chunk, blocker, status } of this.db.query(ALL_EDGES).all() as {
         chunk: string;
@@ -422,10 +458,63 @@ export class Store {
     });
   }
 
+  /**
+   * The engine's own change of a scheduled unit (claiming it for a run, moving it on after
+   * one), inside the caller's transaction when there is one. It is not refused for a running
+   * unit: the engine is what runs it. Never reachable through the API.
+   */
+  engineChange(chunk: string, patch: ChangeRequest & { worktree?: string | null }, reason: string): WorkUnitChanged {
+    return this.write(() => this.change(chunk, patch, reason, "engine"));
+  }
+
+  /** A history row and a change-feed entry for an engine step that changed no column. */
+  private noteUnchanged(row: UnitRow, reason: string): void {
+    const timestamp = this.timestamp(row.updated_at);
+    this.db.query("UPDATE work_units SET updated_at = ? WHERE chunk = ?").run(timestamp, row.chunk);
+    this.log({ chunk: row.chunk, oldStatus: row.status, newStatus: row.status, oldPhase: row.phase, newPhase: row.phase, reason, forced: false, timestamp });
+    this.record({ kind: "changed", chunk: row.chunk, old_status: row.status, new_status: row.status, old_phase: row.phase, new_phase: row.phase, reason, timestamp });
+  }
+
+  /**
+   * A person's change to a unit the scheduler runs: it cannot be made RUNNING by hand (the
+   * scheduler starts it), and while its agent runs, a change of status or phase is refused
+   * unless forced; forcing it ends the run first (`interrupted`), in the same transaction, and
+   * the engine, hearing of the change, stops the agent.
+   */
+  private guardScheduled(name: string, current: UnitRow, patch: ChangeRequest & { force?: boolean }): void {
+    if (patch.status === "RUNNING" && current.status !== "RUNNING") {
+      throw new VeError(
+        "scheduled_unit",
+        `Work unit '${name}' is run by the scheduler, which starts it when it is READY; it cannot be set RUNNING by hand.`,
+        { chunk: name },
+      );
+    }
+    const touches =
+      (patch.status !== undefined && patch.status !== current.status) || (patch.phase !== undefined && patch.phase !== current.phase);
+    if (touches) this.endOpenRun(name, patch.force === true, "a forced change by a person");
+  }
+
+  /** For a person's change or delete: refuses while a run is open, or (forced) closes it interrupted. */
+  private endOpenRun(name: string, force: boolean, why: string): void {
+    const open = this.db.query("SELECT id FROM runs WHERE chunk = ? AND ended_at IS NULL").get(name) as { id: string } | null;
+    if (!open) return;
+    if (!force) {
+      throw new VeError(
+        "unit_running",
+        `Work unit '${name}' has an agent running (run ${open.id}); wait for it, or force the change to stop the agent first.`,
+        { chunk: name, run_id: open.id },
+      );
+    }
+    this.db
+      .query("UPDATE runs SET ended_at = ?, outcome = 'interrupted', reason = ? WHERE id = ?")
+      .run(this.timestamp(), `ended by ${why}`, open.id);
+  }
+
   delete(chunk: unknown, options: DeleteOptions = {}): void {
     const name = checkChunk(chunk);
     this.write(() => {
       const row = this.requireRow(name);
+      if (row.scheduled !== 0) this.endOpenRun(name, options.force === true, "a forced delete");
       const dependents = this.dependentsOf(name);
       // A DONE unit is waited on by nobody; deleting it only drops it from their depends_on.
       if (dependents.length > 0 && row.status !== "DONE" && !options.force) {
@@ -462,8 +551,10 @@ export class Store {
     name: string,
     patch: ChangeRequest & { blocked_by?: readonly string[]; worktree?: string | null; actor?: string | undefined },
     reasonOverride?: string,
+    by: "person" | "engine" = "person",
   ): WorkUnitChanged {
     const current = this.requireRow(name);
+    if (by === "person" && current.scheduled !== 0) this.guardScheduled(name, current, patch);
     const currentEdges = this.edgesOf(name);
     const currentNames = currentEdges.map(([blocker]) => blocker);
     const requested = patch.blocked_by === undefined ? currentNames : this.admitDependencies(name, patch.blocked_by);
@@ -487,7 +578,12 @@ export class Store {
     if (dependenciesChanged) changed.push("depends_on");
     if (worktree !== current.worktree) changed.push("worktree");
     const previous = { status: current.status, phase: current.phase, updated_at: current.updated_at };
-    if (changed.length === 0) return { ...toWorkUnit(current, currentEdges, this.dependentNames(name)), previous, changed };
+    if (changed.length === 0) {
+      // The engine moved the unit on in its own state (a landing that sends it back to its agent):
+      // that is history too, and the scheduler must hear of it.
+      if (by === "engine" && reasonOverride !== undefined) this.noteUnchanged(current, reasonOverride);
+      return { ...toWorkUnit(current, currentEdges, this.dependentNames(name)), previous, changed };
+    }
 
     const timestamp = this.timestamp(current.updated_at);
     const statusChangedAt = statusChanged ? timestamp : current.status_changed_at;
@@ -739,7 +835,7 @@ export class Store {
   }
 
   private findRow(chunk: string): UnitRow | undefined {
-    return (this.db.query(`${SELECT_UNIT} WHERE chunk = ?`).get(chunk) ?? undefined) as UnitRow | undefined;
+    return (this.db.query(`${SELECT_UNIT} WHERE w.chunk = ?`).get(chunk) ?? undefined) as UnitRow | undefined;
   }
 
   private requireRow(chunk: string): UnitRow {
@@ -770,9 +866,8 @@ export class Store {
   private dependentsOf(blocker: string): UnitRow[] {
     return this.db
       .query(
-        "SELECT w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
-          "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at " +
-          "FROM work_unit_blockers AS b JOIN work_units AS w ON w.chunk = b.chunk WHERE b.blocker = ? ORDER BY w.rowid",
+        `SELECT ${UNIT_ROW_COLUMNS} FROM work_unit_blockers AS b JOIN work_units AS w ON w.chunk = b.chunk ` +
+          "WHERE b.blocker = ? ORDER BY w.rowid",
       )
       .all(blocker) as UnitRow[];
   }

@@ -105,8 +105,9 @@ describe("a full disk under the store", () => {
 describe("a disk the store may not write", () => {
   test("a read-only database directory: opening is storage_unavailable naming the file, not 'this is a bug'", () => {
     if (process.getuid?.() === 0) {
-      // root ignores modes; a read-only mount shows the same class.
-      const fs = mountTmpfs(256 * 1024);
+      // root ignores modes; a read-only mount shows the same class. (Room for the whole schema
+      // and its WAL: the mount must not be full, only read-only.)
+      const fs = mountTmpfs(2 * 1024 * 1024);
       if (typeof fs === "string") {
         console.log(`skipped: ${fs}`);
         return;

@@ -185,6 +185,10 @@ describe("timestamps and defaults", () => {
       created_at: unit.created_at,
       updated_at: unit.created_at,
       status_changed_at: unit.created_at,
+      scheduled: false,
+      priority: 0,
+      base_branch: null,
+      attention: null,
     });
     expect(unit.created_at).toMatch(ISO_MS_UTC);
     expect(store.get("u")).toEqual(unit);

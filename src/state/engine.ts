@@ -1,0 +1,335 @@
+// The engine's state beside the work units: each scheduled unit's engine row (its session,
+// its stage, its retry counters and backoff), its runs, its attention record, and the engine's
+// settings. Every change to a unit goes through the Store (its rules, its status log, its
+// change feed) inside one transaction with the engine rows it belongs with: claiming a READY
+// unit and opening its run are one transaction, and so are closing a run and moving its unit on.
+import type { Phase, Status } from "../domain.ts";
+import type { Outcome } from "../agents/backend.ts";
+import { VeError } from "../errors.ts";
+import type { ConfigValue } from "../engine/config.ts";
+import type { Attention, AttentionKind, WorkUnit } from "../models/index.ts";
+import type { Schedule, Store } from "./store.ts";
+
+export type Stage = "phase" | "landing" | "resolving";
+export type RunPurpose = "phase" | "resolve";
+
+export interface EngineRow {
+  chunk: string;
+  goal: string | null;
+  backend: string;
+  branch_base_commit: string | null;
+  session_id: string | null;
+  stage: Stage;
+  retry_kind: string | null;
+  /** Backoff: not started again before this time. */
+  retry_at: string | null;
+  retries: Record<string, number>;
+  conflict_runs: number;
+  conflict_files: string[] | null;
+  /** Why the next run happens, for its prompt (answer, retry, interruption). */
+  next_reason: string | null;
+}
+
+export interface RunRow {
+  id: string;
+  chunk: string;
+  phase: Phase;
+  attempt: number;
+  purpose: RunPurpose;
+  backend: string;
+  backend_version: string | null;
+  session_id: string | null;
+  pid: number | null;
+  process_start: string | null;
+  started_at: string;
+  ended_at: string | null;
+  outcome: Outcome | null;
+  reason: string | null;
+  exit_code: number | null;
+  cost_usd: number | null;
+  turns: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+}
+
+export interface RunResult {
+  outcome: Outcome;
+  reason: string;
+  exit_code: number | null;
+  cost_usd?: number | null;
+  turns?: number | null;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+}
+
+/** What the unit becomes once its run is closed. */
+export interface NextStep {
+  status: Status;
+  phase?: Phase;
+  reason: string;
+  engine?: Partial<Omit<EngineRow, "chunk">>;
+  attention?: { kind: AttentionKind; reason: string; question?: string; options?: string[] };
+}
+
+interface RawEngineRow extends Omit<EngineRow, "retries" | "conflict_files"> {
+  retries: string;
+  conflict_files: string | null;
+}
+
+const RUN_COLUMNS =
+  "id, chunk, phase, attempt, purpose, backend, backend_version, session_id, pid, process_start, started_at, ended_at, " +
+  "outcome, reason, exit_code, cost_usd, turns, input_tokens, output_tokens";
+
+function toEngineRow(raw: RawEngineRow): EngineRow {
+  return {
+    ...raw,
+    retries: JSON.parse(raw.retries) as Record<string, number>,
+    conflict_files: raw.conflict_files === null ? null : (JSON.parse(raw.conflict_files) as string[]),
+  };
+}
+
+export class EngineStore {
+  constructor(
+    readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  private timestamp(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  // --- units ---------------------------------------------------------------------------------
+
+  /** Creates scheduled units, all or none, in the order given (dependencies first). */
+  inject(
+    units: readonly { chunk: string; phase: Phase; blocked_by: string[]; goal: string | null }[],
+    schedule: Schedule & { backend: string },
+  ): WorkUnit[] {
+    return this.store.atomically(() =>
+      units.map((unit) => {
+        const created = this.store.create({ chunk: unit.chunk, phase: unit.phase, blocked_by: unit.blocked_by }, schedule);
+        this.db
+          .query("INSERT INTO unit_engine (chunk, goal, backend) VALUES (?, ?, ?)")
+          .run(unit.chunk, unit.goal, schedule.backend);
+        return created;
+      }),
+    );
+  }
+
+  engineRow(chunk: string): EngineRow | undefined {
+    const raw = this.db.query("SELECT * FROM unit_engine WHERE chunk = ?").get(chunk) as RawEngineRow | null;
+    return raw ? toEngineRow(raw) : undefined;
+  }
+
+  /** Every scheduled unit that is not DONE, with its engine row, in creation order. */
+  unitsInFlight(): { unit: WorkUnit; engine: EngineRow }[] {
+    const names = this.db
+      .query("SELECT w.chunk FROM work_units AS w WHERE w.scheduled = 1 AND w.status <> 'DONE' ORDER BY w.rowid")
+      .all() as { chunk: string }[];
+    const result: { unit: WorkUnit; engine: EngineRow }[] = [];
+    for (const { chunk } of names) {
+      const engine = this.engineRow(chunk);
+      if (engine) result.push({ unit: this.store.get(chunk), engine });
+    }
+    return result;
+  }
+
+  private patchEngine(chunk: string, patch: Partial<Omit<EngineRow, "chunk">>): void {
+    const entries = Object.entries(patch);
+    if (entries.length === 0) return;
+    const sets = entries.map(([key]) => `${key} = ?`).join(", ");
+    const values = entries.map(([key, value]) =>
+      key === "retries" || key === "conflict_files" ? (value === null ? null : JSON.stringify(value)) : (value as string | number | null),
+    );
+    this.db.query(`UPDATE unit_engine SET ${sets} WHERE chunk = ?`).run(...values, chunk);
+  }
+
+  private setAttention(chunk: string, attention: NextStep["attention"], runId: string | null): void {
+    this.db.query("DELETE FROM attention WHERE chunk = ?").run(chunk);
+    if (!attention) return;
+    this.db
+      .query("INSERT INTO attention (chunk, kind, reason, question, options, since, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(
+        chunk,
+        attention.kind,
+        attention.reason,
+        attention.question ?? null,
+        attention.options ? JSON.stringify(attention.options) : null,
+        this.timestamp(),
+        runId,
+      );
+  }
+
+  /** Moves a unit on outside a run (landing, a refused start): status, engine row and attention at once. */
+  advance(chunk: string, step: NextStep, runId: string | null = null): WorkUnit {
+    return this.store.atomically(() => {
+      this.patchEngine(chunk, step.engine ?? {});
+      this.setAttention(chunk, step.attention, runId);
+      this.store.engineChange(chunk, { status: step.status, ...(step.phase ? { phase: step.phase } : {}) }, step.reason);
+      return this.store.get(chunk);
+    });
+  }
+
+  attention(chunk: string): Attention | null {
+    return this.store.get(chunk).attention;
+  }
+
+  /**
+   * `ve orch retry`: a unit waiting on a person is READY again with fresh retry counters.
+   * `fresh` also forgets the agent session, so the next run starts a new conversation.
+   */
+  retry(chunk: string, fresh: boolean): WorkUnit {
+    return this.store.atomically(() => {
+      const unit = this.store.get(chunk);
+      const engine = this.engineRow(chunk);
+      if (!engine || !unit.scheduled) {
+        throw new VeError(
+          "validation_failed",
+          `Work unit '${chunk}' is only tracked, not run by the scheduler; \`ve orch work-unit status ${chunk} READY\` changes it.`,
+          { chunk },
+        );
+      }
+      const attention = unit.attention;
+      const stage: Stage = attention?.kind === "merge" ? "landing" : attention?.kind === "conflict" ? "resolving" : engine.stage;
+      this.patchEngine(chunk, {
+        retries: {},
+        retry_at: null,
+        retry_kind: null,
+        stage,
+        ...(attention?.kind === "conflict" ? { conflict_runs: 0 } : {}),
+        ...(fresh ? { session_id: null } : {}),
+        next_reason: attention ? JSON.stringify({ kind: "retry_after_attention", reason: attention.reason }) : null,
+      });
+      this.setAttention(chunk, undefined, null);
+      this.store.engineChange(chunk, { status: "READY" }, fresh ? "retried by a person (fresh session)" : "retried by a person");
+      return this.store.get(chunk);
+    });
+  }
+
+  // --- runs ----------------------------------------------------------------------------------
+
+  /**
+   * Claims a READY unit for a run: READY -> RUNNING, compare-and-set on the updated_at the
+   * scheduler read, and the open run row, in one transaction. Undefined when the unit moved
+   * meanwhile (someone else changed it; the scheduler looks again).
+   */
+  claim(
+    chunk: string,
+    expectedUpdatedAt: string,
+    run: { id: string; purpose: RunPurpose; backend: string; tokenHash: string; sessionId: string | null },
+  ): RunRow | undefined {
+    try {
+      return this.store.atomically(() => {
+        const unit = this.store.get(chunk);
+        const attempt =
+          ((this.db.query("SELECT count(*) AS n FROM runs WHERE chunk = ? AND phase = ?").get(chunk, unit.phase) as { n: number }).n ?? 0) + 1;
+        this.store.engineChange(
+          chunk,
+          { status: "RUNNING", expected_status: "READY", expected_updated_at: expectedUpdatedAt },
+          `run ${run.id} started (${run.purpose === "resolve" ? "merge conflict resolution" : `phase ${unit.phase}`}, attempt ${attempt})`,
+        );
+        this.db
+          .query(
+            "INSERT INTO runs (id, chunk, phase, attempt, purpose, backend, session_id, started_at, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          )
+          .run(run.id, chunk, unit.phase, attempt, run.purpose, run.backend, run.sessionId, this.timestamp(), run.tokenHash);
+        return this.run(run.id) as RunRow;
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "stale_write" || code === "status_mismatch" || code === "blocked" || code === "not_found") return undefined;
+      throw error;
+    }
+  }
+
+  /** What the process turned out to be, recorded as soon as it runs. */
+  recordProcess(runId: string, process: { pid: number; processStart: string; sessionId: string | null; version: string | null }): void {
+    this.db
+      .query("UPDATE runs SET pid = ?, process_start = ?, session_id = coalesce(?, session_id), backend_version = ? WHERE id = ?")
+      .run(process.pid, process.processStart, process.sessionId, process.version, runId);
+    if (process.sessionId !== null) {
+      this.db
+        .query("UPDATE unit_engine SET session_id = ? WHERE chunk = (SELECT chunk FROM runs WHERE id = ?)")
+        .run(process.sessionId, runId);
+    }
+  }
+
+  /** A session id the agent reported (its init event), to resume from the next run. */
+  recordSession(runId: string, sessionId: string): void {
+    this.db.query("UPDATE runs SET session_id = ? WHERE id = ?").run(sessionId, runId);
+    this.db.query("UPDATE unit_engine SET session_id = ? WHERE chunk = (SELECT chunk FROM runs WHERE id = ?)").run(sessionId, runId);
+  }
+
+  /**
+   * Closes a run and moves its unit on, in one transaction. Returns false when the run was
+   * closed already (a forced change by a person ended it): then nothing else changes.
+   */
+  finishRun(runId: string, result: RunResult, next: NextStep): boolean {
+    return this.store.atomically(() => {
+      const run = this.run(runId);
+      if (!run || run.ended_at !== null) return false;
+      this.db
+        .query(
+          "UPDATE runs SET ended_at = ?, outcome = ?, reason = ?, exit_code = ?, cost_usd = ?, turns = ?, input_tokens = ?, output_tokens = ? WHERE id = ?",
+        )
+        .run(
+          this.timestamp(),
+          result.outcome,
+          result.reason,
+          result.exit_code,
+          result.cost_usd ?? null,
+          result.turns ?? null,
+          result.input_tokens ?? null,
+          result.output_tokens ?? null,
+          runId,
+        );
+      this.patchEngine(run.chunk, next.engine ?? {});
+      this.setAttention(run.chunk, next.attention, runId);
+      this.store.engineChange(run.chunk, { status: next.status, ...(next.phase ? { phase: next.phase } : {}) }, next.reason);
+      return true;
+    });
+  }
+
+  run(id: string): RunRow | undefined {
+    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) ?? undefined) as RunRow | undefined;
+  }
+
+  runs(chunk?: string): RunRow[] {
+    return (
+      chunk === undefined
+        ? this.db.query(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at, rowid`).all()
+        : this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? ORDER BY started_at, rowid`).all(chunk)
+    ) as RunRow[];
+  }
+
+  openRuns(): RunRow[] {
+    return this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE ended_at IS NULL ORDER BY started_at`).all() as RunRow[];
+  }
+
+  /** The run a token belongs to, if it is open (an agent speaks only for its own open run). */
+  runByTokenHash(tokenHash: string): RunRow | undefined {
+    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ? AND ended_at IS NULL`).get(tokenHash) ??
+      undefined) as RunRow | undefined;
+  }
+
+  // --- settings ------------------------------------------------------------------------------
+
+  config(): Map<string, ConfigValue> {
+    const rows = this.db.query("SELECT key, value FROM config").all() as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key, JSON.parse(r.value) as ConfigValue]));
+  }
+
+  setConfig(key: string, value: ConfigValue | undefined): void {
+    this.store.atomically(() => {
+      if (value === undefined) this.db.query("DELETE FROM config WHERE key = ?").run(key);
+      else
+        this.db
+          .query("INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
+          .run(key, JSON.stringify(value), this.timestamp());
+    });
+  }
+}

@@ -4,6 +4,9 @@
 import { type AnyElysia, Elysia, ValidationError } from "elysia";
 import type { TSchema } from "@sinclair/typebox";
 import { VeError } from "../errors.ts";
+import { EngineApi } from "../engine/api.ts";
+import { projectPaths } from "../project/paths.ts";
+import { EngineStore } from "../state/engine.ts";
 import type { Store } from "../state/store.ts";
 import { describeValueError, validationError } from "../validation.ts";
 import { VERSION_HEADER } from "../version.ts";
@@ -23,6 +26,8 @@ export interface AppOptions {
   token?: string;
   /** Where a 500 is reported with its stack (the daemon log). */
   logError?: (message: string) => void;
+  /** The engine's side; by default one over this store for the project in `info.projectDir`. */
+  engine?: EngineApi;
   /** The routes by access group; ROUTE_GROUPS unless a test composes its own. */
   groups?: readonly RouteGroup[];
 }
@@ -104,6 +109,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
   if (store.exclusive) store.onChange(() => cache.clear());
   const context: RouteContext = {
     store,
+    engine: options.engine ?? new EngineApi(projectPaths(info.projectDir), new EngineStore(store)),
     info,
     cache,
     reply: (body, status = 200) => jsonResponse(body, info.version, status),

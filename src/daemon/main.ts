@@ -11,6 +11,7 @@ import { formatLogLine } from "./log.ts";
 import { StateWatchService } from "./state-watch.ts";
 import { raiseFdLimitForDaemon } from "./fd-guard.ts";
 import { LockService, LogService, StoreService } from "./core-services.ts";
+import { EngineService } from "./engine-service.ts";
 import { ServerService } from "./server.ts";
 import { Ending, type Reporter, runServices } from "./services.ts";
 
@@ -50,7 +51,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       await add(log);
       const lock = await add(new LockService(paths, log.logger, options.foreground));
       const store = await add(new StoreService(paths, log.logger));
-      const server = await add(new ServerService(paths, options, store.store, log.logger, fdLimit));
+      const engine = await add(new EngineService(paths, store.store, log.logger));
+      const server = await add(new ServerService(paths, options, store.store, log.logger, fdLimit, engine.api));
       const files = () => [...lock.watched(), ...store.watched(), ...server.watched()];
       watch = await add(new StateWatchService(paths, files, ending, log.logger));
     },

@@ -3,6 +3,7 @@
 import { chmodSync, lstatSync } from "node:fs";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
+import type { EngineApi } from "../engine/api.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { fileError, refused, writeFileAside } from "../project/safe-files.ts";
 import { PRIVATE_FILE_MODE, ensurePrivateDir } from "../project/state-dir.ts";
@@ -113,6 +114,7 @@ export class ServerService implements Service {
     private readonly log: Reporter,
     /** The open-file soft limit in force, for the TCP descriptor guard. */
     private readonly fdLimit?: number | undefined,
+    private readonly engine?: EngineApi,
   ) {}
 
   private dropTransportFiles(): void {
@@ -137,7 +139,7 @@ export class ServerService implements Service {
       socket: paths.socket,
       port: null,
     };
-    const appOptions: AppOptions = { logError: (message) => log.error(message) };
+    const appOptions: AppOptions = { logError: (message) => log.error(message), ...(this.engine ? { engine: this.engine } : {}) };
 
     let server: Server<undefined> | undefined;
     if (!options.tcp) {

@@ -110,7 +110,8 @@ export async function git(args: readonly string[], options: GitOptions): Promise
 }
 
 export function gitFailure(args: readonly string[], cwd: string, result: GitResult): VeError {
-  const message = firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.code}`;
+  // git prints progress ("Preparing worktree") before the line that says what went wrong.
+  const message = problemLine(result.stderr) || problemLine(result.stdout) || `exit code ${result.code}`;
   return new VeError("git_failed", `\`git ${args.join(" ")}\` failed in ${cwd}: ${message}`, {
     cwd,
     args: [...args],
@@ -119,13 +120,12 @@ export function gitFailure(args: readonly string[], cwd: string, result: GitResu
   });
 }
 
-function firstLine(text: string): string {
-  return (
-    text
-      .split("\n")
-      .map((line) => line.trim())
-      .find((line) => line !== "") ?? ""
-  );
+function problemLine(text: string): string {
+  const lines = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+  return lines.find((line) => /^(fatal|error):/.test(line)) ?? lines.at(-1) ?? "";
 }
 
 /** The commit a ref names, or undefined when it names none (validated before any merge). */

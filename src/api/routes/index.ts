@@ -11,6 +11,7 @@ import { type AccessRule, jsonApiAccess } from "../access.ts";
 import type { RoutePlugin } from "./kit.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { claimRoutes } from "./claims.ts";
+import { engineRoutes } from "./engine.ts";
 import { statusRoutes } from "./status.ts";
 import { workUnitRoutes } from "./work-units.ts";
 
@@ -27,6 +28,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes, claimRoutes, openApiRoutes],
+    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, openApiRoutes],
   },
 ];

@@ -6,6 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import type { AnyElysia } from "elysia";
 import type { ErrorCode } from "../../errors.ts";
 import { ErrorBody, type OpenApiDocument, type Transport } from "../../models/index.ts";
+import type { EngineApi } from "../../engine/api.ts";
 import type { Store } from "../../state/store.ts";
 import type { ReadCache } from "../cache.ts";
 import { httpStatusOfCode } from "../errors.ts";
@@ -23,6 +24,8 @@ export interface AppInfo {
 
 export interface RouteContext {
   store: Store;
+  /** The engine's side of the API: inject, runs, settings, worktrees. */
+  engine: EngineApi;
   info: AppInfo;
   /** Answers to reads, kept until the store reports a change (see cache.ts). */
   cache: ReadCache;

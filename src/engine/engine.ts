@@ -1,0 +1,591 @@
+// The scheduler: a daemon service that runs an agent for each READY scheduled unit, up to
+// `max_agents` at once, moves the unit on from the agent's verdict, and lands finished units
+// one at a time. It wakes on every committed change (the store's change feed) and on its own
+// backoff timer; it never polls the database in a loop.
+import { PHASES, type Phase, claimOrder } from "../domain.ts";
+import type { Backend, RunVerdict } from "../agents/backend.ts";
+import { agentEnvironment } from "../agents/environment.ts";
+import { VeError } from "../errors.ts";
+import { commitIdentity, landBranch } from "../git/land.ts";
+import { deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
+import type { WorkUnitChange } from "../models/index.ts";
+import type { ProjectPaths } from "../project/paths.ts";
+import type { EngineRow, EngineStore, NextStep, RunRow } from "../state/engine.ts";
+import { type ConfigValue, configValue } from "./config.ts";
+import { readAtRef } from "./documents.ts";
+import { type AgentProcess, endProcessGroup, startProcess } from "./process-group.ts";
+import { DEFAULT_PHASE_PROMPTS, type RunReason, assemblePrompt, chunkDocPath, promptOverridePath } from "./prompts.ts";
+import { decideRetry, type RetryKind } from "./retry.ts";
+import { RunLog, runLogPath } from "./run-log.ts";
+import { reconcileWorktrees } from "./reconcile.ts";
+import { commitWorktree, ensureUnitWorktree, removeUnitWorktree, unitBranch, unitWorktreePath } from "./worktrees.ts";
+
+/** SIGTERM to SIGKILL when a time or silence limit ends a run. */
+export const LIMIT_TERM_GRACE_MS = 800;
+/** SIGTERM to SIGKILL when the daemon stops or a person forces a change. */
+export const STOP_TERM_GRACE_MS = 3000;
+/** How often conflicts go back to the agent before a person must resolve them. */
+export const MAX_CONFLICT_RUNS = 2;
+/** The longest a backoff timer is set for; longer waits are re-armed (setTimeout caps at ~24 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface Reporter {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface EngineOptions {
+  paths: ProjectPaths;
+  state: EngineStore;
+  log: Reporter;
+  backends: Readonly<Record<string, Backend>>;
+  /** This binary, for the agents' PATH and VE_BIN. */
+  veBinary: string;
+}
+
+interface ActiveRun {
+  run: RunRow;
+  worktree: string;
+  process?: AgentProcess;
+  /** Set when the run must end without its verdict counting: the daemon stops, or a person forced a change. */
+  abandoned?: "stop" | "person";
+  /** Set when a limit ended it. */
+  limit?: string;
+  /** The engine itself is closing the run: the change that follows is its own, not a person's. */
+  closing?: boolean;
+  finished: Promise<void>;
+}
+
+function nextPhase(phase: Phase): Phase | undefined {
+  return PHASES[PHASES.indexOf(phase) + 1];
+}
+
+function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(3)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${stamp}-${random}`;
+}
+
+function newToken(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function hashToken(token: string): string {
+  return new Bun.CryptoHasher("sha256").update(token).digest("hex");
+}
+
+export class Engine {
+  readonly name = "engine";
+  private readonly active = new Map<string, ActiveRun>();
+  private stopping = false;
+  private draining = false;
+  private wakeQueued = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private landing: Promise<void> = Promise.resolve();
+  /**
+   * Changes to the repository's own records (worktrees, branches, the base ref) one at a time:
+   * git takes repository-wide locks for them, and two at once fail rather than wait.
+   */
+  private repoQueue: Promise<unknown> = Promise.resolve();
+  private readonly landingQueued = new Set<string>();
+  private readonly repo: string;
+
+  constructor(private readonly options: EngineOptions) {
+    this.repo = options.paths.root;
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.repoQueue.then(work, work);
+    this.repoQueue = next.catch(() => {});
+    return next;
+  }
+
+  private get state(): EngineStore {
+    return this.options.state;
+  }
+
+  private get log(): Reporter {
+    return this.options.log;
+  }
+
+  private config(): Map<string, ConfigValue> {
+    return this.state.config();
+  }
+
+  async start(): Promise<void> {
+    await this.recover();
+    this.unsubscribe = this.state.store.onChange((changes) => this.onChanges(changes));
+    this.wake();
+  }
+
+  /**
+   * Ends every run (the kill ladder), closes it `interrupted` and leaves its unit READY, so the
+   * next start resumes its session. With `drainMs`, running phases may first finish that long.
+   */
+  async stop(drainMs = 0): Promise<void> {
+    if (drainMs > 0) {
+      this.draining = true;
+      const all = Promise.all([...this.active.values()].map((a) => a.finished));
+      await Promise.race([all, Bun.sleep(drainMs)]);
+    }
+    this.stopping = true;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    const ending = [...this.active.values()].map(async (active) => {
+      active.abandoned ??= "stop";
+      if (active.process) {
+        await endProcessGroup(active.process, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(active) });
+      }
+      await active.finished;
+    });
+    await Promise.all(ending);
+    await this.landing;
+  }
+
+  /** Runs in the daemon are drained: no new run starts; what runs may finish. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  private sweep(active: { run: RunRow; worktree: string }) {
+    return { sweepDir: active.worktree, sweepMarker: `VE_RUN_ID=${active.run.id}` };
+  }
+
+  private onChanges(changes: readonly WorkUnitChange[]): void {
+    for (const change of changes) {
+      const active = this.active.get(change.chunk);
+      // A person forced a change (or deleted the unit) while its agent ran: the store has
+      // closed the run; the agent must go, and its verdict no longer counts.
+      if (active && !active.abandoned && !active.closing && (change.kind === "deleted" || change.new_status !== "RUNNING")) {
+        active.abandoned = "person";
+        this.log.info(`run ${active.run.id} of '${change.chunk}' ends: ${change.reason}`);
+        if (active.process) void endProcessGroup(active.process, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(active) });
+      }
+    }
+    this.wake();
+  }
+
+  /** Coalesces every wake-up of one tick into one look at the units. */
+  wake(): void {
+    if (this.wakeQueued || this.stopping) return;
+    this.wakeQueued = true;
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      try {
+        this.pump();
+      } catch (error) {
+        this.log.error(`the scheduler failed to look at the units: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
+    });
+  }
+
+  private pump(): void {
+    if (this.stopping) return;
+    const config = this.config();
+    const now = Date.now();
+    const units = this.state.unitsInFlight();
+    let nextWake = Number.POSITIVE_INFINITY;
+    const eligible = new Map<string, { engine: EngineRow; updated_at: string }>();
+    for (const { unit, engine } of units) {
+      if (unit.status !== "READY") continue;
+      if (engine.stage === "landing") {
+        this.enqueueLanding(unit.chunk);
+        continue;
+      }
+      const retryAt = engine.retry_at ? Date.parse(engine.retry_at) : 0;
+      if (retryAt > now) {
+        nextWake = Math.min(nextWake, retryAt);
+        continue;
+      }
+      eligible.set(unit.chunk, { engine, updated_at: unit.updated_at });
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (Number.isFinite(nextWake)) this.timer = setTimeout(() => this.wake(), Math.min(MAX_TIMER_MS, Math.max(0, nextWake - now)));
+    if (this.draining) return;
+    const slots = configValue<number>(config, "max_agents") - this.active.size;
+    if (slots <= 0 || eligible.size === 0) return;
+    const order = claimOrder(
+      units.map(({ unit }) => ({
+        chunk: unit.chunk,
+        status: eligible.has(unit.chunk) ? unit.status : "BLOCKED",
+        blocked_by: unit.blocked_by,
+        priority: unit.priority,
+        created_at: unit.created_at,
+      })),
+    );
+    let started = 0;
+    for (const candidate of order) {
+      if (started >= slots) break;
+      const entry = eligible.get(candidate.chunk);
+      if (!entry || this.active.has(candidate.chunk)) continue;
+      if (this.launch(candidate.chunk, entry.engine, entry.updated_at)) started++;
+    }
+  }
+
+  /** Claims the unit and starts its run; false when someone changed it meanwhile. */
+  private launch(chunk: string, engine: EngineRow, updatedAt: string): boolean {
+    const token = newToken();
+    const purpose = engine.stage === "resolving" ? "resolve" : "phase";
+    const run = this.state.claim(chunk, updatedAt, {
+      id: newRunId(new Date()),
+      purpose,
+      backend: engine.backend,
+      tokenHash: hashToken(token),
+      sessionId: null,
+    });
+    if (!run) return false;
+    const active: ActiveRun = { run, worktree: unitWorktreePath(this.options.paths.stateDir, chunk), finished: Promise.resolve() };
+    this.active.set(chunk, active);
+    active.finished = this.execute(active, engine, token)
+      .catch((error) => this.log.error(`run ${run.id} of '${chunk}' failed inside ve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .finally(() => {
+        this.active.delete(chunk);
+        this.wake();
+      });
+    return true;
+  }
+
+  private async execute(active: ActiveRun, engine: EngineRow, token: string): Promise<void> {
+    const { run } = active;
+    const unit = this.state.store.get(run.chunk);
+    const base = unit.base_branch ?? "main";
+    const config = this.config();
+    const backend = this.options.backends[engine.backend];
+    const log = new RunLog(runLogPath(this.options.paths.stateDir, run.chunk, run.id));
+    try {
+      if (!backend) throw new VeError("backend_missing", `There is no backend named '${engine.backend}'; choose one of ${Object.keys(this.options.backends).join(", ")}.`);
+      const worktree = await this.exclusive(() => ensureUnitWorktree(this.repo, this.options.paths.stateDir, run.chunk, base));
+      active.worktree = worktree.path;
+      if (worktree.included.length > 0) log.note(`copied into the new worktree from .worktreeinclude: ${worktree.included.join(", ")}`);
+      const goal = await this.goalText(run.chunk, worktree.path, engine, unit.phase);
+      const reason = this.runReason(engine, base, run.attempt);
+      const template = (await readAtRef(this.repo, base, promptOverridePath(unit.phase))) ?? DEFAULT_PHASE_PROMPTS[unit.phase];
+      const prompt = assemblePrompt({
+        chunk: run.chunk,
+        phase: unit.phase,
+        goal,
+        worktree: worktree.path,
+        branch: worktree.branch,
+        reason,
+        phaseTemplate: template,
+        askHow: backend.askHow,
+        doneHow: backend.doneHow,
+      });
+      const promptFile = `${this.options.paths.stateDir}/runs/${run.chunk}/${run.id}.prompt.md`;
+      await Bun.write(promptFile, prompt, { mode: 0o600 });
+      const env = agentEnvironment({
+        projectDir: this.options.paths.root,
+        chunk: run.chunk,
+        phase: unit.phase,
+        runId: run.id,
+        runToken: token,
+        veBinary: this.options.veBinary,
+      });
+      const context = {
+        runId: run.id,
+        chunk: run.chunk,
+        phase: unit.phase,
+        worktree: worktree.path,
+        projectDir: this.options.paths.root,
+        prompt,
+        promptFile,
+        resumeSession: engine.session_id,
+        env,
+        config: {
+          path: configValue<string | null>(config, `backends.${backend.name}.path`) ?? undefined,
+          args: configValue<string[]>(config, `backends.${backend.name}.args`),
+        },
+      };
+      const launch = await backend.launch(context);
+      const reader = backend.reader(context);
+      if (active.abandoned) return;
+      const proc = startProcess({
+        argv: launch.argv,
+        cwd: worktree.path,
+        env: launch.env,
+        stdin: launch.stdin,
+        onLine: (stream, line) => {
+          log.raw(stream, line);
+          for (const event of reader.line(stream, line)) {
+            log.event(event);
+            if (event.type === "init" && event.session_id) this.state.recordSession(run.id, event.session_id);
+          }
+        },
+      });
+      active.process = proc;
+      this.state.recordProcess(run.id, { pid: proc.pid, processStart: proc.startTime, sessionId: launch.sessionId, version: launch.version });
+      // A person may have forced a change between the claim and the spawn.
+      if (active.abandoned) void endProcessGroup(proc, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(active) });
+      const stopLimits = this.watchLimits(active, proc, config);
+      const exit = await proc.done;
+      stopLimits();
+      const verdict: RunVerdict = active.limit ? { outcome: "timeout", reason: active.limit } : reader.finish(exit.code);
+      log.event({ type: "result", outcome: verdict.outcome, reason: verdict.reason });
+      if (log.lost > 0) this.log.warn(`run ${run.id}: ${log.lost} lines of output could not be written to ${log.path}`);
+      await this.conclude(active, engine, verdict, exit.code);
+    } catch (error) {
+      const message = error instanceof VeError ? error.message : `${error instanceof Error ? error.message : String(error)}`;
+      log.note(`the run could not start: ${message}`);
+      if (active.abandoned === "person") return;
+      active.closing = true;
+      if (active.abandoned === "stop") {
+        this.state.finishRun(run.id, { outcome: "interrupted", reason: "the daemon stopped", exit_code: null }, { status: "READY", reason: "the daemon stopped before the run started" });
+        return;
+      }
+      this.state.finishRun(
+        run.id,
+        { outcome: "failed", reason: message, exit_code: null },
+        {
+          status: "NEEDS_ATTENTION",
+          reason: `the run could not start: ${message}`,
+          attention: { kind: "error", reason: message },
+        },
+      );
+    } finally {
+      log.close();
+    }
+  }
+
+  /** Arms the wall-clock and silence limits of a run; returns the function that disarms them. */
+  private watchLimits(active: ActiveRun, proc: AgentProcess, config: Map<string, ConfigValue>): () => void {
+    const runMs = configValue<number>(config, "run_timeout_s") * 1000;
+    const silenceMs = configValue<number>(config, "silence_timeout_s") * 1000;
+    const end = (why: string) => {
+      if (active.limit || active.abandoned) return;
+      active.limit = why;
+      this.log.info(`run ${active.run.id} of '${active.run.chunk}': ${why}; ending it`);
+      void endProcessGroup(proc, { termGraceMs: LIMIT_TERM_GRACE_MS, ...this.sweep(active) });
+    };
+    const wall = setTimeout(() => end(`it ran longer than run_timeout_s (${runMs / 1000} s)`), runMs);
+    let silence: ReturnType<typeof setTimeout>;
+    const armSilence = (delay: number) => {
+      silence = setTimeout(() => {
+        const quiet = Date.now() - proc.lastOutputAt();
+        if (quiet >= silenceMs) end(`it printed nothing for silence_timeout_s (${silenceMs / 1000} s)`);
+        else armSilence(silenceMs - quiet);
+      }, delay);
+    };
+    armSilence(silenceMs);
+    return () => {
+      clearTimeout(wall);
+      clearTimeout(silence);
+    };
+  }
+
+  /** The goal for the prompt: GOAL.md in the worktree, else what inject was given (seeded into GOAL.md for GOAL). */
+  private async goalText(chunk: string, worktree: string, engine: EngineRow, phase: Phase): Promise<string | null> {
+    const file = Bun.file(`${worktree}/${chunkDocPath(chunk, "GOAL.md")}`);
+    if (await file.exists()) return await file.text();
+    if (engine.goal !== null && phase === "GOAL") await Bun.write(file, `${engine.goal.trim()}\n`);
+    return engine.goal;
+  }
+
+  private runReason(engine: EngineRow, base: string, attempt: number): RunReason {
+    if (engine.stage === "resolving") {
+      return { kind: "conflict", base, files: engine.conflict_files ?? [], attempt: engine.conflict_runs };
+    }
+    if (engine.next_reason) {
+      const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string };
+      if (reason.kind === "interrupted") return { kind: "interrupted" };
+      if (reason.kind === "retry") return { kind: "retry", attempt, error: reason.error ?? "" };
+      if (reason.kind === "retry_after_attention") return { kind: "retry", attempt, error: reason.reason ?? "" };
+    }
+    return { kind: "first" };
+  }
+
+  private retryPolicy(config: Map<string, ConfigValue>) {
+    const caps: Record<RetryKind, number> = {
+      transient: configValue<number>(config, "retries.transient"),
+      failed: configValue<number>(config, "retries.failed"),
+      timeout: configValue<number>(config, "retries.timeout"),
+      limit: configValue<number>(config, "retries.limit"),
+    };
+    return { caps, baseMs: configValue<number>(config, "backoff_base_s") * 1000, maxMs: configValue<number>(config, "backoff_max_s") * 1000 };
+  }
+
+  /** Closes the run and moves the unit on from its verdict. */
+  private async conclude(active: ActiveRun, engine: EngineRow, verdict: RunVerdict, exitCode: number | null): Promise<void> {
+    const { run } = active;
+    const result = {
+      outcome: active.abandoned === "stop" ? ("interrupted" as const) : verdict.outcome,
+      reason: active.abandoned === "stop" ? "the daemon stopped" : verdict.reason,
+      exit_code: exitCode,
+      cost_usd: verdict.cost_usd ?? null,
+      turns: verdict.turns ?? null,
+      input_tokens: verdict.input_tokens ?? null,
+      output_tokens: verdict.output_tokens ?? null,
+    };
+    if (active.abandoned === "person") return;
+    active.closing = true;
+    if (active.abandoned === "stop") {
+      this.state.finishRun(run.id, result, {
+        status: "READY",
+        reason: "the daemon stopped; the next start resumes this phase",
+        engine: { next_reason: JSON.stringify({ kind: "interrupted" }) },
+      });
+      return;
+    }
+    this.state.finishRun(run.id, result, await this.nextStep(active, engine, verdict));
+  }
+
+  private async nextStep(active: ActiveRun, engine: EngineRow, verdict: RunVerdict): Promise<NextStep> {
+    const { run } = active;
+    if (verdict.outcome === "completed") {
+      const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
+      try {
+        await commitWorktree(active.worktree, message, await commitIdentity(this.repo));
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        return { status: "NEEDS_ATTENTION", reason: `the work of ${run.phase} could not be committed: ${why}`, attention: { kind: "error", reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: ${why}` } };
+      }
+      const fresh = { retries: {}, retry_at: null, retry_kind: null, next_reason: null };
+      if (run.purpose === "resolve") return { status: "READY", reason: "conflicts resolved; landing again", engine: { ...fresh, stage: "landing" } };
+      const next = nextPhase(run.phase);
+      if (next) return { status: "READY", phase: next, reason: `phase ${run.phase} done (run ${run.id})`, engine: fresh };
+      return { status: "READY", reason: `phase COMPLETE done (run ${run.id}); waiting to land`, engine: { ...fresh, stage: "landing" } };
+    }
+    if (verdict.outcome === "question") {
+      return {
+        status: "NEEDS_ATTENTION",
+        reason: "the agent asked a question",
+        attention: { kind: "question", reason: verdict.reason, ...(verdict.question ? { question: verdict.question } : {}), ...(verdict.options ? { options: verdict.options } : {}) },
+      };
+    }
+    const policy = this.retryPolicy(this.config());
+    const kindUsed = verdict.outcome === "failed" ? (verdict.transient ? "transient" : "failed") : verdict.outcome;
+    const decision = decideRetry(verdict, engine.retries[kindUsed] ?? 0, policy, Date.now());
+    if (decision?.retry) {
+      const at = new Date(decision.at).toISOString();
+      return {
+        status: "READY",
+        reason: `${verdict.outcome}: ${firstLine(verdict.reason)}; retry ${decision.attempt} of ${policy.caps[decision.kind]} at ${at}`,
+        engine: {
+          retries: { ...engine.retries, [decision.kind]: decision.attempt },
+          retry_at: at,
+          retry_kind: decision.kind,
+          next_reason: JSON.stringify({ kind: "retry", error: verdict.reason }),
+        },
+      };
+    }
+    const kind = verdict.outcome === "limit" ? "limit" : "error";
+    const why = decision && !decision.retry ? ` (${decision.why})` : "";
+    return {
+      status: "NEEDS_ATTENTION",
+      reason: `${verdict.outcome}: ${firstLine(verdict.reason)}${why}`,
+      attention: { kind, reason: `Run ${run.id} ${verdict.outcome === "timeout" ? "hit a limit" : verdict.outcome}${why}: ${verdict.reason}; \`ve orch retry ${run.chunk}\` runs it again.` },
+    };
+  }
+
+  // --- landing -------------------------------------------------------------------------------
+
+  /** One merge queue per project: landings run one after another, in the order they became ready. */
+  private enqueueLanding(chunk: string): void {
+    if (this.landingQueued.has(chunk) || this.stopping) return;
+    this.landingQueued.add(chunk);
+    this.landing = this.landing
+      .then(() => this.land(chunk))
+      .catch((error) => this.log.error(`landing '${chunk}' failed inside ve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .finally(() => this.landingQueued.delete(chunk));
+  }
+
+  private async land(chunk: string): Promise<void> {
+    if (this.stopping) return;
+    const unit = this.state.store.get(chunk);
+    const engine = this.state.engineRow(chunk);
+    if (!engine || unit.status !== "READY" || engine.stage !== "landing") return;
+    const base = unit.base_branch ?? "main";
+    const branch = unitBranch(chunk);
+    let result: Awaited<ReturnType<typeof landBranch>>;
+    try {
+      result = await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: `Land ${chunk} (ve)` }));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why}` } });
+      return;
+    }
+    if (result.kind === "landed" || result.kind === "already_landed") {
+      const path = unitWorktreePath(this.options.paths.stateDir, chunk);
+      try {
+        const deleted = await this.exclusive(async () => {
+          await removeUnitWorktree(this.repo, path);
+          return deleteMergedBranch(this.repo, branch, base);
+        });
+        if (!deleted) this.log.warn(`branch ${branch} holds commits ${base} lacks; kept`);
+      } catch (error) {
+        this.log.warn(`cleaning up after landing '${chunk}': ${error instanceof Error ? error.message : String(error)}`);
+      }
+      this.state.advance(chunk, { status: "DONE", reason: `landed on ${base} as ${result.commit.slice(0, 12)}`, engine: { stage: "phase" } });
+      this.log.info(`landed '${chunk}' on ${base} as ${result.commit}`);
+      return;
+    }
+    if (result.kind === "dirty") {
+      const shown = result.files.slice(0, 10).join(", ") + (result.files.length > 10 ? ", ..." : "");
+      this.state.advance(chunk, {
+        status: "NEEDS_ATTENTION",
+        reason: `${base} is checked out with uncommitted changes at ${result.checkout}`,
+        attention: {
+          kind: "merge",
+          reason: `${base} is checked out at ${result.checkout} with uncommitted changes (${shown}); commit or stash them, then \`ve orch retry ${chunk}\` lands it.`,
+        },
+      });
+      return;
+    }
+    if (engine.conflict_runs < MAX_CONFLICT_RUNS) {
+      this.state.advance(chunk, {
+        status: "READY",
+        reason: `conflicts with ${base} in ${result.files.join(", ")}; back to the agent to resolve them`,
+        engine: { stage: "resolving", conflict_runs: engine.conflict_runs + 1, conflict_files: result.files },
+      });
+      return;
+    }
+    this.state.advance(chunk, {
+      status: "NEEDS_ATTENTION",
+      reason: `conflicts with ${base} remain after ${MAX_CONFLICT_RUNS} resolution runs`,
+      attention: {
+        kind: "conflict",
+        reason: `${branch} still conflicts with ${base} in ${result.files.join(", ")} after ${MAX_CONFLICT_RUNS} resolution runs; resolve them in ${unitWorktreePath(this.options.paths.stateDir, chunk)} and commit, then \`ve orch retry ${chunk}\`.`,
+      },
+      engine: { stage: "landing" },
+    });
+  }
+
+  // --- recovery ------------------------------------------------------------------------------
+
+  /**
+   * After a daemon died: every run it left open is ended (its process group killed first when
+   * the kernel confirms it is still the one started), closed `interrupted`, and its unit made
+   * READY to resume. Worktrees git knows are reconciled with the units; one no unit owns is
+   * reported, never removed.
+   */
+  private async recover(): Promise<void> {
+    for (const run of this.state.openRuns()) {
+      const worktree = unitWorktreePath(this.options.paths.stateDir, run.chunk);
+      if (run.pid !== null && run.process_start !== null) {
+        const report = await endProcessGroup({ pid: run.pid, startTime: run.process_start }, { termGraceMs: STOP_TERM_GRACE_MS, sweepDir: worktree, sweepMarker: `VE_RUN_ID=${run.id}` });
+        if (report.killed || report.swept.length > 0) this.log.info(`ended what was left of run ${run.id} of '${run.chunk}'`);
+      }
+      this.state.finishRun(
+        run.id,
+        { outcome: "interrupted", reason: "the daemon that ran it ended", exit_code: null },
+        { status: "READY", reason: "the daemon that ran it ended; resumed", engine: { next_reason: JSON.stringify({ kind: "interrupted" }) } },
+      );
+      this.log.info(`run ${run.id} of '${run.chunk}' was left open by a daemon that ended: closed as interrupted`);
+    }
+    try {
+      const units = this.state.unitsInFlight().map(({ unit }) => ({ chunk: unit.chunk, scheduled: true, inFlight: true }));
+      for (const row of reconcileWorktrees(this.options.paths.stateDir, units, await listWorktrees(this.repo))) {
+        if (row.state === "orphaned") this.log.warn(`worktree ${row.path} (${row.branch ?? "detached"}) belongs to no unit in flight; \`ve orch worktree prune\` removes it`);
+      }
+    } catch (error) {
+      this.log.warn(`could not compare the worktrees with the units: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n")[0] ?? "";
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}

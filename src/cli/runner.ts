@@ -155,7 +155,11 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
   }
 
   for (const [name, def] of Object.entries(defs)) {
-    if (def.type === "positional") {
+    if (def.type === "positional" && def.repeatable) {
+      // A repeatable positional takes every remaining argument (`inject a b c`).
+      if (positionals.length > 0) values[name] = positionals.splice(0);
+      else if (def.required !== false) throw usage(`Missing ${name.toUpperCase()}`, commandName);
+    } else if (def.type === "positional") {
       const value = positionals.shift();
       if (value !== undefined) values[name] = value;
       else if (def.default !== undefined) values[name] = def.default;

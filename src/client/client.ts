@@ -5,6 +5,14 @@ import { CHUNK_NAME_RULE, explainChunkName, isValidChunkName } from "../domain.t
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
   ClaimWorkUnit,
+  ConfigEntry,
+  ConfigList,
+  Injected,
+  InjectRequest,
+  PruneResult,
+  Run,
+  RunList,
+  WorktreeList,
   CreateWorkUnit,
   DaemonStatus,
   Deleted,
@@ -121,6 +129,43 @@ export class Client {
 
   async history(chunk: string): Promise<Reply<History>> {
     return this.call("GET", `${unitPath(chunk)}/history`);
+  }
+
+  inject(body: InjectRequest): Promise<Reply<Injected>> {
+    return this.call("POST", "/inject", body);
+  }
+
+  async retry(chunk: string, fresh: boolean): Promise<Reply<WorkUnit>> {
+    return this.call("POST", `${unitPath(chunk)}/retry`, fresh ? { fresh: true } : {});
+  }
+
+  runs(chunk?: string): Promise<Reply<RunList>> {
+    if (chunk !== undefined) unitPath(chunk);
+    return this.call("GET", `/runs${chunk === undefined ? "" : `?chunk=${chunk}`}`);
+  }
+
+  run(id: string): Promise<Reply<Run>> {
+    return this.call("GET", `/runs/${encodeURIComponent(id)}`);
+  }
+
+  config(): Promise<Reply<ConfigList>> {
+    return this.call("GET", "/config");
+  }
+
+  setConfig(key: string, value: unknown): Promise<Reply<ConfigEntry>> {
+    return this.call("PUT", `/config/${encodeURIComponent(key)}`, { value });
+  }
+
+  unsetConfig(key: string): Promise<Reply<ConfigEntry>> {
+    return this.call("DELETE", `/config/${encodeURIComponent(key)}`);
+  }
+
+  worktrees(): Promise<Reply<WorktreeList>> {
+    return this.call("GET", "/worktrees");
+  }
+
+  pruneWorktrees(apply: boolean): Promise<Reply<PruneResult>> {
+    return this.call("POST", "/worktrees/prune", { apply });
   }
 
   private notRunning(extra: string, details: Record<string, unknown> = {}): VeError {

@@ -16,5 +16,11 @@ export default defineCommand({
     ps,
     logs: () => import("./logs.ts").then((m) => m.default),
     "work-unit": workUnit,
+    inject: () => import("./inject.ts").then((m) => m.default),
+    runs: () => import("./runs.ts").then((m) => m.default),
+    tail: () => import("./tail.ts").then((m) => m.default),
+    retry: () => import("./retry.ts").then((m) => m.default),
+    config: () => import("./config.ts").then((m) => m.default),
+    worktree: () => import("../worktree/index.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,111 @@
+// Projects for the engine's end-to-end tests: real git repositories in temporary directories,
+// a daemon of the compiled dist/ve, and the scripted agent (test/fixtures/scripted-agent.ts)
+// as the `command` backend. After each test every process working inside a test's project is
+// killed too: agents run in their own process groups and outlive a killed daemon.
+import { afterEach } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { processesWithCwdInside } from "../../src/platform/process.ts";
+import { useTempDirs } from "../helpers/temp.ts";
+import { type Run, json, useProjects, waitFor } from "./harness.ts";
+
+export const AGENT = resolve(import.meta.dir, "../fixtures/scripted-agent.ts");
+
+/** Git never reads the machine's or the user's configuration in these tests. */
+export const GIT_ENV = {
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.invalid",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.invalid",
+};
+
+export type Step = Record<string, unknown>;
+export type Script = Record<string, Record<string, Step[] | Step[][]>>;
+
+export interface UnitJson {
+  chunk: string;
+  phase: string;
+  status: string;
+  attention: { kind: string; reason: string } | null;
+  blocked_by: string[];
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  const result = Bun.spawnSync(["git", ...args], { cwd, env: { ...process.env, ...GIT_ENV } });
+  if (result.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr.toString()}`);
+  return result.stdout.toString().trim();
+}
+
+export function useEngineProjects(label = "ve-engine") {
+  const projects = useProjects(label);
+  const scratch = useTempDirs(`${label}-scripts`);
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const dir of dirs) for (const pid of processesWithCwdInside(dir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    await waitFor(() => dirs.every((dir) => processesWithCwdInside(dir).length === 0), 5000);
+  });
+
+  const ve = (dir: string, args: string[], env: Record<string, string> = {}) =>
+    projects.ve(dir, args, { env: { ...GIT_ENV, ...env } });
+
+  return {
+    ...projects,
+    ve,
+    /** A git repository on `main` with one commit, and its agents' script file (outside it). */
+    repo(files: Record<string, string> = { "README.md": "hello\n" }, name?: string): { dir: string; script: string } {
+      let dir = projects.project();
+      if (name) {
+        dir = join(dir, name);
+        mkdirSync(dir);
+        projects.track(dir);
+      }
+      dirs.push(dir);
+      git(dir, "init", "-q", "-b", "main");
+      for (const [path, content] of Object.entries(files)) {
+        mkdirSync(join(dir, path, ".."), { recursive: true });
+        writeFileSync(join(dir, path), content);
+      }
+      git(dir, "add", "-A");
+      git(dir, "commit", "-q", "-m", "initial");
+      return { dir, script: join(scratch(), "script.json") };
+    },
+    /** Starts the daemon with the scripted agent as its command backend, and `config` set. */
+    async start(dir: string, scriptPath: string, script: Script, config: Record<string, string> = {}): Promise<void> {
+      writeFileSync(scriptPath, JSON.stringify(script));
+      const started = await ve(dir, ["orch", "start"]);
+      if (started.code !== 0) throw new Error(`start failed: ${started.stderr}`);
+      const settings: Record<string, string> = {
+        "backends.command.path": process.execPath,
+        "backends.command.args": JSON.stringify([AGENT, scriptPath]),
+        silence_timeout_s: "60",
+        backoff_base_s: "1",
+        backoff_max_s: "2",
+        ...config,
+      };
+      for (const [key, value] of Object.entries(settings)) {
+        const set = await ve(dir, ["orch", "config", key, value]);
+        if (set.code !== 0) throw new Error(`config ${key} failed: ${set.stderr}`);
+      }
+    },
+    async units(dir: string): Promise<UnitJson[]> {
+      return json<{ work_units: UnitJson[] }>(await ve(dir, ["orch", "ps", "--json"])).work_units;
+    },
+    /** Polls until every unit satisfies `done` (or the bound passes); returns the last list. */
+    async waitUnits(dir: string, done: (units: UnitJson[]) => boolean, timeoutMs = 60_000): Promise<UnitJson[]> {
+      let last: UnitJson[] = [];
+      await waitFor(async () => done((last = await this.units(dir))), timeoutMs, 50);
+      return last;
+    },
+  };
+}
+
+export function expectOk(result: Run): Run {
+  if (result.code !== 0) throw new Error(`exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}

@@ -1,0 +1,250 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { processesWithCwdInside } from "../../src/platform/process.ts";
+import { git, expectOk, useEngineProjects } from "./engine-harness.ts";
+import { json, waitFor } from "./harness.ts";
+
+const e = useEngineProjects();
+const ENGINE_TEST_MS = 120_000;
+
+function phaseFiles(chunk: string) {
+  return { GOAL: [{ write: { [`${chunk}/goal.txt`]: "g\n" } }], PLAN: [{ write: { [`${chunk}/plan.txt`]: "p\n" } }], IMPLEMENT: [{ write: { [`${chunk}/impl.txt`]: "i\n" } }], COMPLETE: [{ write: { [`${chunk}/done.txt`]: "d\n" } }] };
+}
+
+function records(script: string): { what: string; chunk: string; phase: string; at: number }[] {
+  if (!existsSync(`${script}.record`)) return [];
+  return readFileSync(`${script}.record`, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [what, chunk, phase, , at] = line.split(" ");
+      return { what: what as string, chunk: chunk as string, phase: phase as string, at: Number(at) };
+    });
+}
+
+describe("the engine", () => {
+  test("a diamond injected at once lands on main in dependency order, one merge per unit, the checkout clean", async () => {
+    const { dir, script } = e.repo();
+    for (const chunk of ["a", "b", "c", "d"]) {
+      writeFileSync(join(dir, `${chunk}.md`), "");
+    }
+    git(dir, "add", "-A");
+    git(dir, "commit", "-q", "-m", "placeholders");
+    await e.start(dir, script, Object.fromEntries(["a", "b", "c", "d"].map((c) => [c, phaseFiles(c)])));
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--goal", "the base"]));
+    expectOk(await e.ve(dir, ["orch", "inject", "b", "c", "--blocked-by", "a"]));
+    expectOk(await e.ve(dir, ["orch", "inject", "d", "--blocked-by", "b,c"]));
+    const units = await e.waitUnits(dir, (us) => us.length === 4 && us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));
+    expect(units.map((u) => [u.chunk, u.status])).toEqual([["a", "DONE"], ["b", "DONE"], ["c", "DONE"], ["d", "DONE"]]);
+    for (const chunk of ["a", "b", "c", "d"]) {
+      for (const file of ["goal", "plan", "impl", "done"]) expect(readFileSync(join(dir, chunk, `${file}.txt`), "utf8")).toBeTruthy();
+    }
+    const merges = git(dir, "log", "--merges", "--format=%s", "main").split("\n");
+    expect(merges).toHaveLength(4);
+    // Landed in dependency order: a first, d last.
+    expect(merges.at(-1)).toContain("a");
+    expect(merges[0]).toContain("d");
+    expect(git(dir, "status", "--porcelain")).toBe("");
+    expect(git(dir, "branch", "--list", "ve/*")).toBe("");
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
+    const shown = json<{ history: { new_phase: string }[] }>(await e.ve(dir, ["orch", "work-unit", "show", "d", "--json"]));
+    expect(new Set(shown.history.map((h) => h.new_phase))).toEqual(new Set(["GOAL", "PLAN", "IMPLEMENT", "COMPLETE"]));
+  }, ENGINE_TEST_MS);
+
+  test("max_agents = 2 with 12 independent units: never more than 2 agents alive, all 12 land", async () => {
+    const { dir, script } = e.repo();
+    const chunks = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    await e.start(dir, script, Object.fromEntries(chunks.map((c) => [c, { IMPLEMENT: [{ write: { [`${c}.txt`]: "x\n" } }, { sleep_ms: 50 }], "*": [{ sleep_ms: 20 }] }])), { max_agents: "2" });
+    expectOk(await e.ve(dir, ["orch", "inject", ...chunks, "--phase", "IMPLEMENT"]));
+    const units = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"), 90_000);
+    expect(units.filter((u) => u.status !== "DONE").map((u) => [u.chunk, u.status, u.attention?.reason])).toEqual([]);
+    let alive = 0;
+    let most = 0;
+    for (const r of records(script).sort((x, y) => x.at - y.at || (x.what === "end" ? -1 : 1))) {
+      alive += r.what === "start" ? 1 : -1;
+      most = Math.max(most, alive);
+    }
+    expect(most).toBeLessThanOrEqual(2);
+    expect(most).toBe(2);
+    for (const c of chunks) expect(existsSync(join(dir, `${c}.txt`))).toBe(true);
+  }, ENGINE_TEST_MS);
+
+  test("two units editing the same lines: the second gets a resolution run naming the file, then lands", async () => {
+    const { dir, script } = e.repo({ "shared.txt": "one\ntwo\nthree\n" });
+    // x lands first; y's edit of the same line conflicts; its resolution run merges main and keeps both.
+    const resolve = [
+      { git: ["merge", "main"] },
+      { write: { "shared.txt": "one\nX and Y\nthree\n" } },
+      { git: ["add", "-A"] },
+      { git: ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--no-edit"] },
+    ];
+    await e.start(dir, script, {
+      x: { IMPLEMENT: [{ write: { "shared.txt": "one\nX\nthree\n" } }] },
+      y: { IMPLEMENT: [{ wait_for_file: `${script}.x-landed` }, { write: { "shared.txt": "one\nY\nthree\n" } }], COMPLETE: [[], resolve] },
+    });
+    expectOk(await e.ve(dir, ["orch", "inject", "x", "y", "--phase", "IMPLEMENT"]));
+    await waitFor(async () => (await e.units(dir)).find((u) => u.chunk === "x")?.status === "DONE", 60_000, 50);
+    writeFileSync(`${script}.x-landed`, "");
+    const units = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));
+    expect(units.map((u) => u.status)).toEqual(["DONE", "DONE"]);
+    expect(readFileSync(join(dir, "shared.txt"), "utf8")).toBe("one\nX and Y\nthree\n");
+    const prompts = readFileSync(`${script}.prompts`, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { chunk: string; phase: string; attempt: number; prompt: string });
+    const resolution = prompts.find((p) => p.chunk === "y" && p.phase === "COMPLETE" && p.attempt === 2);
+    expect(resolution?.prompt).toContain("- shared.txt");
+    expect(resolution?.prompt).toContain("git merge main");
+  }, ENGINE_TEST_MS);
+
+  test("a conflict the agent cannot resolve ends in NEEDS_ATTENTION conflict after two tries, branch and worktree intact", async () => {
+    const { dir, script } = e.repo({ "shared.txt": "one\n" });
+    await e.start(dir, script, {
+      x: { IMPLEMENT: [{ write: { "shared.txt": "X\n" } }] },
+      y: { IMPLEMENT: [{ wait_for_file: `${script}.go` }, { write: { "shared.txt": "Y\n" } }] },
+    });
+    expectOk(await e.ve(dir, ["orch", "inject", "x", "y", "--phase", "IMPLEMENT"]));
+    await waitFor(async () => (await e.units(dir)).find((u) => u.chunk === "x")?.status === "DONE", 60_000, 50);
+    writeFileSync(`${script}.go`, "");
+    const units = await e.waitUnits(dir, (us) => us.find((u) => u.chunk === "y")?.status === "NEEDS_ATTENTION");
+    const y = units.find((u) => u.chunk === "y");
+    expect(y?.attention?.kind).toBe("conflict");
+    expect(y?.attention?.reason).toContain("shared.txt");
+    expect(git(dir, "branch", "--list", "ve/y")).toContain("ve/y");
+    expect(existsSync(join(dir, ".ve", "worktrees", "y", "shared.txt"))).toBe(true);
+    const runs = json<{ runs: { chunk: string; purpose: string }[] }>(await e.ve(dir, ["orch", "runs", "y", "--json"])).runs;
+    expect(runs.filter((r) => r.purpose === "resolve")).toHaveLength(2);
+  }, ENGINE_TEST_MS);
+
+  test("the base checked out with uncommitted changes: NEEDS_ATTENTION merge, the changes untouched; after a commit, retry lands it", async () => {
+    const { dir, script } = e.repo();
+    writeFileSync(join(dir, "README.md"), "my unsaved edit\n");
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [a] = await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION" || us[0]?.status === "DONE");
+    expect(a?.attention?.kind).toBe("merge");
+    expect(a?.attention?.reason).toContain("ve orch retry a");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("my unsaved edit\n");
+    expect(existsSync(join(dir, "a.txt"))).toBe(false);
+    git(dir, "commit", "-q", "-am", "my edit");
+    expectOk(await e.ve(dir, ["orch", "retry", "a"]));
+    await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\n");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("my unsaved edit\n");
+    expect(git(dir, "status", "--porcelain")).toBe("");
+  }, ENGINE_TEST_MS);
+
+  test("kill -9 of the daemon while agents run: the next start ends the orphans, closes the runs interrupted, and they land", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, {
+      stubborn: { IMPLEMENT: [[{ ignore_sigterm: true }, { print: "up" }, { hang: true }], [{ write: { "s.txt": "s\n" } }]] },
+      parent: { IMPLEMENT: [[{ grandchild: true }, { print: "up" }, { hang: true }], [{ write: { "p.txt": "p\n" } }]] },
+    });
+    expectOk(await e.ve(dir, ["orch", "inject", "stubborn", "parent", "--phase", "IMPLEMENT"]));
+    const worktrees = join(dir, ".ve", "worktrees");
+    expect(await waitFor(() => processesWithCwdInside(worktrees).length >= 3, 30_000)).toBe(true);
+    const pid = Number.parseInt(readFileSync(join(dir, ".ve", "orchestrator.pid"), "utf8"), 10);
+    process.kill(pid, "SIGKILL");
+    await waitFor(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(processesWithCwdInside(worktrees).length).toBeGreaterThanOrEqual(3);
+    expectOk(await e.ve(dir, ["orch", "start"]));
+    const units = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));
+    expect(units.map((u) => u.status)).toEqual(["DONE", "DONE"]);
+    expect(processesWithCwdInside(worktrees)).toEqual([]);
+    const runs = json<{ runs: { chunk: string; outcome: string }[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
+    expect(runs.filter((r) => r.outcome === "interrupted").map((r) => r.chunk).sort()).toEqual(["parent", "stubborn"]);
+    expect(readFileSync(join(dir, "s.txt"), "utf8")).toBe("s\n");
+  }, ENGINE_TEST_MS);
+
+  test("ve orch stop ends every run and leaves the units READY; the next start resumes and lands them", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, { a: { IMPLEMENT: [[{ ignore_sigterm: true }, { grandchild: true }, { hang: true }], [{ write: { "a.txt": "a\n" } }]] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const worktree = join(dir, ".ve", "worktrees", "a");
+    expect(await waitFor(() => processesWithCwdInside(worktree).length >= 2, 30_000)).toBe(true);
+    expectOk(await e.ve(dir, ["orch", "stop"]));
+    expect(processesWithCwdInside(worktree)).toEqual([]);
+    expectOk(await e.ve(dir, ["orch", "start"]));
+    const [unit] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
+    expect(unit?.status).toBe("DONE");
+    const runs = json<{ runs: { outcome: string }[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
+    expect(runs[0]?.outcome).toBe("interrupted");
+  }, ENGINE_TEST_MS);
+
+  test("time and silence limits end a hanging agent and its grandchild; retries follow the caps, then NEEDS_ATTENTION", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, {
+      slow: { IMPLEMENT: [{ grandchild: true }, { tick_ms: 100 }, { hang: true }] },
+      quiet: { IMPLEMENT: [{ grandchild: true }, { sleep_ms: 600_000 }] },
+    }, { run_timeout_s: "2", silence_timeout_s: "1", "retries.timeout": "1" });
+    expectOk(await e.ve(dir, ["orch", "inject", "slow", "quiet", "--phase", "IMPLEMENT"]));
+    const units = await e.waitUnits(dir, (us) => us.every((u) => u.status === "NEEDS_ATTENTION"), 60_000);
+    expect(units.map((u) => u.attention?.kind)).toEqual(["error", "error"]);
+    const runs = json<{ runs: { chunk: string; outcome: string; started_at: string; ended_at: string; reason: string }[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
+    for (const chunk of ["slow", "quiet"]) {
+      const own = runs.filter((r) => r.chunk === chunk);
+      expect(own.map((r) => r.outcome)).toEqual(["timeout", "timeout"]);
+    }
+    // The silence limit (1 s) ends "quiet" well within a second of it; "slow" prints, so only the 2 s limit applies.
+    for (const r of runs) {
+      const took = Date.parse(r.ended_at) - Date.parse(r.started_at);
+      const limit = r.chunk === "quiet" ? 1000 : 2000;
+      expect(took).toBeGreaterThanOrEqual(limit);
+      expect(took).toBeLessThan(limit + 1000 + 500);
+    }
+    expect(processesWithCwdInside(join(dir, ".ve", "worktrees"))).toEqual([]);
+  }, ENGINE_TEST_MS);
+});
+
+describe("the engine refuses and recovers", () => {
+  test("a repository with no commits, or no repository at all: inject says what to do", async () => {
+    const empty = e.project();
+    git(empty, "init", "-q", "-b", "main");
+    expectOk(await e.ve(empty, ["orch", "start"]));
+    const refused = await e.ve(empty, ["orch", "inject", "a"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("no commit yet");
+    const plain = e.project();
+    expectOk(await e.ve(plain, ["orch", "start"]));
+    const noGit = await e.ve(plain, ["orch", "inject", "a"]);
+    expect(noGit.code).toBe(1);
+    expect(noGit.stderr).toContain("not a git repository");
+    // Tracking needs no git.
+    expectOk(await e.ve(plain, ["orch", "work-unit", "create", "a"]));
+  }, ENGINE_TEST_MS);
+
+  test("a chunk whose branch exists already is refused, naming the branch", async () => {
+    const { dir, script } = e.repo();
+    git(dir, "branch", "ve/a");
+    await e.start(dir, script, {});
+    const refused = await e.ve(dir, ["orch", "inject", "a"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("ve/a exists already");
+    expect(await e.units(dir)).toEqual([]);
+  }, ENGINE_TEST_MS);
+
+  test("a worktree deleted by hand comes back from its branch; .worktreeinclude files are copied; a path with spaces works", async () => {
+    const { dir, script } = e.repo({ "README.md": "x\n", ".gitignore": ".env\n", ".worktreeinclude": ".env\n" }, "my project");
+    writeFileSync(join(dir, ".env"), "SECRET=1\n");
+    await e.start(dir, script, {
+      a: {
+        PLAN: [[{ write: { "plan.txt": "p\n" } }, { run: ["sh", "-c", "cp .env seen-env.txt"] }, { exit: 7 }], [{ write: { "plan2.txt": "p2\n" } }]],
+        "*": [],
+      },
+    }, { "retries.failed": "1" });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "PLAN"]));
+    // The first PLAN run fails; while it waits for its retry, delete the worktree by hand.
+    await waitFor(() => existsSync(join(dir, ".ve", "worktrees", "a", "seen-env.txt")), 30_000);
+    await waitFor(async () => (await e.units(dir))[0]?.status !== "RUNNING", 30_000, 20);
+    rmSync(join(dir, ".ve", "worktrees", "a"), { recursive: true, force: true });
+    const [unit] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE" || us[0]?.status === "NEEDS_ATTENTION");
+    expect(unit?.status).toBe("DONE");
+    expect(readFileSync(join(dir, "plan2.txt"), "utf8")).toBe("p2\n");
+    expect(existsSync(join(dir, "seen-env.txt"))).toBe(false);
+  }, ENGINE_TEST_MS);
+});

@@ -2,6 +2,7 @@
 // `max_agents` at once, moves the unit on from the agent's verdict, and lands finished units
 // one at a time. It wakes on every committed change (the store's change feed) and on its own
 // backoff timer; it never polls the database in a loop.
+import { existsSync } from "node:fs";
 import { PHASES, type Phase, claimOrder } from "../domain.ts";
 import type { Backend, RunVerdict } from "../agents/backend.ts";
 import { agentEnvironment } from "../agents/environment.ts";
@@ -574,6 +575,8 @@ export class Engine {
       );
       this.log.info(`run ${run.id} of '${run.chunk}' was left open by a daemon that ended: closed as interrupted`);
     }
+    // A project that is no git repository tracks units only (v1): it has no worktrees to compare.
+    if (!existsSync(`${this.repo}/.git`)) return;
     try {
       const units = this.state.unitsInFlight().map(({ unit }) => ({ chunk: unit.chunk, scheduled: true, inFlight: true }));
       for (const row of reconcileWorktrees(this.options.paths.stateDir, units, await listWorktrees(this.repo))) {

@@ -41,7 +41,11 @@ export class Daemon {
   units = 0;
   private release: (() => void) | undefined;
 
-  constructor(readonly dir: string) {}
+  /** `env`: added to the environment of `ve orch start`/`stop`, so the daemon inherits it. */
+  constructor(
+    readonly dir: string,
+    readonly env: Record<string, string> = {},
+  ) {}
 
   static async start(label: string): Promise<Daemon> {
     const daemon = new Daemon(tempDir(label));
@@ -53,7 +57,7 @@ export class Daemon {
   async start(): Promise<number> {
     // Registered before the start, so a daemon that comes up after a failed start is still stopped.
     this.release ??= own({ close: async () => void (await this.stop()), kill: () => this.kill() });
-    const run = timeOnce({ name: "ve orch start", cmd: [VE, "orch", "start", "--json", "--project-dir", this.dir], env: benchEnv() });
+    const run = timeOnce({ name: "ve orch start", cmd: [VE, "orch", "start", "--json", "--project-dir", this.dir], env: benchEnv(this.env) });
     const doc = JSON.parse(run.stdout) as StartJson;
     if (doc.already_running) throw new Error(`a daemon already ran in ${this.dir}`);
     if (doc.daemon.transport !== "unix" || !doc.daemon.socket) throw new Error(`the daemon in ${this.dir} did not listen on a Unix socket`);
@@ -69,7 +73,7 @@ export class Daemon {
   async stop(): Promise<number> {
     const start = performance.now();
     // Also without a known pid: a start that failed half-way may still have left a daemon.
-    timeOnce({ name: "ve orch stop", cmd: [VE, "orch", "stop", "--json", "--project-dir", this.dir], env: benchEnv() });
+    timeOnce({ name: "ve orch stop", cmd: [VE, "orch", "stop", "--json", "--project-dir", this.dir], env: benchEnv(this.env), timeoutMs: 60_000 });
     if (this.socket) await waitUntil(`the socket of ${this.dir} to go`, () => !exists(this.socket), 10_000, 1);
     const ms = performance.now() - start;
     const pid = this.pid;

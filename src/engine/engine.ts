@@ -575,10 +575,11 @@ export class Engine {
       );
       this.log.info(`run ${run.id} of '${run.chunk}' was left open by a daemon that ended: closed as interrupted`);
     }
-    // A project that is no git repository tracks units only (v1): it has no worktrees to compare.
-    if (!existsSync(`${this.repo}/.git`)) return;
+    const units = this.state.unitsInFlight().map(({ unit }) => ({ chunk: unit.chunk, scheduled: true, inFlight: true }));
+    // A project that only tracks units (v1, git or not) has no engine worktrees to compare: no
+    // git runs for it at start.
+    if (units.length === 0 && !existsSync(`${this.options.paths.stateDir}/worktrees`)) return;
     try {
-      const units = this.state.unitsInFlight().map(({ unit }) => ({ chunk: unit.chunk, scheduled: true, inFlight: true }));
       for (const row of reconcileWorktrees(this.options.paths.stateDir, units, await listWorktrees(this.repo))) {
         if (row.state === "orphaned") this.log.warn(`worktree ${row.path} (${row.branch ?? "detached"}) belongs to no unit in flight; \`ve orch worktree prune\` removes it`);
       }

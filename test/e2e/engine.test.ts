@@ -55,7 +55,8 @@ describe("the engine", () => {
   test("max_agents = 2 with 12 independent units: never more than 2 agents alive, all 12 land", async () => {
     const { dir, script } = e.repo();
     const chunks = Array.from({ length: 12 }, (_, i) => `u${i}`);
-    await e.start(dir, script, Object.fromEntries(chunks.map((c) => [c, { IMPLEMENT: [{ write: { [`${c}.txt`]: "x\n" } }, { sleep_ms: 50 }], "*": [{ sleep_ms: 20 }] }])), { max_agents: "2" });
+    // Each IMPLEMENT run takes 300 ms, so two slots are both in use for most of the test.
+    await e.start(dir, script, Object.fromEntries(chunks.map((c) => [c, { IMPLEMENT: [{ write: { [`${c}.txt`]: "x\n" } }, { sleep_ms: 300 }], "*": [] }])), { max_agents: "2" });
     expectOk(await e.ve(dir, ["orch", "inject", ...chunks, "--phase", "IMPLEMENT"]));
     const units = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"), 90_000);
     expect(units.filter((u) => u.status !== "DONE").map((u) => [u.chunk, u.status, u.attention?.reason])).toEqual([]);

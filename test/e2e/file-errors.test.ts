@@ -29,7 +29,7 @@ function ownedProject(): { user: OtherUser; dir: string } | undefined {
 }
 
 function asUser(user: OtherUser, dir: string, args: string[]) {
-  return run(user.argv([VE, ...args, "--project-dir", dir]));
+  return run(user.argv([user.runnable(VE), ...args, "--project-dir", dir]));
 }
 
 function expectNamedCause(r: { code: number; stderr: string }, path: string, cause: string) {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, unlinkSync } from "node:fs";
 import type { Server, Subprocess } from "bun";
 import { VE, isRunning, run, stateFiles, useProjects, waitFor } from "./harness.ts";
+import { useOtherUser } from "../helpers/users.ts";
 
 const { project, ve } = useProjects("ve-stopid");
 const cleanups: (() => void)[] = [];
@@ -72,25 +73,16 @@ describe("stop identifies the daemon by its lock, not by the socket's answer", (
 });
 
 /** A throwaway unprivileged user, or undefined (with the reason printed) if one cannot be made. */
-function makeUser(): string | undefined {
-  if (process.getuid?.() !== 0) {
-    console.warn("skipped: creating a second user needs root");
-    return undefined;
-  }
-  const name = `vestop${process.pid % 100000}`;
-  const made = Bun.spawnSync(["useradd", "--no-create-home", "--shell", "/bin/false", name], { stderr: "pipe" });
-  if (made.exitCode !== 0) {
-    console.warn(`skipped: useradd failed: ${made.stderr.toString().trim()}`);
-    return undefined;
-  }
-  cleanups.push(() => Bun.spawnSync(["userdel", name]));
-  return name;
-}
+
+const otherUser = useOtherUser("vestop");
 
 describe("stop by another user", () => {
   test("says permission was denied, exits 1, and leaves the daemon running", async () => {
-    const user = makeUser();
-    if (!user) return;
+    const user = otherUser();
+    if (typeof user === "string") {
+      console.warn(`skipped: ${user}`);
+      return;
+    }
     const dir = project();
     const start = await ve(dir, ["orch", "start", "--json"]);
     expect(start.code).toBe(0);
@@ -98,7 +90,7 @@ describe("stop by another user", () => {
     // The other user may enter the project (as in a shared checkout); .ve/ stays 0700.
     chmodSync(dir, 0o755);
 
-    const stop = await run(["runuser", "-u", user, "--", VE, "orch", "stop", "--project-dir", dir]);
+    const stop = await run(user.argv([user.runnable(VE), "orch", "stop", "--project-dir", dir]));
     expect(stop.stderr).toMatch(/permission denied/i);
     expect(stop.stderr).toContain("another user");
     expect(stop.stdout).not.toContain("was not running");

@@ -2,6 +2,9 @@
 // useradd for the test file and removed after it. Where that is impossible the caller skips
 // with the printed reason.
 import { afterAll } from "bun:test";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface OtherUser {
   name: string;
@@ -9,13 +12,21 @@ export interface OtherUser {
   gid: number;
   /** `command` as this user (setpriv: no password, no login shell, no supplementary groups). */
   argv(command: string[]): string[];
+  /**
+   * A copy of `binary` this user can run: the checkout may sit below a directory only its
+   * owner can enter (a clone in a mktemp directory is 0700), which the other user cannot pass.
+   */
+  runnable(binary: string): string;
 }
 
 /** Call at the top level of a test file; `user()` is the user, or a string saying why there is none. */
 export function useOtherUser(label: string): () => OtherUser | string {
   let made: OtherUser | string | undefined;
+  let shared: string | undefined;
+  const copies = new Set<string>();
   afterAll(() => {
     if (typeof made === "object") Bun.spawnSync(["userdel", made.name]);
+    if (shared) rmSync(shared, { recursive: true, force: true });
   });
   return () => {
     if (made !== undefined) return made;
@@ -32,6 +43,20 @@ export function useOtherUser(label: string): () => OtherUser | string {
       uid,
       gid,
       argv: (command) => ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", ...command],
+      runnable: (binary) => {
+        if (!shared) {
+          shared = mkdtempSync(join(tmpdir(), "ve-shared-bin-"));
+          chmodSync(shared, 0o755);
+        }
+        const copy = join(shared, binary.split("/").pop() as string);
+        // Once per file: a copy that runs (a daemon) cannot be written again.
+        if (!copies.has(copy)) {
+          copyFileSync(binary, copy);
+          chmodSync(copy, 0o755);
+          copies.add(copy);
+        }
+        return copy;
+      },
     };
     return made;
   };

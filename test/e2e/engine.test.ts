@@ -191,12 +191,19 @@ describe("the engine", () => {
       const own = runs.filter((r) => r.chunk === chunk);
       expect(own.map((r) => r.outcome)).toEqual(["timeout", "timeout"]);
     }
-    // The silence limit (1 s) ends "quiet" well within a second of it; "slow" prints, so only the 2 s limit applies.
-    for (const r of runs) {
-      const took = Date.parse(r.ended_at) - Date.parse(r.started_at);
-      const limit = r.chunk === "quiet" ? 1000 : 2000;
-      expect(took).toBeGreaterThanOrEqual(limit);
-      expect(took).toBeLessThan(limit + 1000 + 500);
+    // From each agent's own start to its run's end: the limit (silence 1 s for "quiet", which
+    // prints nothing; 2 s for "slow", which ticks), then within a second the ladder has ended it.
+    const starts = records(script).filter((r) => r.what === "start");
+    for (const chunk of ["slow", "quiet"]) {
+      const limit = chunk === "quiet" ? 1000 : 2000;
+      const ends = runs.filter((r) => r.chunk === chunk).map((r) => Date.parse(r.ended_at));
+      const began = starts.filter((r) => r.chunk === chunk).map((r) => r.at);
+      expect(began).toHaveLength(2);
+      ends.forEach((end, i) => {
+        const took = end - (began[i] as number);
+        expect(took).toBeGreaterThanOrEqual(limit - 100);
+        expect(took).toBeLessThan(limit + 1000);
+      });
     }
     expect(processesWithCwdInside(join(dir, ".ve", "worktrees"))).toEqual([]);
   }, ENGINE_TEST_MS);

@@ -10,6 +10,7 @@ import type {
   Injected,
   InjectRequest,
   PruneResult,
+  ShutdownResult,
   Run,
   RunList,
   WorktreeList,
@@ -166,6 +167,11 @@ export class Client {
 
   pruneWorktrees(apply: boolean): Promise<Reply<PruneResult>> {
     return this.call("POST", "/worktrees/prune", { apply });
+  }
+
+  /** Ends the daemon after draining it for up to `drainMs`; answers once the drain is over. */
+  shutdown(drainMs: number): Promise<Reply<ShutdownResult>> {
+    return this.call("POST", "/shutdown", { drain_ms: drainMs });
   }
 
   private notRunning(extra: string, details: Record<string, unknown> = {}): VeError {

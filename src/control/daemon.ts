@@ -17,6 +17,8 @@ import { removeTransportFiles, transportFiles } from "../project/transport-files
 
 export const START_TIMEOUT_MS = 15_000;
 export const STOP_TIMEOUT_MS = 10_000;
+/** How long `stop --drain` lets running phases finish by default: as long as run_timeout_s allows one run by default. */
+export const DRAIN_TIMEOUT_MS = 3_600_000;
 /** After SIGKILL the kernel frees the lock at once; this only bounds a pathological wait. */
 const KILL_WAIT_MS = 5000;
 const POLL_INTERVAL_MS = 10;
@@ -324,16 +326,62 @@ export async function stopDaemon(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_M
   try {
     process.kill(pid, "SIGCONT");
   } catch {}
-  if (await waitUntilGone(paths, daemon, timeoutMs)) return stopped(false);
+  return stopped(await awaitEnd(paths, daemon, timeoutMs));
+}
 
+/** Waits up to `timeoutMs` for the daemon to end, then SIGKILLs it; true when it had to be killed. */
+async function awaitEnd(paths: ProjectPaths, daemon: DaemonProcess, timeoutMs: number): Promise<boolean> {
+  if (await waitUntilGone(paths, daemon, timeoutMs)) return false;
   // holdsLock rechecked the start time and the lock just now: a reused pid is never killed.
-  if (!signalDaemon(paths, daemon, "SIGKILL")) return stopped(false);
+  if (!signalDaemon(paths, daemon, "SIGKILL")) return false;
   if (!(await waitUntilGone(paths, daemon, KILL_WAIT_MS))) {
-    throw new VeError("daemon_stop_failed", `The ve daemon (pid ${pid}) survived SIGKILL; check it with \`ps ${pid}\`.`, {
-      pid,
+    throw new VeError("daemon_stop_failed", `The ve daemon (pid ${daemon.pid}) survived SIGKILL; check it with \`ps ${daemon.pid}\`.`, {
+      pid: daemon.pid,
     });
   }
-  return stopped(true);
+  return true;
+}
+
+export interface DrainResult extends StopResult {
+  /** Runs that finished their phase while the daemon drained; null when no daemon ran. */
+  finished: number | null;
+  /** Runs still running after the bound, closed `interrupted` by the stop; null when no daemon ran. */
+  interrupted: number | null;
+}
+
+/** How long the drain's answer may take beyond the bound itself (a busy daemon, a slow landing). */
+const DRAIN_ANSWER_MARGIN_MS = 5000;
+
+/**
+ * `ve orch stop --drain`: asks the daemon holding the lock (over its API: a signal carries no
+ * bound) to let running phases finish for up to `drainMs`, then waits for it to end as a plain
+ * stop does, SIGKILL after `stopTimeoutMs`. A daemon that cannot be asked is left running.
+ */
+export async function drainDaemon(paths: ProjectPaths, drainMs: number, stopTimeoutMs = STOP_TIMEOUT_MS): Promise<DrainResult> {
+  const daemon = await lockHolder(paths);
+  if (!daemon) return { stopped: false, pid: null, killed: false, removedStaleFiles: removeStaleFiles(paths), finished: null, interrupted: null };
+  const client = new Client(paths, { timeoutMs: drainMs + DRAIN_ANSWER_MARGIN_MS });
+  let outcome: { finished: number; interrupted: number };
+  try {
+    outcome = (await client.shutdown(drainMs)).data;
+  } catch (error) {
+    // Gone, or ending anyway (a SIGTERM overtook the drain): it stops as a plain stop would.
+    if (!holdsLock(paths, daemon) || (error instanceof VeError && error.code === "daemon_stopping")) {
+      const killed = await awaitEnd(paths, daemon, stopTimeoutMs);
+      return { stopped: true, pid: daemon.pid, killed, removedStaleFiles: removeStaleFiles(paths), finished: null, interrupted: null };
+    }
+    const why = (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
+    const code = error instanceof VeError ? error.code : "bad_response";
+    // A request that timed out may still be read once the daemon runs again.
+    const state = code === "daemon_unresponsive" ? "it still runs and may act on the request later" : "it still runs";
+    throw new VeError(
+      code,
+      `The ve daemon (pid ${daemon.pid}) did not take the drain request, so ${state}: ${why}. \`ve orch stop\` without --drain stops it, interrupting its runs.`,
+      { pid: daemon.pid },
+    );
+  }
+  const killed = await awaitEnd(paths, daemon, stopTimeoutMs);
+  return { stopped: true, pid: daemon.pid, killed, removedStaleFiles: removeStaleFiles(paths), ...outcome };
 }
 
 /**

@@ -4,11 +4,11 @@
 import { commandBackend } from "../agents/command.ts";
 import type { Backend } from "../agents/backend.ts";
 import { EngineApi } from "../engine/api.ts";
-import { Engine } from "../engine/engine.ts";
+import { type DrainOutcome, Engine } from "../engine/engine.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { EngineStore } from "../state/engine.ts";
 import type { Store } from "../state/store.ts";
-import type { Reporter, Service } from "./services.ts";
+import type { Ending, Reporter, Service } from "./services.ts";
 
 /** The backends a run can use, by name. */
 export const BACKENDS: Readonly<Record<string, Backend>> = { command: commandBackend };
@@ -17,26 +17,26 @@ export class EngineService implements Service {
   readonly name = "engine";
   readonly api: EngineApi;
   private readonly engine: Engine;
-  /** Milliseconds running phases may take to finish before the stop ends them (`stop --drain`). */
-  drainMs = 0;
 
-  constructor(paths: ProjectPaths, store: Store, log: Reporter) {
+  constructor(paths: ProjectPaths, store: Store, log: Reporter, ending: Ending) {
     const state = new EngineStore(store);
-    this.api = new EngineApi(paths, state);
     this.engine = new Engine({ paths, state, log, backends: BACKENDS, veBinary: process.execPath });
+    // `ve orch stop --drain` (POST /shutdown): the daemon drains while it still serves (agents
+    // may call it), then ends the ordinary way, which interrupts what still runs.
+    this.api = new EngineApi(paths, state, async (drainMs) => {
+      log.info(drainMs > 0 ? `drain requested: no new run starts; running phases get up to ${drainMs / 1000} s to finish` : "stop requested");
+      const outcome: DrainOutcome = drainMs > 0 ? await this.engine.drainFor(drainMs) : { finished: 0, interrupted: 0 };
+      // After this answer is on its way: the server's graceful stop lets it finish.
+      setImmediate(() => ending.request(drainMs > 0 ? `drained (${outcome.finished} finished, ${outcome.interrupted} still running)` : "stop requested"));
+      return outcome;
+    });
   }
 
   start(): Promise<void> {
     return this.engine.start();
   }
 
-  /** `ve orch stop --drain`: no new run starts from now on; the stop then waits for the running ones. */
-  drain(ms: number): void {
-    this.drainMs = ms;
-    this.engine.drain();
-  }
-
   stop(): Promise<void> {
-    return this.engine.stop(this.drainMs);
+    return this.engine.stop();
   }
 }

@@ -51,7 +51,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       await add(log);
       const lock = await add(new LockService(paths, log.logger, options.foreground));
       const store = await add(new StoreService(paths, log.logger));
-      const engine = await add(new EngineService(paths, store.store, log.logger));
+      const engine = await add(new EngineService(paths, store.store, log.logger, ending));
       const server = await add(new ServerService(paths, options, store.store, log.logger, fdLimit, engine.api));
       const files = () => [...lock.watched(), ...store.watched(), ...server.watched()];
       watch = await add(new StateWatchService(paths, files, ending, log.logger));

@@ -2,7 +2,7 @@
 // engine's rules stay here.
 import { VeError } from "../errors.ts";
 import { listWorktrees, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
-import type { ConfigEntry, InjectRequest, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
+import type { ConfigEntry, InjectRequest, ShutdownResult, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { EngineStore, RunRow } from "../state/engine.ts";
 import { effectiveConfig, keyDefinition, validateConfigValue } from "./config.ts";
@@ -15,7 +15,14 @@ export class EngineApi {
   constructor(
     private readonly paths: ProjectPaths,
     readonly state: EngineStore,
+    /** Drains the daemon's engine for up to the given milliseconds, then ends the daemon; absent outside a daemon. */
+    private readonly shutdownHook?: (drainMs: number) => Promise<ShutdownResult>,
   ) {}
+
+  shutdown(drainMs: number): Promise<ShutdownResult> {
+    if (!this.shutdownHook) throw new VeError("daemon_stopping", "This server runs no daemon to shut down.");
+    return this.shutdownHook(drainMs);
+  }
 
   /** The checks of an inject (they read git); the write it returns creates the units. */
   planInject(request: InjectRequest): Promise<() => WorkUnit[]> {

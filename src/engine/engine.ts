@@ -36,6 +36,13 @@ export interface Reporter {
   error(message: string): void;
 }
 
+export interface DrainOutcome {
+  /** Runs that finished on their own while the engine drained. */
+  finished: number;
+  /** Runs still running when the bound passed: the stop that follows interrupts them. */
+  interrupted: number;
+}
+
 export interface EngineOptions {
   paths: ProjectPaths;
   state: EngineStore;
@@ -91,6 +98,11 @@ export class Engine {
    */
   private repoQueue: Promise<unknown> = Promise.resolve();
   private readonly landingQueued = new Set<string>();
+  /** Resolves `stopping`: a drain still waiting answers as soon as a stop (SIGTERM) overtakes it. */
+  private stopped!: () => void;
+  private readonly stoppingSignal = new Promise<void>((resolve) => {
+    this.stopped = resolve;
+  });
   private readonly repo: string;
 
   constructor(private readonly options: EngineOptions) {
@@ -123,15 +135,11 @@ export class Engine {
 
   /**
    * Ends every run (the kill ladder), closes it `interrupted` and leaves its unit READY, so the
-   * next start resumes its session. With `drainMs`, running phases may first finish that long.
+   * next start resumes its session. `drainFor` first, for running phases to finish.
    */
-  async stop(drainMs = 0): Promise<void> {
-    if (drainMs > 0) {
-      this.draining = true;
-      const all = Promise.all([...this.active.values()].map((a) => a.finished));
-      await Promise.race([all, Bun.sleep(drainMs)]);
-    }
+  async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped();
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     const ending = [...this.active.values()].map(async (active) => {
@@ -145,9 +153,22 @@ export class Engine {
     await this.landing;
   }
 
-  /** Runs in the daemon are drained: no new run starts; what runs may finish. */
-  drain(): void {
+  /**
+   * `ve orch stop --drain`: from now on no run starts (landings still run, but what they would
+   * start does not); resolves when every running phase has finished and been moved on, or after
+   * `boundMs`, with how many finished and how many still run (the stop then interrupts them).
+   */
+  async drainFor(boundMs: number): Promise<DrainOutcome> {
     this.draining = true;
+    const running = [...this.active.values()];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, boundMs);
+    });
+    await Promise.race([Promise.all(running.map((a) => a.finished)), bound, this.stoppingSignal]);
+    clearTimeout(timer);
+    const stillRunning = running.filter((a) => this.active.get(a.run.chunk) === a).length;
+    return { finished: running.length - stillRunning, interrupted: stillRunning };
   }
 
   private sweep(active: { run: RunRow; worktree: string }) {
@@ -208,21 +229,31 @@ export class Engine {
     if (this.draining) return;
     const slots = configValue<number>(config, "max_agents") - this.active.size;
     if (slots <= 0 || eligible.size === 0) return;
+    // A unit whose last blockers are landing is READY in a moment: it competes for the slots
+    // now, so a unit that lands does not hand its slot to an older one that releases less.
+    const landing = new Set(units.filter(({ unit, engine }) => unit.status === "READY" && engine.stage === "landing").map(({ unit }) => unit.chunk));
+    const releasedSoon = (unit: (typeof units)[number]["unit"]) =>
+      unit.status === "BLOCKED" && unit.blocked_by.length > 0 && unit.blocked_by.every((b) => landing.has(b));
     const order = claimOrder(
       units.map(({ unit }) => ({
         chunk: unit.chunk,
-        status: eligible.has(unit.chunk) ? unit.status : "BLOCKED",
+        status: eligible.has(unit.chunk) || releasedSoon(unit) ? "READY" : "BLOCKED",
         blocked_by: unit.blocked_by,
         priority: unit.priority,
         created_at: unit.created_at,
       })),
     );
-    let started = 0;
+    let taken = 0;
     for (const candidate of order) {
-      if (started >= slots) break;
+      if (taken >= slots) break;
       const entry = eligible.get(candidate.chunk);
-      if (!entry || this.active.has(candidate.chunk)) continue;
-      if (this.launch(candidate.chunk, entry.engine, entry.updated_at)) started++;
+      // Held for a unit about to be released; its landing wakes the scheduler again.
+      if (!entry) {
+        taken++;
+        continue;
+      }
+      if (this.active.has(candidate.chunk)) continue;
+      if (this.launch(candidate.chunk, entry.engine, entry.updated_at)) taken++;
     }
   }
 

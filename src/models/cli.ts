@@ -37,6 +37,10 @@ export const StopResult = Type.Object(
     killed: Type.Boolean(),
     /** Files a crashed daemon left, now removed. */
     removed_stale_files: Type.Array(Type.String()),
+    /** `stop --drain` only: runs that finished while it drained, and those still running after the bound (interrupted); null when no daemon ran. */
+    drained: Type.Optional(
+      nullable(Type.Object({ finished: Type.Integer({ minimum: 0 }), interrupted: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    ),
   },
   { additionalProperties: false },
 );

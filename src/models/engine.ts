@@ -65,6 +65,26 @@ export type RunList = Static<typeof RunList>;
 export const RunFilter = Type.Object({ chunk: Type.Optional(ChunkName) }, { additionalProperties: false });
 export const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9-]+$" }) }, { additionalProperties: false });
 
+/** The longest `ve orch stop --drain --timeout` (one hour), in milliseconds. */
+export const MAX_DRAIN_MS = 3_600_000;
+
+export const ShutdownRequest = Type.Object(
+  { drain_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DRAIN_MS, errorMessage: `must be a whole number of milliseconds from 0 to ${MAX_DRAIN_MS}` })) },
+  requestBody,
+);
+export type ShutdownRequest = Static<typeof ShutdownRequest>;
+
+export const ShutdownResult = Type.Object(
+  {
+    /** Runs that finished their phase while the daemon drained. */
+    finished: Type.Integer({ minimum: 0 }),
+    /** Runs still running when the bound passed; the stop closes them `interrupted`. */
+    interrupted: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type ShutdownResult = Static<typeof ShutdownResult>;
+
 export const RetryRequest = Type.Object({ fresh: Type.Optional(Type.Boolean({ errorMessage: "must be true or false" })) }, requestBody);
 
 const ConfigValueSchema = Type.Union([Type.Integer(), Type.String(), Type.Array(Type.String()), Type.Null()]);

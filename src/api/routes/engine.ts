@@ -17,6 +17,8 @@ import {
   RunList,
   RunParams,
   SetConfig,
+  ShutdownRequest,
+  ShutdownResult,
   WorkUnit,
   WorktreeList,
 } from "../../models/index.ts";
@@ -105,6 +107,20 @@ const pruneOp = operation("POST /worktrees/prune", {
   examples: [{ title: "What would be removed", body: {} }, { title: "Remove them", body: { apply: true } }],
 });
 
+const shutdownOp = operation("POST /shutdown", {
+  summary: "End the daemon; with drain_ms, running phases first get that long to finish",
+  description:
+    "While it drains no run starts; running phases finish and are committed and moved on as usual, but their next phase " +
+    "does not start. The answer comes once they have finished or drain_ms has passed, with how many finished and how many " +
+    "still run; the daemon then ends as on SIGTERM, closing those `interrupted` with their units READY.",
+  status: 200,
+  response: ShutdownResult,
+  errors: ["validation_failed", "daemon_stopping"],
+  body: true,
+  write: true,
+  examples: [{ title: "Let running phases finish for up to a minute, then stop", body: { drain_ms: 60000 } }],
+});
+
 export const engineRoutes = ({ engine, reply, commit }: RouteContext) =>
   new Elysia({ normalize: false })
     .post(
@@ -147,4 +163,9 @@ export const engineRoutes = ({ engine, reply, commit }: RouteContext) =>
       "/worktrees/prune",
       async ({ body }) => reply(pruneOp.serialize(await engine.prune(body.apply === true))),
       { parse: jsonBody, query: NoQuery, body: PruneRequest, detail: pruneOp.detail },
+    )
+    .post(
+      "/shutdown",
+      async ({ body }) => reply(shutdownOp.serialize(await engine.shutdown(body.drain_ms ?? 0))),
+      { parse: jsonBody, query: NoQuery, body: ShutdownRequest, detail: shutdownOp.detail },
     );

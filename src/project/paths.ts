@@ -56,8 +56,19 @@ function physicalDirectory(path: string, base: string, source: string): string {
   try {
     return process.cwd();
   } finally {
-    process.chdir(back);
+    returnTo(back);
   }
+}
+
+/**
+ * Back to the directory the command was started in. It may not be enterable by now (a clone
+ * below another user's 0700 directory, a shell in root's home after sudo -u, a deleted
+ * directory): then nothing relative to it could be opened anyway, and staying put is harmless.
+ */
+function returnTo(dir: string): void {
+  try {
+    process.chdir(dir);
+  } catch {}
 }
 
 /**
@@ -73,7 +84,7 @@ function entryExists(path: string): boolean {
   } catch {
     return false;
   }
-  process.chdir(back);
+  returnTo(back);
   return true;
 }
 

@@ -102,3 +102,18 @@ describe("a read-only file system", () => {
     }
   });
 });
+
+describe("a working directory the user cannot enter", () => {
+  test("commands with --project-dir still work from it (a sudo'd shell in root's home, a clone under a 0700 directory)", async () => {
+    const p = ownedProject();
+    if (!p) return;
+    const closed = project();
+    chmodSync(closed, 0o700);
+    const started = await run(p.user.argv([p.user.runnable(VE), "orch", "start", "--project-dir", p.dir]), { cwd: closed });
+    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: "" });
+    const status = await run(p.user.argv([p.user.runnable(VE), "orch", "status", "--project-dir", p.dir]), { cwd: closed });
+    expect(status.code).toBe(0);
+    expect(status.stderr).not.toContain("bug");
+    expect((await run(p.user.argv([p.user.runnable(VE), "orch", "stop", "--project-dir", p.dir]), { cwd: closed })).code).toBe(0);
+  });
+});

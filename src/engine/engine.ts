@@ -289,12 +289,16 @@ export class Engine {
     const log = new RunLog(runLogPath(this.options.paths.stateDir, run.chunk, run.id));
     try {
       if (!backend) throw new VeError("backend_missing", `There is no backend named '${engine.backend}'; choose one of ${Object.keys(this.options.backends).join(", ")}.`);
-      const worktree = await this.exclusive(() => ensureUnitWorktree(this.repo, this.options.paths.stateDir, run.chunk, base));
+      // The project's prompt override is read from the base branch while the worktree is made.
+      const [worktree, override] = await Promise.all([
+        this.exclusive(() => ensureUnitWorktree(this.repo, this.options.paths.stateDir, run.chunk, base)),
+        readAtRef(this.repo, base, promptOverridePath(unit.phase)),
+      ]);
       active.worktree = worktree.path;
       if (worktree.included.length > 0) log.note(`copied into the new worktree from .worktreeinclude: ${worktree.included.join(", ")}`);
       const goal = await this.goalText(run.chunk, worktree.path, engine, unit.phase);
       const reason = this.runReason(engine, base, run.attempt);
-      const template = (await readAtRef(this.repo, base, promptOverridePath(unit.phase))) ?? DEFAULT_PHASE_PROMPTS[unit.phase];
+      const template = override ?? DEFAULT_PHASE_PROMPTS[unit.phase];
       const prompt = assemblePrompt({
         chunk: run.chunk,
         phase: unit.phase,

@@ -42,6 +42,9 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
   const branch = unitBranch(chunk);
   const path = unitWorktreePath(stateDir, chunk);
   let createdFrom: string | null = null;
+  // The common case, every phase after the first: the worktree is there, and was locked when it
+  // was made (a lock outlives the daemon). No git runs for it: dispatch latency is mostly git.
+  if (existsSync(`${path}/.git`)) return { path, branch, createdFrom, included: [] };
   const registered = (await listWorktrees(repo)).find((w) => w.path === path);
   if (registered && !existsSync(path)) {
     // Deleted by hand: drop git's stale record (a lock would keep it) before adding it again.

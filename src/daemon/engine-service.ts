@@ -25,7 +25,8 @@ export class EngineService implements Service {
     // may call it), then ends the ordinary way, which interrupts what still runs.
     this.api = new EngineApi(paths, state, async (drainMs) => {
       log.info(drainMs > 0 ? `drain requested: no new run starts; running phases get up to ${drainMs / 1000} s to finish` : "stop requested");
-      const outcome: DrainOutcome = drainMs > 0 ? await this.engine.drainFor(drainMs) : { finished: 0, interrupted: 0 };
+      // A SIGTERM meanwhile overtakes the drain: it answers at once, before the server stops.
+      const outcome: DrainOutcome = drainMs > 0 ? await this.engine.drainFor(drainMs, ending.promise) : { finished: 0, interrupted: 0 };
       // After this answer is on its way: the server's graceful stop lets it finish.
       setImmediate(() => ending.request(drainMs > 0 ? `drained (${outcome.finished} finished, ${outcome.interrupted} still running)` : "stop requested"));
       return outcome;

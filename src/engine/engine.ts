@@ -98,11 +98,6 @@ export class Engine {
    */
   private repoQueue: Promise<unknown> = Promise.resolve();
   private readonly landingQueued = new Set<string>();
-  /** Resolves `stopping`: a drain still waiting answers as soon as a stop (SIGTERM) overtakes it. */
-  private stopped!: () => void;
-  private readonly stoppingSignal = new Promise<void>((resolve) => {
-    this.stopped = resolve;
-  });
   private readonly repo: string;
 
   constructor(private readonly options: EngineOptions) {
@@ -139,7 +134,6 @@ export class Engine {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopped();
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     const ending = [...this.active.values()].map(async (active) => {
@@ -156,16 +150,17 @@ export class Engine {
   /**
    * `ve orch stop --drain`: from now on no run starts (landings still run, but what they would
    * start does not); resolves when every running phase has finished and been moved on, or after
-   * `boundMs`, with how many finished and how many still run (the stop then interrupts them).
+   * `boundMs`, or when `overtaken` resolves (a stop asked for meanwhile), with how many finished
+   * and how many still run (the stop then interrupts them).
    */
-  async drainFor(boundMs: number): Promise<DrainOutcome> {
+  async drainFor(boundMs: number, overtaken: Promise<unknown> = new Promise(() => {})): Promise<DrainOutcome> {
     this.draining = true;
     const running = [...this.active.values()];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, boundMs);
     });
-    await Promise.race([Promise.all(running.map((a) => a.finished)), bound, this.stoppingSignal]);
+    await Promise.race([Promise.all(running.map((a) => a.finished)), bound, overtaken]);
     clearTimeout(timer);
     const stillRunning = running.filter((a) => this.active.get(a.run.chunk) === a).length;
     return { finished: running.length - stillRunning, interrupted: stillRunning };

@@ -86,6 +86,24 @@ describe("ve orch stop --drain", () => {
     }
   }, ENGINE_TEST_MS);
 
+  test("a plain stop overtakes a drain: the drain answers at once with the run interrupted, not at its bound", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, { stuck: { IMPLEMENT: [[{ print: "up" }, { hang: true }], []] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "stuck", "--phase", "IMPLEMENT"]));
+    expect(await waitFor(() => starts(script).length === 1, 30_000)).toBe(true);
+    const began = Date.now();
+    const draining = e.ve(dir, ["orch", "stop", "--drain", "--timeout", "600"]);
+    expect(await waitFor(() => readFileSync(join(dir, ".ve", "orchestrator.log"), "utf8").includes("drain requested"), 30_000)).toBe(true);
+    expectOk(await e.ve(dir, ["orch", "stop"]));
+    const drained = expectOk(await draining);
+    // The drain answered (the SIGTERM ended its wait) rather than having its connection closed.
+    expect(drained.stdout).toContain("0 runs finished, 1 run interrupted");
+    expect(Date.now() - began).toBeLessThan(600_000);
+    expectOk(await e.ve(dir, ["orch", "start"]));
+    const runs = json<{ runs: RunJson[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
+    expect(runs[0]?.outcome).toBe("interrupted");
+  }, ENGINE_TEST_MS);
+
   test("with no daemon it says none was running; a daemon that cannot answer is left running, and the message says how to stop it", async () => {
     const { dir, script } = e.repo();
     const none = expectOk(await e.ve(dir, ["orch", "stop", "--drain"]));

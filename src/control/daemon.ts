@@ -83,7 +83,14 @@ export function daemonCommand(root: string, options: StartOptions): string[] {
   return command;
 }
 
-function readLogTail(path: string, from: number): string[] {
+/** At most this much of the log is read for a start's report. */
+const LOG_READ_MAX_BYTES = 64 * 1024;
+
+/**
+ * The log's lines written since byte `from` (all of it when it was rotated meanwhile), at most
+ * LOG_READ_MAX_BYTES of them: the first (what a start wrote first) or the last (how it ended).
+ */
+function logLinesSince(path: string, from: number, keep: "first" | "last"): string[] {
   let fd: number | undefined;
   try {
     fd = openStateFile(path, "read");
@@ -94,13 +101,17 @@ function readLogTail(path: string, from: number): string[] {
   try {
     const size = fstatSync(fd).size;
     const start = size >= from ? from : 0;
-    const length = Math.min(size - start, 64 * 1024);
+    const length = Math.min(size - start, LOG_READ_MAX_BYTES);
     const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString("utf8").split("\n").filter(Boolean).slice(-LOG_TAIL_LINES);
+    readSync(fd, buffer, 0, length, keep === "last" ? size - length : start);
+    return buffer.toString("utf8").split("\n").filter(Boolean);
   } finally {
     closeSync(fd);
   }
+}
+
+function readLogTail(path: string, from: number): string[] {
+  return logLinesSince(path, from, "last").slice(-LOG_TAIL_LINES);
 }
 
 /** Whether the file system holding `dir` has no block (or inode) left: a start there fails whatever the log says. */
@@ -115,26 +126,9 @@ function diskFull(dir: string): boolean {
 
 /** The WARN entries written to the log from `from` on (the start of the daemon we launched), without their prefix. */
 function startWarnings(path: string, from: number): string[] {
-  let fd: number | undefined;
-  try {
-    fd = openStateFile(path, "read");
-  } catch {
-    // A log ve refuses to read adds nothing to the report.
-  }
-  if (fd === undefined) return [];
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.max(0, Math.min(size - from, 64 * 1024));
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, from);
-    return buffer
-      .toString("utf8")
-      .split("\n")
-      .filter((line) => / WARN /.test(line))
-      .map((line) => line.replace(/^\S+ +WARN +/, ""));
-  } finally {
-    closeSync(fd);
-  }
+  return logLinesSince(path, from, "first")
+    .filter((line) => / WARN /.test(line))
+    .map((line) => line.replace(/^\S+ +WARN +/, ""));
 }
 
 function startFailed(paths: ProjectPaths, why: string, logOffset: number, exitCode?: number): VeError {

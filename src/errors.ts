@@ -2,8 +2,8 @@
 // The HTTP status of each code is decided in api/errors.ts, the exit code in cli/exit.ts;
 // nothing else maps errors.
 
-export const ERROR_CODES = [
-  // Request failures, from the store or the API.
+/** Request failures, from the store or the API: the daemon words these for API clients. */
+export const REQUEST_ERROR_CODES = [
   "validation_failed",
   "not_found",
   "already_exists",
@@ -16,6 +16,10 @@ export const ERROR_CODES = [
   "scheduled_unit",
   "unit_running",
   "nothing_to_claim",
+] as const;
+
+export const ERROR_CODES = [
+  ...REQUEST_ERROR_CODES,
   // HTTP-level failures.
   "unknown_route",
   "method_not_allowed",

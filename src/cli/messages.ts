@@ -4,21 +4,11 @@
 // the flag or argument each field came from, the value given there, and `--force` only where
 // this command has it. Codes and details stay as the daemon sent them, for scripts.
 import { chunkNameProblem, quoteChunkName } from "../domain.ts";
-import { VeError } from "../errors.ts";
+import { REQUEST_ERROR_CODES, VeError } from "../errors.ts";
 import type { ParsedArgs, VeArgDef } from "./runner.ts";
 
 /** Errors the daemon words; the CLI's own (usage, not running, ...) already speak its language. */
-const REQUEST_CODES = new Set([
-  "validation_failed",
-  "not_found",
-  "already_exists",
-  "invalid_transition",
-  "blocked",
-  "dependency_cycle",
-  "has_dependents",
-  "stale_write",
-  "status_mismatch",
-]);
+const REQUEST_CODES: ReadonlySet<string> = new Set(REQUEST_ERROR_CODES);
 
 /** How a field is named where the command that failed has no flag for it. */
 const ELSEWHERE: Record<string, string> = {

@@ -52,6 +52,7 @@ export const ERROR_CODES = [
   "git_missing",
   "git_failed",
   "backend_missing",
+  "backend_too_old",
   "git_required",
   "not_waiting",
 ] as const;

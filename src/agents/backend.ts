@@ -78,6 +78,14 @@ export interface OutputReader {
 
 export interface Backend {
   readonly name: string;
+  /**
+   * The oldest version of its CLI this backend works with (`major.minor.patch`). When set, the
+   * version its launch() reports is compared with it (agents/executables.ts `requireMinVersion`)
+   * before any run starts, by the engine and by `ve orch backend check`: an older CLI is an
+   * attention record saying how to upgrade it, never a run. A launch() with this set must
+   * report `version` (`readVersion` reads `--version`); null counts as unknown and passes.
+   */
+  readonly minVersion?: string;
   /** For the prompt's preamble: how this backend's agent asks the operator. */
   readonly askHow: string;
   /** For the prompt's preamble: how this backend's agent reports its phase done. */

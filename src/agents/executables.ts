@@ -1,14 +1,32 @@
 // Finding a backend's executable: the configured path, else its usual name on the PATH the
-// agent will get. A missing one is an expected condition with its own error, which the engine
-// turns into an attention record saying how to install or configure it.
+// agent will get; reading its version and holding it against the backend's minimum. A missing
+// or too-old program is an expected condition with its own error, which the engine turns into
+// an attention record saying how to install, upgrade or configure it.
 import { VeError } from "../errors.ts";
 
-/** What to tell a person whose backend program is missing. */
-const INSTALL_HINTS: Record<string, string> = {
-  command: "set it with `ve orch config backends.command.path /path/to/program`",
-  claude: "install it with `npm install -g @anthropic-ai/claude-code`, or set `ve orch config backends.claude.path`",
-  codex: "install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path`",
+/** The npm package each CLI backend's program comes from. */
+const PACKAGES: Record<string, string> = {
+  claude: "@anthropic-ai/claude-code",
+  codex: "@openai/codex",
 };
+
+/** A `--version` that takes longer than this is not answering; the version counts as unknown. */
+export const VERSION_TIMEOUT_MS = 15_000;
+
+/** What to tell a person whose backend program is missing. */
+export function installHint(backend: string): string {
+  if (backend === "command") return "set it with `ve orch config backends.command.path /path/to/program`";
+  const pkg = PACKAGES[backend];
+  const configure = `set \`ve orch config backends.${backend}.path /path/to/${backend}\``;
+  return pkg ? `install it with \`npm install -g ${pkg}\`, or ${configure}` : configure;
+}
+
+/** What to tell a person whose backend program is older than the backend needs. */
+export function upgradeHint(backend: string): string {
+  const pkg = PACKAGES[backend];
+  const configure = `point \`ve orch config backends.${backend}.path\` at a newer one`;
+  return pkg ? `upgrade it with \`npm install -g ${pkg}@latest\`, or ${configure}` : configure;
+}
 
 export async function resolveExecutable(
   backend: string,
@@ -16,7 +34,7 @@ export async function resolveExecutable(
   defaultName: string | undefined,
   pathVariable: string | undefined,
 ): Promise<string> {
-  const hint = INSTALL_HINTS[backend] ?? `set \`ve orch config backends.${backend}.path\``;
+  const hint = installHint(backend);
   const wanted = configured ?? defaultName;
   if (wanted === undefined) {
     throw new VeError("backend_missing", `The ${backend} backend has no program configured; ${hint}.`, { backend });
@@ -41,4 +59,91 @@ async function executableFile(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The first `major.minor.patch` in a program's version text (`2.1.328 (Claude Code)`, `codex-cli 0.169.0`). */
+export function parseVersion(text: string): string | null {
+  const match = /(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?/.exec(text);
+  return match ? match[0] : null;
+}
+
+/**
+ * Orders two versions (`major.minor.patch`, a `-pre` suffix sorting before its release):
+ * negative when `a` is older, 0 when equal, positive when newer.
+ */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string) => {
+    const [core = "", pre] = v.split("-", 2);
+    return { parts: core.split(".").map((n) => Number.parseInt(n, 10) || 0), pre };
+  };
+  const x = split(a);
+  const y = split(b);
+  for (let i = 0; i < Math.max(x.parts.length, y.parts.length); i++) {
+    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre < y.pre ? -1 : 1;
+}
+
+/** Versions read, by program and its file identity: a run does not pay a `--version` each time. */
+const versionCache = new Map<string, string | null>();
+
+/**
+ * A program's version from `program --version` (or `args`), null when it does not say one
+ * within VERSION_TIMEOUT_MS. Cached per program file (path, size, mtime), so an upgrade in
+ * place is read again.
+ */
+export async function readVersion(
+  program: string,
+  env: Record<string, string>,
+  args: readonly string[] = ["--version"],
+): Promise<string | null> {
+  const { statSync } = await import("node:fs");
+  let key: string;
+  try {
+    const stat = statSync(program);
+    key = `${program}\0${stat.size}\0${stat.mtimeMs}\0${args.join("\0")}`;
+  } catch {
+    return null;
+  }
+  if (versionCache.has(key)) return versionCache.get(key) ?? null;
+  let version: string | null = null;
+  try {
+    const child = Bun.spawn([program, ...args], {
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: VERSION_TIMEOUT_MS,
+      killSignal: "SIGKILL",
+    });
+    const [out, err] = await Promise.all([
+      new Response(child.stdout as ReadableStream).text(),
+      new Response(child.stderr as ReadableStream).text(),
+      child.exited,
+    ]);
+    version = parseVersion(out) ?? parseVersion(err);
+  } catch {
+    version = null;
+  }
+  // An unanswered or failed read is tried again next time; a version read is kept.
+  if (version !== null) versionCache.set(key, version);
+  return version;
+}
+
+/**
+ * Refuses a program older than the backend's minimum with `backend_too_old` saying how to
+ * upgrade it. An unknown version (null) or no minimum passes: the run itself will tell.
+ */
+export function requireMinVersion(backend: string, program: string, version: string | null, minVersion: string | undefined): void {
+  if (minVersion === undefined || version === null) return;
+  if (compareVersions(version, minVersion) >= 0) return;
+  throw new VeError(
+    "backend_too_old",
+    `The ${backend} backend's program ${program} is version ${version}, older than the ${minVersion} it needs; ${upgradeHint(backend)}.`,
+    { backend, program, version, min_version: minVersion },
+  );
 }

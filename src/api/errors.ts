@@ -22,6 +22,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   git_failed: 409,
   git_missing: 503,
   backend_missing: 409,
+  backend_too_old: 409,
   nothing_to_claim: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { PHASES, type Phase, claimOrder } from "../domain.ts";
 import type { Backend, RunVerdict } from "../agents/backend.ts";
 import { agentEnvironment } from "../agents/environment.ts";
+import { requireMinVersion } from "../agents/executables.ts";
 import { VeError } from "../errors.ts";
 import { commitIdentity, landBranch } from "../git/land.ts";
 import { deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
@@ -331,6 +332,7 @@ export class Engine {
         },
       };
       const launch = await backend.launch(context);
+      requireMinVersion(backend.name, launch.argv[0] ?? backend.name, launch.version, backend.minVersion);
       const reader = backend.reader(context);
       if (active.abandoned) return;
       const proc = startProcess({
@@ -366,13 +368,23 @@ export class Engine {
         this.state.finishRun(run.id, { outcome: "interrupted", reason: "the daemon stopped", exit_code: null }, { status: "READY", reason: "the daemon stopped before the run started" });
         return;
       }
+      // A missing or too-old program is fixed by a person, not by retrying: the record says
+      // how (the error's own sentence) and how to go on.
+      const program = error instanceof VeError && (error.code === "backend_missing" || error.code === "backend_too_old");
+      if (program && error.code === "backend_too_old") {
+        const version = (error.details as { version?: unknown } | undefined)?.version;
+        if (typeof version === "string") this.state.recordVersion(run.id, version);
+      }
+      const next = program
+        ? ` Then \`ve orch retry ${run.chunk}\` runs the unit again.`
+        : ` \`ve orch retry ${run.chunk}\` runs it again.`;
       this.state.finishRun(
         run.id,
         { outcome: "failed", reason: message, exit_code: null },
         {
           status: "NEEDS_ATTENTION",
           reason: `the run could not start: ${message}`,
-          attention: { kind: "error", reason: message },
+          attention: { kind: "error", reason: `${message}${next}` },
         },
       );
     } finally {

@@ -258,6 +258,11 @@ export class EngineStore {
     }
   }
 
+  /** The CLI version a backend read before refusing to start (too old): kept on the run. */
+  recordVersion(runId: string, version: string): void {
+    this.db.query("UPDATE runs SET backend_version = ? WHERE id = ?").run(version, runId);
+  }
+
   /** A session id the agent reported (its init event), to resume from the next run. */
   recordSession(runId: string, sessionId: string): void {
     this.db.query("UPDATE runs SET session_id = ? WHERE id = ?").run(sessionId, runId);

@@ -1,0 +1,42 @@
+// The engine's side of a backend whose program is missing or too old: the unit needs a person,
+// and its attention record says how to install or configure the program, and how to go on (`ve orch retry`); nothing is retried by itself.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { AGENT, expectOk, useEngineProjects } from "./engine-harness.ts";
+import { json } from "./harness.ts";
+
+const e = useEngineProjects("ve-engine-backends");
+const TEST_MS = 90_000;
+
+interface RunJson {
+  outcome: string | null;
+  reason: string | null;
+  backend: string;
+  backend_version: string | null;
+}
+
+describe("a backend whose program is missing", () => {
+  test("is an attention record saying how to configure it; after the fix, retry runs the unit", async () => {
+    const { dir, script } = e.repo();
+    const nowhere = join(dir, "no-such-agent");
+    await e.start(dir, script, { "*": { "*": [] } }, { "backends.command.path": nowhere });
+    expectOk(await e.ve(dir, ["orch", "inject", "parser", "--phase", "IMPLEMENT"]));
+    const [unit] = await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION");
+    expect(unit?.attention?.kind).toBe("error");
+    const reason = unit?.attention?.reason ?? "";
+    expect(reason).toContain(`${nowhere} does not exist or is not executable`);
+    expect(reason).toContain("`ve orch config backends.command.path /path/to/program`");
+    expect(reason).toContain("`ve orch retry parser`");
+    const runs = json<{ runs: RunJson[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.outcome).toBe("failed");
+    expect(runs[0]?.reason).toContain(nowhere);
+
+    // The fix the record names, then the retry it names: the phase runs and the unit moves on.
+    expectOk(await e.ve(dir, ["orch", "config", "backends.command.path", process.execPath]));
+    expectOk(await e.ve(dir, ["orch", "config", "backends.command.args", JSON.stringify([AGENT, script])]));
+    expectOk(await e.ve(dir, ["orch", "retry", "parser"]));
+    const [after] = await e.waitUnits(dir, (us) => us[0]?.phase === "COMPLETE" || us[0]?.status === "DONE" || (us[0]?.status === "NEEDS_ATTENTION" && us[0]?.attention?.reason !== reason));
+    expect(after?.attention).toBeNull();
+  }, TEST_MS);
+});

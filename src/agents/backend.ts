@@ -15,7 +15,9 @@ export type AgentEvent =
   | { type: "tool_call"; name: string; input: unknown }
   | { type: "tool_result"; ok: boolean; text?: string }
   | { type: "question"; question: string; options?: string[] }
-  | { type: "usage"; input_tokens?: number; output_tokens?: number; cost_usd?: number }
+  | { type: "usage"; input_tokens?: number | null; output_tokens?: number | null; cost_usd?: number }
+  /** What the CLI did on its own meanwhile (retrying the API, a limit, a refused tool): progress, not an outcome. */
+  | { type: "progress"; text: string }
   | { type: "result"; outcome: Outcome; reason: string };
 
 export interface RunVerdict {
@@ -28,6 +30,11 @@ export interface RunVerdict {
   reset_at?: string | null;
   question?: string;
   options?: string[];
+  /**
+   * Tool calls the CLI refused (its permission mode did not allow them): the unit needs a
+   * person (attention `permission`), whatever the outcome says.
+   */
+  permission?: Array<{ tool: string; input: unknown }>;
   cost_usd?: number | null;
   turns?: number | null;
   input_tokens?: number | null;
@@ -39,6 +46,8 @@ export interface BackendConfig {
   path?: string;
   /** Extra arguments from `backends.<name>.args`. */
   args: readonly string[];
+  /** `backends.<name>.permission_mode`, for backends that have one. */
+  permissionMode?: string;
 }
 
 export interface RunContext {

@@ -1,6 +1,7 @@
 // The engine as a daemon service: started after the store (it recovers what a dead daemon
 // left, then listens to the change feed), stopped before it (every run ended, closed
 // `interrupted`, its unit READY for the next start).
+import { claudeBackend } from "../agents/claude.ts";
 import { commandBackend } from "../agents/command.ts";
 import type { Backend } from "../agents/backend.ts";
 import { EngineApi } from "../engine/api.ts";
@@ -11,7 +12,7 @@ import type { Store } from "../state/store.ts";
 import type { Ending, Reporter, Service } from "./services.ts";
 
 /** The backends a run can use, by name. */
-export const BACKENDS: Readonly<Record<string, Backend>> = { command: commandBackend };
+export const BACKENDS: Readonly<Record<string, Backend>> = { command: commandBackend, claude: claudeBackend };
 
 export class EngineService implements Service {
   readonly name = "engine";

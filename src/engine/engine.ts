@@ -329,6 +329,7 @@ export class Engine {
         config: {
           path: configValue<string | null>(config, `backends.${backend.name}.path`) ?? undefined,
           args: configValue<string[]>(config, `backends.${backend.name}.args`),
+          ...(backend.name === "claude" ? { permissionMode: configValue<string>(config, "backends.claude.permission_mode") } : {}),
         },
       };
       const launch = await backend.launch(context);
@@ -495,6 +496,16 @@ export class Engine {
         status: "NEEDS_ATTENTION",
         reason: "the agent asked a question",
         attention: { kind: "question", reason: verdict.reason, ...(verdict.question ? { question: verdict.question } : {}), ...(verdict.options ? { options: verdict.options } : {}) },
+      };
+    }
+    if (verdict.permission && verdict.permission.length > 0) {
+      return {
+        status: "NEEDS_ATTENTION",
+        reason: `a tool call was refused: ${firstLine(verdict.reason)}`,
+        attention: {
+          kind: "permission",
+          reason: `Run ${run.id}: ${verdict.reason}. Allow it (backends.${engine.backend}.permission_mode or backends.${engine.backend}.args) or answer how to go on, then \`ve orch retry ${run.chunk}\` resumes it.`,
+        },
       };
     }
     const policy = this.retryPolicy(this.config());

@@ -25,6 +25,8 @@ function renderEvent(event: AgentEvent): string | undefined {
       return `== session ${event.session_id}${event.version ? ` (${event.version})` : ""}`;
     case "usage":
       return undefined;
+    case "progress":
+      return `… ${event.text}`;
   }
 }
 

@@ -85,10 +85,12 @@ export interface Example {
   /** Path with its parameters filled in, and the query string if any. */
   target: string;
   body?: unknown;
+  /** The answer is a stream: curl must print it as it comes (-N). */
+  stream?: boolean;
 }
 
 export function curlOf(example: Example): string {
-  const parts = ["curl", "--unix-socket", EXAMPLE_SOCKET];
+  const parts = ["curl", ...(example.stream ? ["-N"] : []), "--unix-socket", EXAMPLE_SOCKET];
   if (example.method !== "GET") parts.push("-X", example.method);
   if (example.body !== undefined) parts.push("-H", shellQuote("content-type: application/json"), "-d", shellQuote(JSON.stringify(example.body)));
   parts.push(shellQuote(`http://localhost${example.target}`));
@@ -101,6 +103,8 @@ function examplesOf(path: string, method: string, operation: Json): Example[] {
     const filled = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(e.params?.[name] ?? `{${name}}`));
     const example: Example = { title: e.title, method: method.toUpperCase(), target: e.query ? `${filled}?${e.query}` : filled };
     if (e.body !== undefined) example.body = e.body;
+    const responses = Object.values((operation.responses ?? {}) as Record<string, { content?: Json }>);
+    if (responses.some((r) => r.content?.["text/event-stream"])) example.stream = true;
     return example;
   });
 }
@@ -146,8 +150,10 @@ export function renderApiMarkdown(doc: OpenApiDocument): string {
     if (body) out.push("", `Request body (JSON): ${typeText(body.schema as Json)}.`);
     out.push("", "| status | body | when |", "| --- | --- | --- |");
     for (const [status, response] of Object.entries(operation.responses as Record<string, Json>)) {
-      const schema = ((response.content as Json)["application/json"] as Json).schema as Json;
-      out.push(`| ${status} | ${typeText(schema)} | ${cell(String(response.description))} |`);
+      const [[mediaType, content]] = Object.entries(response.content as Record<string, Json>) as [[string, Json]];
+      const schema = content.schema as Json;
+      const stream = mediaType === "application/json" ? "" : ` (${mediaType}: each event's data)`;
+      out.push(`| ${status} | ${typeText(schema)}${stream} | ${cell(String(response.description))} |`);
     }
     const examples = examplesOf(path, method, operation);
     if (examples.length > 0) {

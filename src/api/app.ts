@@ -5,6 +5,7 @@ import { type AnyElysia, Elysia, ValidationError } from "elysia";
 import type { TSchema } from "@sinclair/typebox";
 import { VeError } from "../errors.ts";
 import { EngineApi } from "../engine/api.ts";
+import { EventHub } from "../engine/events.ts";
 import { projectPaths } from "../project/paths.ts";
 import { EngineStore } from "../state/engine.ts";
 import type { Store } from "../state/store.ts";
@@ -28,6 +29,8 @@ export interface AppOptions {
   logError?: (message: string) => void;
   /** The engine's side; by default one over this store for the project in `info.projectDir`. */
   engine?: EngineApi;
+  /** The event hub GET /events serves; by default one over the engine's state. */
+  events?: EventHub;
   /** The routes by access group; ROUTE_GROUPS unless a test composes its own. */
   groups?: readonly RouteGroup[];
 }
@@ -107,10 +110,13 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
   // after each commit, so no answer is older than a committed write.
   const cache = new ReadCache(store.exclusive);
   if (store.exclusive) store.onChange(() => cache.clear());
+  const paths = projectPaths(info.projectDir);
+  const engine = options.engine ?? new EngineApi(paths, new EngineStore(store));
   const context: RouteContext = {
     store,
-    engine: options.engine ?? new EngineApi(projectPaths(info.projectDir), new EngineStore(store)),
+    engine,
     info,
+    events: options.events ?? new EventHub(engine.state, paths.stateDir),
     cache,
     reply: (body, status = 200) => jsonResponse(body, info.version, status),
     commit: (work) => store.atomically(work),

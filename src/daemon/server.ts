@@ -4,6 +4,8 @@ import { chmodSync, lstatSync } from "node:fs";
 import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import type { EngineApi } from "../engine/api.ts";
+import { EventHub } from "../engine/events.ts";
+import { EngineStore } from "../state/engine.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { fileError, refused, writeFileAside } from "../project/safe-files.ts";
 import { PRIVATE_FILE_MODE, ensurePrivateDir } from "../project/state-dir.ts";
@@ -11,6 +13,7 @@ import { removeTransportFiles } from "../project/transport-files.ts";
 import type { Store } from "../state/store.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import { errorResponse } from "../api/errors.ts";
+import { pathOf } from "../api/request-path.ts";
 import { type BunServeOptions, bunServeOptions } from "../api/serve-options.ts";
 import { VeError } from "../errors.ts";
 import { type FileIdentity, compareFile, identityOf, unlinkIfOurs } from "./file-identity.ts";
@@ -26,7 +29,7 @@ export interface ServerOptions {
   port?: number | undefined;
 }
 
-type Fetch = (request: Request) => Response | Promise<Response>;
+type Fetch = (request: Request, server?: Server<undefined>) => Response | Promise<Response>;
 
 /** 256 random bits, hex: what a TCP client must send as its bearer token. */
 function newToken(): string {
@@ -78,8 +81,8 @@ function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch, serve: BunSe
 
 /** A request without the right token gets its 401 and the connection closed: nothing to keep it for. */
 function closingUnauthorized(fetch: Fetch): Fetch {
-  return async (request) => {
-    const response = await fetch(request);
+  return async (request, server) => {
+    const response = await fetch(request, server);
     if (response.status === 401 || response.status === 403) response.headers.set("connection", "close");
     return response;
   };
@@ -104,6 +107,7 @@ export class ServerService implements Service {
   /** The socket, port and token files this daemon made, by identity: only those go at stop. */
   #own: { what: string; path: string; identity: FileIdentity }[] = [];
 
+  #events: EventHub | undefined;
   #guard: ReturnType<typeof setInterval> | undefined;
   #reserve: ReservedDescriptors | undefined;
 
@@ -129,7 +133,12 @@ export class ServerService implements Service {
     // address is known; both happen in one tick, before any request can arrive.
     let handle: Fetch = () => new Response(null, { status: 503 });
     // Once the stop begins, a request that still gets in is told so plainly, not cut off.
-    const fetch = (request: Request) => (this.#stopping ? stoppingResponse(paths) : handle(request));
+    const fetch = (request: Request, server?: Server<undefined>) => {
+      if (this.#stopping) return stoppingResponse(paths);
+      // An event stream is idle between events by design: no idle timeout may cut it.
+      if (server && request.method === "GET" && pathOf(request.url) === "/events") server.timeout(request, 0);
+      return handle(request);
+    };
     const info: AppInfo = {
       pid: process.pid,
       version: VERSION,
@@ -139,7 +148,13 @@ export class ServerService implements Service {
       socket: paths.socket,
       port: null,
     };
-    const appOptions: AppOptions = { logError: (message) => log.error(message), ...(this.engine ? { engine: this.engine } : {}) };
+    // Listening from before the first request; its streams end first at the stop (see stop()).
+    this.#events = new EventHub(this.engine?.state ?? new EngineStore(this.store), paths.stateDir);
+    const appOptions: AppOptions = {
+      logError: (message) => log.error(message),
+      events: this.#events,
+      ...(this.engine ? { engine: this.engine } : {}),
+    };
 
     let server: Server<undefined> | undefined;
     if (!options.tcp) {
@@ -218,6 +233,9 @@ export class ServerService implements Service {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    // Event streams never end by themselves: ended here (with `shutdown`), they do not hold
+    // the graceful stop below for its whole grace.
+    this.#events?.close();
     if (this.#guard) clearInterval(this.#guard);
     this.#reserve?.close();
     const server = this.#server;

@@ -9,3 +9,4 @@ export * from "./daemon.ts";
 export * from "./cli.ts";
 export * from "./openapi.ts";
 export * from "./engine.ts";
+export * from "./events.ts";

@@ -311,6 +311,13 @@ export class EngineStore {
     ) as RunRow[];
   }
 
+  /** The unit's open run, if it has one (at most one: the store's invariant). */
+  openRun(chunk: string): RunRow | undefined {
+    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? AND ended_at IS NULL`).get(chunk) ?? undefined) as
+      | RunRow
+      | undefined;
+  }
+
   openRuns(): RunRow[] {
     return this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE ended_at IS NULL ORDER BY started_at`).all() as RunRow[];
   }

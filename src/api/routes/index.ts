@@ -12,6 +12,7 @@ import type { RoutePlugin } from "./kit.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { claimRoutes } from "./claims.ts";
 import { engineRoutes } from "./engine.ts";
+import { eventRoutes } from "./events.ts";
 import { statusRoutes } from "./status.ts";
 import { workUnitRoutes } from "./work-units.ts";
 
@@ -28,6 +29,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, openApiRoutes],
+    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, openApiRoutes],
   },
 ];

@@ -7,6 +7,7 @@ import type { AnyElysia } from "elysia";
 import type { ErrorCode } from "../../errors.ts";
 import { ErrorBody, type OpenApiDocument, type Transport } from "../../models/index.ts";
 import type { EngineApi } from "../../engine/api.ts";
+import type { EventHub } from "../../engine/events.ts";
 import type { Store } from "../../state/store.ts";
 import type { ReadCache } from "../cache.ts";
 import { httpStatusOfCode } from "../errors.ts";
@@ -27,6 +28,8 @@ export interface RouteContext {
   /** The engine's side of the API: inject, runs, settings, worktrees. */
   engine: EngineApi;
   info: AppInfo;
+  /** Every committed change as an event (GET /events). */
+  events: EventHub;
   /** Answers to reads, kept until the store reports a change (see cache.ts). */
   cache: ReadCache;
   /** A JSON answer carrying the version header. */
@@ -72,6 +75,8 @@ export interface OperationSpec<T extends TSchema> {
   write?: boolean;
   /** Requests to show in docs/api.md (checked against the OpenAPI document by a test). */
   examples?: readonly RouteExample[];
+  /** The success answer's media type, when it is not JSON (a stream of Server-Sent Events). */
+  mediaType?: "text/event-stream";
 }
 
 export interface RouteExample {
@@ -85,7 +90,8 @@ export interface RouteExample {
 
 interface MediaSchema {
   description: string;
-  content: { "application/json": { schema: TSchema } };
+  /** application/json, or (GET /events) text/event-stream with the schema of each event's data. */
+  content: Record<string, { schema: TSchema }>;
 }
 
 /** The OpenAPI operation fields a route carries in Elysia's `detail`. */
@@ -120,7 +126,7 @@ export function operation<T extends TSchema>(name: string, spec: OperationSpec<T
     ...new Set([...spec.errors, ...(spec.body ? BODY_ERRORS : []), ...(spec.write ? WRITE_ERRORS : []), ...COMMON_ERRORS]),
   ];
   const responses: Record<string, MediaSchema> = {
-    [String(spec.status)]: { description: spec.summary, content: { "application/json": { schema: spec.response } } },
+    [String(spec.status)]: { description: spec.summary, content: { [spec.mediaType ?? "application/json"]: { schema: spec.response } } },
   };
   for (const [status, group] of errorsByStatus(codes)) {
     responses[String(status)] = {

@@ -346,3 +346,39 @@ export function claimOrder(units: readonly Schedulable[]): Schedulable[] {
   );
   return ready.map(({ unit }) => unit);
 }
+
+/** What a unit in NEEDS_ATTENTION waits on a person for. */
+export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit"] as const;
+export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+
+// --- the order of the attention queue ---------------------------------------------------------
+
+/** A unit waiting on a person, as the queue's order needs it. */
+export interface Waiting {
+  chunk: string;
+  /** When it started waiting (ISO-8601, so it sorts as text); older first. */
+  since: string;
+}
+
+/**
+ * The attention queue in the order a person should work it: first the waits whose resolution
+ * releases the most other units (counted transitively through `blocked_by` over `units`, each
+ * once), then the oldest, then by name so the order is stable. Each entry carries its count.
+ */
+export function attentionOrder<T extends Waiting>(
+  waiting: readonly T[],
+  units: readonly Schedulable[],
+): (T & { releases: number })[] {
+  const released = releaseCounts(
+    units,
+    waiting.map((w) => w.chunk),
+  );
+  return waiting
+    .map((w) => ({ ...w, releases: released.get(w.chunk) ?? 0 }))
+    .sort(
+      (a, b) =>
+        b.releases - a.releases ||
+        (a.since < b.since ? -1 : a.since > b.since ? 1 : 0) ||
+        (a.chunk < b.chunk ? -1 : a.chunk > b.chunk ? 1 : 0),
+    );
+}

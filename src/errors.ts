@@ -55,6 +55,7 @@ export const ERROR_CODES = [
   "backend_too_old",
   "git_required",
   "not_waiting",
+  "not_a_question",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

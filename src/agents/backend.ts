@@ -62,6 +62,11 @@ export interface RunContext {
   promptFile: string;
   /** The session an earlier run of this unit established, to resume; null for a fresh one. */
   resumeSession: string | null;
+  /**
+   * The operator's reply when this run exists because of it (already at the top of `prompt`):
+   * a backend resuming `resumeSession` may send it alone as the user's next turn.
+   */
+  answer?: { question: string; answer: string } | null;
   /** The environment every agent gets (see agents/environment.ts). */
   env: Record<string, string>;
   config: BackendConfig;

@@ -19,6 +19,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   unit_running: 409,
   git_required: 409,
   not_waiting: 409,
+  not_a_question: 409,
   git_failed: 409,
   git_missing: 503,
   backend_missing: 409,

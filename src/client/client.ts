@@ -4,6 +4,10 @@
 import { CHUNK_NAME_RULE, explainChunkName, isValidChunkName } from "../domain.ts";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
+  AnswerRequest,
+  AttentionKind,
+  AttentionQueue,
+  RetriedUnits,
   ClaimWorkUnit,
   ConfigEntry,
   ConfigList,
@@ -138,6 +142,19 @@ export class Client {
 
   async retry(chunk: string, fresh: boolean): Promise<Reply<WorkUnit>> {
     return this.call("POST", `${unitPath(chunk)}/retry`, fresh ? { fresh: true } : {});
+  }
+
+  /** The attention queue, in the order to work it; only one kind when given. */
+  attention(kind?: AttentionKind): Promise<Reply<AttentionQueue>> {
+    return this.call("GET", `/attention${kind === undefined ? "" : `?kind=${encodeURIComponent(kind)}`}`);
+  }
+
+  async answer(chunk: string, body: AnswerRequest): Promise<Reply<WorkUnit>> {
+    return this.call("POST", `${unitPath(chunk)}/answer`, body);
+  }
+
+  retryAll(kind: AttentionKind | undefined, fresh: boolean): Promise<Reply<RetriedUnits>> {
+    return this.call("POST", "/attention/retry", { ...(kind === undefined ? {} : { kind }), ...(fresh ? { fresh: true } : {}) });
   }
 
   runs(chunk?: string): Promise<Reply<RunList>> {

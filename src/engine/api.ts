@@ -1,8 +1,9 @@
 // What the API's engine routes ask of the engine: one object, so the routes stay thin and the
 // engine's rules stay here.
+import { attentionOrder, quoteChunkName } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import { listWorktrees, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
-import type { ConfigEntry, InjectRequest, ShutdownResult, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
+import type { AnswerRequest, AttentionEntry, AttentionKind, ConfigEntry, InjectRequest, ShutdownResult, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { EngineStore, RunRow } from "../state/engine.ts";
 import { effectiveConfig, keyDefinition, validateConfigValue } from "./config.ts";
@@ -39,6 +40,103 @@ export class EngineApi {
       );
     }
     return this.state.retry(chunk, fresh);
+  }
+
+  /**
+   * `ve orch retry --all [--kind K]`: every scheduled unit waiting on a person (of that kind),
+   * in the queue's order. Call inside one transaction: all are retried or none.
+   */
+  retryAll(kind: AttentionKind | undefined, fresh: boolean): WorkUnit[] {
+    return this.attention(kind)
+      .filter((entry) => entry.scheduled)
+      .map((entry) => this.state.retry(entry.chunk, fresh));
+  }
+
+  /**
+   * `ve orch answer`: the reply to a unit's question, as text or as one of its options
+   * (1-based). Refused unless the unit waits on a question: a wait of another kind is retried.
+   */
+  answer(chunk: string, request: AnswerRequest): WorkUnit {
+    const unit = this.state.store.get(chunk);
+    const name = quoteChunkName(chunk);
+    if (unit.status !== "NEEDS_ATTENTION") {
+      throw new VeError(
+        "not_waiting",
+        `Work unit ${name} is ${unit.status}, not waiting on a person; only a unit waiting on its question can be answered.`,
+        { chunk, status: unit.status },
+      );
+    }
+    const attention = unit.attention;
+    if (!unit.scheduled || attention === null || attention.kind !== "question") {
+      const how = unit.scheduled ? `\`ve orch retry ${chunk}\` runs it again` : `\`ve orch work-unit status ${chunk} READY\` releases it`;
+      throw new VeError(
+        "not_a_question",
+        `Work unit ${name} is NEEDS_ATTENTION for ${attention ? `a reason of kind '${attention.kind}'` : "a reason set by hand"}, not a question, so there is nothing to answer; ${how}.`,
+        { chunk, status: unit.status, kind: attention?.kind ?? null },
+      );
+    }
+    if ((request.answer === undefined) === (request.option === undefined)) {
+      throw new VeError("validation_failed", "Give either answer (text) or option (a number), not both and not neither.", { field: "answer" });
+    }
+    let text = request.answer;
+    if (request.option !== undefined) {
+      const options = attention.options ?? [];
+      if (options.length === 0) {
+        throw new VeError("validation_failed", `The question of ${name} offers no options; answer it with text.`, { field: "option", chunk });
+      }
+      text = options[request.option - 1];
+      if (text === undefined) {
+        throw new VeError(
+          "validation_failed",
+          `Option ${request.option} is not one of the ${options.length} options of ${name}'s question; choose 1-${options.length}.`,
+          { field: "option", chunk, options: options.length },
+        );
+      }
+    }
+    if ((text ?? "").trim() === "") {
+      throw new VeError("validation_failed", "The answer is empty; give the text the agent should get.", { field: "answer", chunk });
+    }
+    return this.state.answer(chunk, text as string);
+  }
+
+  /** The attention queue: what releases the most units first, then the oldest wait. */
+  attention(kind?: AttentionKind): AttentionEntry[] {
+    const units = this.state.store.list().filter((u) => u.status !== "DONE");
+    const now = Date.now();
+    const waiting = units
+      .filter((u) => u.status === "NEEDS_ATTENTION" && (kind === undefined || u.attention?.kind === kind))
+      .map((u): AttentionEntry => {
+        const record = u.attention;
+        const since = record?.since ?? u.status_changed_at;
+        const options = record?.options ?? [];
+        return {
+          chunk: u.chunk,
+          phase: u.phase,
+          scheduled: u.scheduled,
+          kind: record?.kind ?? null,
+          reason: record?.reason ?? this.handReason(u.chunk),
+          question: record?.question ?? null,
+          options,
+          since,
+          waiting_s: Math.max(0, Math.floor((now - Date.parse(since)) / 1000)),
+          run_id: record?.run_id ?? null,
+          releases: 0,
+          command: !u.scheduled
+            ? `ve orch work-unit status ${u.chunk} READY`
+            : record?.kind === "question"
+              ? options.length > 0
+                ? `ve orch answer ${u.chunk} --option N`
+                : `ve orch answer ${u.chunk} "ANSWER"`
+              : `ve orch retry ${u.chunk}`,
+        };
+      });
+    return attentionOrder(waiting, units).map(({ releases, ...entry }) => ({ ...entry, releases }));
+  }
+
+  /** Why a unit set NEEDS_ATTENTION by hand waits: what its last status change said. */
+  private handReason(chunk: string): string {
+    const last = this.state.store.history(chunk).findLast((e) => e.new_status === "NEEDS_ATTENTION");
+    return last?.reason ?? "set NEEDS_ATTENTION by hand";
   }
 
   private toRun(row: RunRow): Run {

@@ -325,6 +325,7 @@ export class Engine {
         prompt,
         promptFile,
         resumeSession: engine.session_id,
+        answer: reason.kind === "answer" ? { question: reason.question, answer: reason.answer } : null,
         env,
         config: {
           path: configValue<string | null>(config, `backends.${backend.name}.path`) ?? undefined,
@@ -432,8 +433,11 @@ export class Engine {
       return { kind: "conflict", base, files: engine.conflict_files ?? [], attempt: engine.conflict_runs };
     }
     if (engine.next_reason) {
-      const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string };
+      const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string; question?: string; answer?: string };
       if (reason.kind === "interrupted") return { kind: "interrupted" };
+      // The operator's reply: the agent's own session continues when there is one to resume
+      // (the backend resumes it); else a new one gets the question with the answer.
+      if (reason.kind === "answer") return { kind: "answer", question: reason.question ?? "", answer: reason.answer ?? "", resumed: engine.session_id !== null };
       if (reason.kind === "retry") return { kind: "retry", attempt, error: reason.error ?? "" };
       if (reason.kind === "retry_after_attention") return { kind: "retry", attempt, error: reason.reason ?? "" };
     }

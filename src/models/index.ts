@@ -10,3 +10,4 @@ export * from "./cli.ts";
 export * from "./openapi.ts";
 export * from "./engine.ts";
 export * from "./events.ts";
+export * from "./attention.ts";

@@ -1,6 +1,6 @@
 // Work units: the unit itself, what a request may set, and the answers of its routes.
 import { type Static, Type } from "@sinclair/typebox";
-import { WORKTREE_MAX_LENGTH } from "../domain.ts";
+import { ATTENTION_KINDS, WORKTREE_MAX_LENGTH } from "../domain.ts";
 
 export const ACTOR_MAX_LENGTH = 200;
 import { ChunkName, PhaseSchema, StatusSchema, Timestamp, nullable, oneOf } from "./common.ts";
@@ -29,8 +29,7 @@ export const Actor = Type.String({
 const chunkNames = (description: string) => Type.Array(ChunkName, { description });
 
 /** What a unit in NEEDS_ATTENTION waits on a person for. */
-export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit"] as const;
-export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+export { ATTENTION_KINDS, type AttentionKind } from "../domain.ts";
 
 export const Attention = Type.Object(
   {

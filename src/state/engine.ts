@@ -88,6 +88,14 @@ function toEngineRow(raw: RawEngineRow): EngineRow {
   };
 }
 
+/**
+ * Where a unit goes when a person resolves its wait: READY, or BLOCKED while blockers added
+ * meanwhile are unfinished (they release it when they finish, as for any blocked unit).
+ */
+function releasedStatus(unit: WorkUnit): Status {
+  return unit.blocked_by.length > 0 ? "BLOCKED" : "READY";
+}
+
 export class EngineStore {
   constructor(
     readonly store: Store,
@@ -205,7 +213,28 @@ export class EngineStore {
         next_reason: attention ? JSON.stringify({ kind: "retry_after_attention", reason: attention.reason }) : null,
       });
       this.setAttention(chunk, undefined, null);
-      this.store.engineChange(chunk, { status: "READY" }, fresh ? "retried by a person (fresh session)" : "retried by a person");
+      const why = fresh ? "retried by a person (fresh session)" : "retried by a person";
+      this.store.engineChange(chunk, { status: releasedStatus(unit) }, unit.blocked_by.length > 0 ? `${why}; waits on its blockers` : why);
+      return this.store.get(chunk);
+    });
+  }
+
+  /**
+   * `ve orch answer`: a unit waiting on its question is READY again, with the question and
+   * the answer as the reason of its next run (which resumes the session when there is one).
+   * The caller checks, in the same transaction, that the unit waits on a question.
+   */
+  answer(chunk: string, answer: string): WorkUnit {
+    return this.store.atomically(() => {
+      const unit = this.store.get(chunk);
+      const attention = unit.attention;
+      const question = attention?.question ?? attention?.reason ?? "";
+      this.patchEngine(chunk, { next_reason: JSON.stringify({ kind: "answer", question, answer, run_id: attention?.run_id ?? null }) });
+      this.setAttention(chunk, undefined, null);
+      const line = answer.split("\n")[0] ?? "";
+      const shown = line.length > 80 ? `${line.slice(0, 79)}…` : line;
+      const why = `answered by a person: ${shown}`;
+      this.store.engineChange(chunk, { status: releasedStatus(unit) }, unit.blocked_by.length > 0 ? `${why}; waits on its blockers` : why);
       return this.store.get(chunk);
     });
   }

@@ -10,6 +10,7 @@
 import { type AccessRule, jsonApiAccess } from "../access.ts";
 import type { RoutePlugin } from "./kit.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { attentionRoutes } from "./attention.ts";
 import { claimRoutes } from "./claims.ts";
 import { engineRoutes } from "./engine.ts";
 import { eventRoutes } from "./events.ts";
@@ -29,6 +30,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, openApiRoutes],
+    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, attentionRoutes, openApiRoutes],
   },
 ];

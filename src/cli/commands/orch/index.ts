@@ -20,6 +20,8 @@ export default defineCommand({
     runs: () => import("./runs.ts").then((m) => m.default),
     tail: () => import("./tail.ts").then((m) => m.default),
     retry: () => import("./retry.ts").then((m) => m.default),
+    attention: () => import("./attention.ts").then((m) => m.default),
+    answer: () => import("./answer.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
     worktree: () => import("../worktree/index.ts").then((m) => m.default),
   },

@@ -5,6 +5,7 @@ import { claudeBackend } from "../agents/claude.ts";
 import { commandBackend } from "../agents/command.ts";
 import type { Backend } from "../agents/backend.ts";
 import { EngineApi } from "../engine/api.ts";
+import { AttentionHook } from "../engine/attention-hook.ts";
 import { type DrainOutcome, Engine } from "../engine/engine.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { EngineStore } from "../state/engine.ts";
@@ -18,9 +19,12 @@ export class EngineService implements Service {
   readonly name = "engine";
   readonly api: EngineApi;
   private readonly engine: Engine;
+  /** `on_attention`: told of every unit that starts needing a person. */
+  private readonly hook: AttentionHook;
 
   constructor(paths: ProjectPaths, store: Store, log: Reporter, ending: Ending) {
     const state = new EngineStore(store);
+    this.hook = new AttentionHook({ store, config: () => state.config(), projectDir: paths.root, log });
     this.engine = new Engine({ paths, state, log, backends: BACKENDS, veBinary: process.execPath });
     // `ve orch stop --drain` (POST /shutdown): the daemon drains while it still serves (agents
     // may call it), then ends the ordinary way, which interrupts what still runs.
@@ -35,10 +39,11 @@ export class EngineService implements Service {
   }
 
   start(): Promise<void> {
+    this.hook.start();
     return this.engine.start();
   }
 
-  stop(): Promise<void> {
-    return this.engine.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.engine.stop(), this.hook.stop()]);
   }
 }

@@ -6,8 +6,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectOk, useEngineProjects } from "./engine-harness.ts";
-import { GIT_ENV } from "./engine-harness.ts";
+import { GIT_ENV, expectOk, useEngineProjects } from "./engine-harness.ts";
 import { VE, json, waitFor } from "./harness.ts";
 
 const e = useEngineProjects("ve-attention");
@@ -68,7 +67,9 @@ function makeQuestion(dir: string, chunk: string, question: string, options: str
 /** `ve orch answer ...` with `input` on its stdin (a pipe, not a terminal). */
 async function answerWithStdin(dir: string, args: string[], input: string) {
   const child = Bun.spawn([VE, "orch", "answer", ...args, "--project-dir", dir], {
-    env: { ...process.env, ...GIT_ENV, NO_COLOR: "1", VE_PROJECT_DIR: undefined } as Record<string, string>,
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, ...GIT_ENV, NO_COLOR: "1" }).filter((e): e is [string, string] => e[0] !== "VE_PROJECT_DIR" && e[1] !== undefined),
+    ),
     stdin: new Blob([input]),
     stdout: "pipe",
     stderr: "pipe",

@@ -98,10 +98,16 @@ function unknownNote(unit: WorkUnit): string {
 
 /** The line under the `ps` table that explains its `?` marks, or nothing. */
 export function unknownBlockersNote(units: readonly WorkUnit[]): string {
-  const unknown = new Set<string>();
-  for (const u of units) for (const name of u.unknown_blockers ?? []) unknown.add(name);
-  if (unknown.size === 0) return "";
-  return `? not a known work unit: ${[...unknown].join(", ")}`;
+  // Indexed loops and no Set until a name is found: every `ps` runs this over every unit
+  // before the JIT warms up, and iterators made it cost 0.1 ms for 100 units.
+  let unknown: Set<string> | undefined;
+  for (let i = 0; i < units.length; i++) {
+    const names = (units[i] as WorkUnit).unknown_blockers;
+    if (names === undefined || names.length === 0) continue;
+    unknown ??= new Set<string>();
+    for (let j = 0; j < names.length; j++) unknown.add(names[j] as string);
+  }
+  return unknown === undefined ? "" : `? not a known work unit: ${[...unknown].join(", ")}`;
 }
 
 export function unitSummary(unit: WorkUnit): string {

@@ -65,3 +65,22 @@ describe("time in status", () => {
     expect(unitTable([changed], NOW).split("\n")[1]?.trimEnd()).toEndWith("3h");
   });
 });
+
+describe("the note under the table", () => {
+  test("names every blocker that is no work unit once, in the order the table shows them", () => {
+    const list = [
+      unit("a", { status: "BLOCKED", blocked_by: ["typo", "b"], unknown_blockers: ["typo"] } as Partial<WorkUnit>),
+      unit("b"),
+      unit("c", { status: "BLOCKED", blocked_by: ["gone", "typo"], unknown_blockers: ["gone", "typo"] } as Partial<WorkUnit>),
+    ];
+    const lines = unitTable(list, NOW).split("\n");
+    expect(lines.at(-1)).toBe("? not a known work unit: typo, gone");
+    expect(lines[1]).toContain("typo?,b");
+  });
+
+  test("no note when every blocker is a work unit, or a daemon does not say", () => {
+    const list = [unit("a", { status: "BLOCKED", blocked_by: ["b"], unknown_blockers: [] } as Partial<WorkUnit>), unit("b")];
+    expect(unitTable(list, NOW)).not.toContain("not a known work unit");
+    expect(unitTable([unit("a", { blocked_by: ["b"] })], NOW)).not.toContain("not a known work unit");
+  });
+});

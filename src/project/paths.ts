@@ -161,9 +161,10 @@ async function projectOfGitFile(dir: string): Promise<string> {
 /**
  * The project `dir` is the root of, if it is marked: a `.git` file of a linked worktree maps
  * to the main repository (even where the worktree has a `.ve/` of its own); otherwise `.ve/`
- * or `.git` make `dir` itself the project.
+ * or `.git` make `dir` itself the project. A promise only where a `.git` file must be read:
+ * every command walks this, and in an ordinary project the walk awaits nothing.
  */
-async function markedProject(dir: string): Promise<string | undefined> {
+function markedProject(dir: string): string | Promise<string> | undefined {
   if (hasGitFile(dir)) return projectOfGitFile(dir);
   return isMarkedRoot(dir) ? dir : undefined;
 }
@@ -199,7 +200,7 @@ export async function resolveProjectRoot({ flag, env, cwd }: RootSources): Promi
   if (explicit !== undefined) return hasGitFile(explicit) ? projectOfGitFile(explicit) : explicit;
   // The process's own working directory is already physical (getcwd resolves every link).
   const start = cwd === process.cwd() ? cwd : physicalDirectory(cwd, "/", "the working directory");
-  return (await enclosingProject(start, true)) ?? start;
+  return (await nearestMarked(start, true)) ?? start;
 }
 
 /**
@@ -207,9 +208,14 @@ export async function resolveProjectRoot({ flag, env, cwd }: RootSources): Promi
  * only with `includeSelf`), or undefined when nothing up to `/` is marked.
  */
 export async function enclosingProject(dir: string, includeSelf = false): Promise<string | undefined> {
+  return nearestMarked(dir, includeSelf);
+}
+
+/** enclosingProject's walk, synchronous up to the first marked directory. */
+function nearestMarked(dir: string, includeSelf: boolean): string | Promise<string> | undefined {
   if (!includeSelf && dir === "/") return undefined;
   for (let at = includeSelf ? dir : parentPath(dir); ; at = parentPath(at)) {
-    const project = await markedProject(at);
+    const project = markedProject(at);
     if (project !== undefined) return project;
     if (at === "/") return undefined;
   }

@@ -248,7 +248,19 @@ describe("the attention queue", () => {
     expectOk(await e.ve(dir, ["orch", "inject", "stuck", "--phase", "IMPLEMENT"]));
     expectOk(await e.ve(dir, ["orch", "inject", "waiter", "--phase", "IMPLEMENT", "--blocked-by", "stuck"]));
     await e.waitUnits(dir, (us) => us.find((u) => u.chunk === "stuck")?.status === "NEEDS_ATTENTION");
+    // A usage limit that outlasted its waits (retries.limit) waits on a person too, even with its
+    // last backoff time long past: the engine waits for a reset only while the unit is READY.
+    expectOk(await e.ve(dir, ["orch", "stop"]));
+    const db = new Database(join(dir, ".ve", "orchestrator.db"));
+    try {
+      db.query("UPDATE attention SET kind = 'limit' WHERE chunk = 'stuck'").run();
+      db.query("UPDATE unit_engine SET retry_at = '2000-01-01T00:00:00.000Z', retry_kind = 'limit' WHERE chunk = 'stuck'").run();
+    } finally {
+      db.close();
+    }
+    expectOk(await e.ve(dir, ["orch", "start"]));
     const before = (await attention(dir)).attention;
+    expect(before.map((a) => [a.chunk, a.kind])).toEqual([["stuck", "limit"]]);
     for (const [round, how] of [["w1", "stop"], ["w2", "kill"]] as const) {
       if (how === "stop") expectOk(await e.ve(dir, ["orch", "stop"]));
       else {

@@ -96,6 +96,26 @@ function releasedStatus(unit: WorkUnit): Status {
   return unit.blocked_by.length > 0 ? "BLOCKED" : "READY";
 }
 
+function reasonKind(reason: string | null | undefined): string | undefined {
+  if (!reason) return undefined;
+  try {
+    return (JSON.parse(reason) as { kind?: string }).kind;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A run started for an operator's answer and interrupted (the daemon stopped or died) keeps the
+ * answer as the reason of the run after: a backend without a session would otherwise lose it,
+ * and one with a session is only told again what it may not have read.
+ */
+function keepAnswer(current: EngineRow | undefined, patch: Partial<Omit<EngineRow, "chunk">>): Partial<Omit<EngineRow, "chunk">> {
+  if (reasonKind(patch.next_reason) !== "interrupted" || reasonKind(current?.next_reason) !== "answer") return patch;
+  const { next_reason: _dropped, ...rest } = patch;
+  return rest;
+}
+
 export class EngineStore {
   constructor(
     readonly store: Store,
@@ -321,7 +341,7 @@ export class EngineStore {
           result.output_tokens ?? null,
           runId,
         );
-      this.patchEngine(run.chunk, next.engine ?? {});
+      this.patchEngine(run.chunk, keepAnswer(this.engineRow(run.chunk), next.engine ?? {}));
       this.setAttention(run.chunk, next.attention, runId);
       this.store.engineChange(run.chunk, { status: next.status, ...(next.phase ? { phase: next.phase } : {}) }, next.reason);
       return true;

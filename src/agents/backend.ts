@@ -100,6 +100,12 @@ export interface Backend {
    * report `version` (`readVersion` reads `--version`); null counts as unknown and passes.
    */
   readonly minVersion?: string;
+  /**
+   * The program's usual name, looked up on the agent's PATH when `backends.<name>.path` is not
+   * set (what launch() passes to resolveExecutable as its default). Absent: the path must be
+   * configured (the command backend), and no `--version` is ever run for it.
+   */
+  readonly program?: string;
   /** For the prompt's preamble: how this backend's agent asks the operator. */
   readonly askHow: string;
   /** For the prompt's preamble: how this backend's agent reports its phase done. */

@@ -312,11 +312,12 @@ export function claudeArgv(path: string, context: RunContext, session: { id: str
 export const claudeBackend: Backend = {
   name: "claude",
   minVersion: MIN_CLAUDE_VERSION,
+  program: "claude",
   askHow: "call the `mcp__ve__ask_operator` tool with your `question` (and `options` when you offer choices).",
   doneHow: "call the `mcp__ve__report_done` tool with a one-line `summary`, then end your turn; ve commits what you leave in the worktree.",
 
   async launch(context: RunContext): Promise<Launch> {
-    const path = await resolveExecutable("claude", context.config.path, "claude", context.env.PATH);
+    const path = await resolveExecutable("claude", context.config.path, claudeBackend.program, context.env.PATH);
     // Held against minVersion by the engine (and `ve orch backend check`) before any run.
     const version = await readVersion(path, context.env);
     const resume = context.resumeSession !== null && (await transcriptExists(context.env, context.resumeSession));

@@ -8,6 +8,8 @@ import type {
   AttentionKind,
   AttentionQueue,
   RetriedUnits,
+  BackendCheck,
+  BackendList,
   ClaimWorkUnit,
   ConfigEntry,
   ConfigList,
@@ -184,6 +186,19 @@ export class Client {
 
   pruneWorktrees(apply: boolean): Promise<Reply<PruneResult>> {
     return this.call("POST", "/worktrees/prune", { apply });
+  }
+
+  backends(): Promise<Reply<BackendList>> {
+    return this.call("GET", "/backends");
+  }
+
+  /** Runs the backend's check in the daemon; answers when its run has ended (give this client a timeout beyond `timeoutS`). */
+  async checkBackend(name: string, timeoutS?: number): Promise<Reply<BackendCheck>> {
+    // A name that is no single path segment (`..`, `a/b`) would reach another route.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+      throw new VeError("validation_failed", `'${name}' is not a backend name; \`ve orch backend list\` shows them.`, { field: "name" });
+    }
+    return this.call("POST", `/backends/${name}/check`, timeoutS === undefined ? {} : { timeout_s: timeoutS });
   }
 
   /** Ends the daemon after draining it for up to `drainMs`; answers once the drain is over. */

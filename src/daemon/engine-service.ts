@@ -6,6 +6,7 @@ import { commandBackend } from "../agents/command.ts";
 import type { Backend } from "../agents/backend.ts";
 import { EngineApi } from "../engine/api.ts";
 import { AttentionHook } from "../engine/attention-hook.ts";
+import { BackendChecks } from "../engine/backend-check.ts";
 import { type DrainOutcome, Engine } from "../engine/engine.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { EngineStore } from "../state/engine.ts";
@@ -21,11 +22,14 @@ export class EngineService implements Service {
   private readonly engine: Engine;
   /** `on_attention`: told of every unit that starts needing a person. */
   private readonly hook: AttentionHook;
+  private readonly checks: BackendChecks;
 
   constructor(paths: ProjectPaths, store: Store, log: Reporter, ending: Ending) {
     const state = new EngineStore(store);
     this.hook = new AttentionHook({ store, config: () => state.config(), projectDir: paths.root, log });
     this.engine = new Engine({ paths, state, log, backends: BACKENDS, veBinary: process.execPath });
+    // `ve orch backend check`: the same backends, settings and environment the engine's runs get.
+    this.checks = new BackendChecks({ backends: BACKENDS, config: () => state.config(), projectDir: paths.root, veBinary: process.execPath });
     // `ve orch stop --drain` (POST /shutdown): the daemon drains while it still serves (agents
     // may call it), then ends the ordinary way, which interrupts what still runs.
     this.api = new EngineApi(paths, state, async (drainMs) => {
@@ -35,7 +39,7 @@ export class EngineService implements Service {
       // After this answer is on its way: the server's graceful stop lets it finish.
       setImmediate(() => ending.request(drainMs > 0 ? `drained (${outcome.finished} finished, ${outcome.interrupted} still running)` : "stop requested"));
       return outcome;
-    });
+    }, this.checks);
   }
 
   start(): Promise<void> {
@@ -44,6 +48,6 @@ export class EngineService implements Service {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.engine.stop(), this.hook.stop()]);
+    await Promise.all([this.engine.stop(), this.hook.stop(), this.checks.stop()]);
   }
 }

@@ -3,9 +3,10 @@
 import { attentionOrder, quoteChunkName } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import { listWorktrees, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
-import type { AnswerRequest, AttentionEntry, AttentionKind, ConfigEntry, InjectRequest, ShutdownResult, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
+import type { AnswerRequest, AttentionEntry, AttentionKind, BackendCheck, BackendInfo, ConfigEntry, InjectRequest, ShutdownResult, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { EngineStore, RunRow } from "../state/engine.ts";
+import { BackendChecks } from "./backend-check.ts";
 import { effectiveConfig, keyDefinition, validateConfigValue } from "./config.ts";
 import { planInject } from "./inject.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
@@ -18,7 +19,17 @@ export class EngineApi {
     readonly state: EngineStore,
     /** Drains the daemon's engine for up to the given milliseconds, then ends the daemon; absent outside a daemon. */
     private readonly shutdownHook?: (drainMs: number) => Promise<ShutdownResult>,
+    /** The daemon's backends, to list and check; none outside a daemon. */
+    readonly checks: BackendChecks = new BackendChecks({ backends: {}, config: () => state.config(), projectDir: paths.root, veBinary: process.execPath }),
   ) {}
+
+  backends(): Promise<BackendInfo[]> {
+    return this.checks.list();
+  }
+
+  checkBackend(name: string, timeoutMs: number): Promise<BackendCheck> {
+    return this.checks.check(name, timeoutMs);
+  }
 
   shutdown(drainMs: number): Promise<ShutdownResult> {
     if (!this.shutdownHook) throw new VeError("daemon_stopping", "This server runs no daemon to shut down.");

@@ -1,6 +1,7 @@
 // The engine's settings: every key, its type, its default and what it does, in one table.
 // Values are persisted in SQLite (state/config.ts), validated here, and read by the engine on
 // every use, so `ve orch config KEY VALUE` takes effect at once without a restart.
+import type { BackendConfig } from "../agents/backend.ts";
 import { VeError } from "../errors.ts";
 
 export type ConfigValue = number | string | string[] | null;
@@ -144,4 +145,14 @@ export function effectiveConfig(stored: ReadonlyMap<string, ConfigValue>): Confi
 export function configValue<T extends ConfigValue>(stored: ReadonlyMap<string, ConfigValue>, key: string): T {
   const def = keyDefinition(key);
   return (stored.has(key) ? stored.get(key) : def.default) as T;
+}
+
+/** A backend's `backends.<name>.path` and `.args` as its launch() gets them. */
+export function backendConfig(stored: ReadonlyMap<string, ConfigValue>, name: string): BackendConfig {
+  const known = Object.hasOwn(CONFIG_KEYS, `backends.${name}.path`);
+  return {
+    path: (known ? configValue<string | null>(stored, `backends.${name}.path`) : null) ?? undefined,
+    args: known ? configValue<string[]>(stored, `backends.${name}.args`) : [],
+    ...(Object.hasOwn(CONFIG_KEYS, `backends.${name}.permission_mode`) ? { permissionMode: configValue<string>(stored, `backends.${name}.permission_mode`) } : {}),
+  };
 }

@@ -13,7 +13,7 @@ import { deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { EngineRow, EngineStore, NextStep, RunRow } from "../state/engine.ts";
-import { type ConfigValue, configValue } from "./config.ts";
+import { type ConfigValue, backendConfig, configValue } from "./config.ts";
 import { readAtRef } from "./documents.ts";
 import { type AgentProcess, endProcessGroup, startProcess } from "./process-group.ts";
 import { DEFAULT_PHASE_PROMPTS, type RunReason, assemblePrompt, chunkDocPath, promptOverridePath } from "./prompts.ts";
@@ -327,11 +327,7 @@ export class Engine {
         resumeSession: engine.session_id,
         answer: reason.kind === "answer" ? { question: reason.question, answer: reason.answer } : null,
         env,
-        config: {
-          path: configValue<string | null>(config, `backends.${backend.name}.path`) ?? undefined,
-          args: configValue<string[]>(config, `backends.${backend.name}.args`),
-          ...(backend.name === "claude" ? { permissionMode: configValue<string>(config, "backends.claude.permission_mode") } : {}),
-        },
+        config: backendConfig(config, backend.name),
       };
       const launch = await backend.launch(context);
       requireMinVersion(backend.name, launch.argv[0] ?? backend.name, launch.version, backend.minVersion);
@@ -371,14 +367,14 @@ export class Engine {
         return;
       }
       // A missing or too-old program is fixed by a person, not by retrying: the record says
-      // how (the error's own sentence) and how to go on.
+      // how (the error's own sentence), how to test the fix, and how to go on.
       const program = error instanceof VeError && (error.code === "backend_missing" || error.code === "backend_too_old");
       if (program && error.code === "backend_too_old") {
         const version = (error.details as { version?: unknown } | undefined)?.version;
         if (typeof version === "string") this.state.recordVersion(run.id, version);
       }
       const next = program
-        ? ` Then \`ve orch retry ${run.chunk}\` runs the unit again.`
+        ? ` Then \`ve orch backend check ${engine.backend}\` tests it and \`ve orch retry ${run.chunk}\` runs the unit again.`
         : ` \`ve orch retry ${run.chunk}\` runs it again.`;
       this.state.finishRun(
         run.id,

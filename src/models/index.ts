@@ -11,3 +11,4 @@ export * from "./openapi.ts";
 export * from "./engine.ts";
 export * from "./events.ts";
 export * from "./attention.ts";
+export * from "./backends.ts";

@@ -1,5 +1,6 @@
 // The engine's side of a backend whose program is missing or too old: the unit needs a person,
-// and its attention record says how to install or configure the program, and how to go on (`ve orch retry`); nothing is retried by itself.
+// and its attention record says how to install or configure the program, how to test the fix
+// (`ve orch backend check`) and how to go on (`ve orch retry`); nothing is retried by itself.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { AGENT, expectOk, useEngineProjects } from "./engine-harness.ts";
@@ -26,6 +27,7 @@ describe("a backend whose program is missing", () => {
     const reason = unit?.attention?.reason ?? "";
     expect(reason).toContain(`${nowhere} does not exist or is not executable`);
     expect(reason).toContain("`ve orch config backends.command.path /path/to/program`");
+    expect(reason).toContain("`ve orch backend check command`");
     expect(reason).toContain("`ve orch retry parser`");
     const runs = json<{ runs: RunJson[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
     expect(runs).toHaveLength(1);

@@ -11,6 +11,7 @@ import { type AccessRule, jsonApiAccess } from "../access.ts";
 import type { RoutePlugin } from "./kit.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { attentionRoutes } from "./attention.ts";
+import { backendRoutes } from "./backends.ts";
 import { claimRoutes } from "./claims.ts";
 import { engineRoutes } from "./engine.ts";
 import { eventRoutes } from "./events.ts";
@@ -30,6 +31,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, attentionRoutes, openApiRoutes],
+    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, attentionRoutes, backendRoutes, openApiRoutes],
   },
 ];

@@ -23,6 +23,7 @@ export default defineCommand({
     attention: () => import("./attention.ts").then((m) => m.default),
     answer: () => import("./answer.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
+    backend: () => import("./backend.ts").then((m) => m.default),
     worktree: () => import("../worktree/index.ts").then((m) => m.default),
   },
 });

@@ -43,7 +43,7 @@ export interface MockUsage {
 export type MockItem =
   | { kind: "text"; text: string }
   /** A call of a function tool: `exec_command` (the shell), `mcp__<server>__<tool>` (an MCP tool), ... */
-  | { kind: "function_call"; name: string; arguments: unknown }
+  | { kind: "function_call"; name: string; arguments: unknown; namespace?: string }
   /** A call of a freeform tool: `apply_patch` with the patch text. */
   | { kind: "custom_tool_call"; name: string; input: string };
 
@@ -77,6 +77,13 @@ export const reply = {
   /** The model calls any function tool by its name, e.g. `mcp__ve__ask_operator` with `{question}`. */
   call(name: string, args: unknown, usage?: Partial<MockUsage>): MockStep {
     return { kind: "response", items: [{ kind: "function_call", name, arguments: args }], ...(usage ? { usage } : {}) };
+  },
+  /**
+   * The model calls tool `tool` of MCP server `server` (codex offers them in a namespace
+   * `mcp__<server>`, e.g. `reply.mcp("ve", "ask_operator", { question })`).
+   */
+  mcp(server: string, tool: string, args: unknown, usage?: Partial<MockUsage>): MockStep {
+    return { kind: "response", items: [{ kind: "function_call", name: tool, namespace: `mcp__${server}`, arguments: args }], ...(usage ? { usage } : {}) };
   },
   /** Several items in one model call. */
   items(items: MockItem[], usage?: Partial<MockUsage>): MockStep {
@@ -357,7 +364,15 @@ function outputItem(item: MockItem, id: string): Record<string, unknown> & { id:
     case "text":
       return { type: "message", id: `msg_${id}`, role: "assistant", status: "completed", content: [{ type: "output_text", text: item.text, annotations: [] }] };
     case "function_call":
-      return { type: "function_call", id: `fc_${id}`, call_id: `call_${id}`, name: item.name, arguments: JSON.stringify(item.arguments), status: "completed" };
+      return {
+        type: "function_call",
+        id: `fc_${id}`,
+        call_id: `call_${id}`,
+        name: item.name,
+        ...(item.namespace ? { namespace: item.namespace } : {}),
+        arguments: JSON.stringify(item.arguments),
+        status: "completed",
+      };
     case "custom_tool_call":
       return { type: "custom_tool_call", id: `ctc_${id}`, call_id: `call_${id}`, name: item.name, input: item.input, status: "completed" };
   }

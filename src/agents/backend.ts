@@ -15,7 +15,7 @@ export type AgentEvent =
   | { type: "tool_call"; name: string; input: unknown }
   | { type: "tool_result"; ok: boolean; text?: string }
   | { type: "question"; question: string; options?: string[] }
-  | { type: "usage"; input_tokens?: number | null; output_tokens?: number | null; cost_usd?: number }
+  | { type: "usage"; input_tokens?: number | null; output_tokens?: number | null; cached_input_tokens?: number | null; cost_usd?: number }
   /** What the CLI did on its own meanwhile (retrying the API, a limit, a refused tool): progress, not an outcome. */
   | { type: "progress"; text: string }
   | { type: "result"; outcome: Outcome; reason: string };
@@ -48,6 +48,8 @@ export interface BackendConfig {
   args: readonly string[];
   /** `backends.<name>.permission_mode`, for backends that have one. */
   permissionMode?: string;
+  /** `backends.<name>.sandbox`, for backends that have one (codex). */
+  sandbox?: string;
 }
 
 export interface RunContext {

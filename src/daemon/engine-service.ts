@@ -2,6 +2,7 @@
 // left, then listens to the change feed), stopped before it (every run ended, closed
 // `interrupted`, its unit READY for the next start).
 import { claudeBackend } from "../agents/claude.ts";
+import { codexBackend } from "../agents/codex.ts";
 import { commandBackend } from "../agents/command.ts";
 import type { Backend } from "../agents/backend.ts";
 import { EngineApi } from "../engine/api.ts";
@@ -14,7 +15,7 @@ import type { Store } from "../state/store.ts";
 import type { Ending, Reporter, Service } from "./services.ts";
 
 /** The backends a run can use, by name. */
-export const BACKENDS: Readonly<Record<string, Backend>> = { command: commandBackend, claude: claudeBackend };
+export const BACKENDS: Readonly<Record<string, Backend>> = { command: commandBackend, claude: claudeBackend, codex: codexBackend };
 
 export class EngineService implements Service {
   readonly name = "engine";

@@ -20,6 +20,9 @@ type KeyDef = KeyBase &
 export const BACKEND_NAMES = ["command", "claude", "codex"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/** Codex's sandbox modes (`-c sandbox_mode=...`); kept here so the CLI's config never loads the backend. */
+export const CODEX_SANDBOX_MODES = ["workspace-write", "read-only", "danger-full-access"] as const;
+
 /** Claude Code's permission modes that run headless (bypassPermissions is refused as root). */
 export const CLAUDE_PERMISSION_MODES = ["acceptEdits", "bypassPermissions", "default", "dontAsk", "plan", "auto"] as const;
 
@@ -49,6 +52,12 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
     default: "acceptEdits",
     choices: CLAUDE_PERMISSION_MODES,
     description: "Claude Code's --permission-mode (acceptEdits: edits inside the worktree, and it works as root)",
+  },
+  "backends.codex.sandbox": {
+    type: "string",
+    default: "workspace-write",
+    choices: CODEX_SANDBOX_MODES,
+    description: "Codex's sandbox_mode (workspace-write: writes in the worktree and /tmp only, no network; works as root)",
   },
   run_timeout_s: { type: "integer", default: 3600, min: 1, max: 7 * 24 * 3600, unit: "s", description: "Wall-clock limit of one run" },
   silence_timeout_s: { type: "integer", default: 900, min: 1, max: 7 * 24 * 3600, unit: "s", description: "A run printing nothing this long is ended" },
@@ -154,5 +163,6 @@ export function backendConfig(stored: ReadonlyMap<string, ConfigValue>, name: st
     path: (known ? configValue<string | null>(stored, `backends.${name}.path`) : null) ?? undefined,
     args: known ? configValue<string[]>(stored, `backends.${name}.args`) : [],
     ...(Object.hasOwn(CONFIG_KEYS, `backends.${name}.permission_mode`) ? { permissionMode: configValue<string>(stored, `backends.${name}.permission_mode`) } : {}),
+    ...(Object.hasOwn(CONFIG_KEYS, `backends.${name}.sandbox`) ? { sandbox: configValue<string>(stored, `backends.${name}.sandbox`) } : {}),
   };
 }

@@ -13,7 +13,8 @@ describe("engine settings", () => {
     expect(parseConfigText("max_agents", "4")).toBe(4);
     expect(parseConfigText("backends.codex.args", '["-m","o4"]')).toEqual(["-m", "o4"]);
     expect(parseConfigText("backend", "claude")).toBe("claude");
-    for (const [key, text] of [["max_agents", "0"], ["max_agents", "two"], ["backend", "vim"], ["backends.codex.args", "-m o4"], ["backends.claude.permission_mode", "yolo"]] as const) {
+    expect(parseConfigText("backends.codex.sandbox", "danger-full-access")).toBe("danger-full-access");
+    for (const [key, text] of [["max_agents", "0"], ["max_agents", "two"], ["backend", "vim"], ["backends.codex.args", "-m o4"], ["backends.claude.permission_mode", "yolo"], ["backends.codex.sandbox", "none"]] as const) {
       expect(() => parseConfigText(key, text)).toThrow(VeError);
     }
   });

@@ -10,6 +10,7 @@ import type {
   RetriedUnits,
   BackendCheck,
   BackendList,
+  DaemonEvent,
   ClaimWorkUnit,
   ConfigEntry,
   ConfigList,
@@ -33,7 +34,9 @@ import type {
 } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
+import type { FollowOptions } from "./events.ts";
 import { type HttpResponse, TransportError, exchange } from "./http.ts";
+import type { StreamResponse } from "./stream.ts";
 import { checkSocket, findTcpEndpoint } from "./trust.ts";
 
 export const REQUEST_TIMEOUT_MS = 5000;
@@ -204,6 +207,60 @@ export class Client {
   /** Ends the daemon after draining it for up to `drainMs`; answers once the drain is over. */
   shutdown(drainMs: number): Promise<Reply<ShutdownResult>> {
     return this.call("POST", "/shutdown", { drain_ms: drainMs });
+  }
+
+  /**
+   * Every committed change as it happens (GET /events), parsed; after `lastEventId` if given.
+   * A subscriber dropped for falling behind reconnects by itself. Ends after the daemon's
+   * `shutdown` event (or when `signal` aborts); a daemon that vanishes without one ends it
+   * with daemon_not_running.
+   */
+  async *events(options: FollowOptions = {}): AsyncGenerator<DaemonEvent> {
+    // Loaded only by the commands that follow events: every other command stays as light.
+    const { followEvents } = await import("./events.ts");
+    yield* followEvents(this, options);
+  }
+
+  /** A streaming GET over the socket, else TCP, with the checks of `call`; failures as VeErrors. */
+  async openStream(path: string, headers: Record<string, string> = {}): Promise<StreamResponse> {
+    const { openStream } = await import("./stream.ts");
+    const request = { method: "GET", path, headers };
+    const socket: Endpoint = { transport: "unix", socket: this.paths.socket };
+    let response: StreamResponse;
+    const trusted = checkSocket(this.paths);
+    trusted.catch(() => {});
+    try {
+      response = await openStream({ unix: socket.socket }, request, this.timeoutMs, trusted);
+    } catch (error) {
+      if (error instanceof VeError) throw error;
+      const tcp = isConnectFailure(error) ? await findTcpEndpoint(this.paths) : undefined;
+      if (!tcp || tcp.transport !== "tcp") throw this.describeFailure(error, socket);
+      try {
+        response = await openStream(
+          { hostname: "127.0.0.1", port: tcp.port },
+          { ...request, headers: { ...headers, authorization: `Bearer ${tcp.token}` } },
+          this.timeoutMs,
+        );
+      } catch (tcpError) {
+        throw this.describeFailure(tcpError, tcp);
+      }
+    }
+    this.checkVersion(response.headers.get(VERSION_HEADER));
+    if (response.status === 200) return response;
+    // An error answer: its body is a short JSON document.
+    const pieces: Uint8Array[] = [];
+    for await (const piece of response.body) pieces.push(piece);
+    const text = new TextDecoder().decode(new Uint8Array(Bun.concatArrayBuffers(pieces)));
+    let error: Partial<ErrorBody["error"]> | undefined;
+    try {
+      error = (JSON.parse(text) as Partial<ErrorBody>).error;
+    } catch {}
+    if (!error || typeof error.code !== "string" || typeof error.message !== "string") {
+      throw new VeError("bad_response", `The daemon answered GET ${path} with status ${response.status} and no error.`, {
+        status: response.status,
+      });
+    }
+    throw new VeError(error.code as ErrorCode, error.message, error.details);
   }
 
   private notRunning(extra: string, details: Record<string, unknown> = {}): VeError {

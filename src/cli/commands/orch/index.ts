@@ -24,6 +24,8 @@ export default defineCommand({
     answer: () => import("./answer.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
     backend: () => import("./backend.ts").then((m) => m.default),
+    events: () => import("./events.ts").then((m) => m.default),
+    watch: () => import("./watch.ts").then((m) => m.default),
     worktree: () => import("../worktree/index.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,160 @@
+import { defineCommand } from "citty";
+import { STATUSES } from "../../../domain.ts";
+import type { DaemonEvent, WorkUnit } from "../../../models/index.ts";
+import { commonArgs, phaseOption, statusOption, usageError } from "../../args.ts";
+import { type CommandContext, commandContext } from "../../context.ts";
+import { EXIT_NOT_RUNNING, EXIT_OK } from "../../exit.ts";
+import { age, logger, paint, print, truncate } from "../../output.ts";
+import { unitTable } from "../../render.ts";
+import { eventLine, stopOnSignals } from "./events.ts";
+
+/** Changes that come together (a transaction, a burst) are drawn once. */
+const REDRAW_DELAY_MS = 50;
+/** On a terminal the ages (FOR, waiting) move on even when nothing changes. */
+const TICK_MS = 1000;
+
+const CLEAR = "\u001b[H\u001b[2J\u001b[3J";
+const HIDE_CURSOR = "\u001b[?25l";
+const SHOW_CURSOR = "\u001b[?25h";
+
+/** The attention queue: units waiting on a person, the longest waiting first. */
+export function attentionQueue(units: readonly WorkUnit[]): WorkUnit[] {
+  return units
+    .filter((u) => u.status === "NEEDS_ATTENTION")
+    .sort((a, b) => (a.attention?.since ?? a.updated_at).localeCompare(b.attention?.since ?? b.updated_at));
+}
+
+export interface Frame {
+  units: readonly WorkUnit[];
+  filter: { status?: string; phase?: string };
+  lastEvent?: DaemonEvent;
+  now: number;
+  width?: number | undefined;
+  /** Rows of the terminal: the table is cut to fit (undefined: every row). */
+  height?: number | undefined;
+  project: string;
+}
+
+/** One screen: a title, the attention queue, the ps table, the last change. */
+export function renderFrame(frame: Frame): string {
+  const { units, now, width } = frame;
+  const fit = (line: string) => (width === undefined ? line : truncate(line, width));
+  const summary =
+    STATUSES.map((s) => [s, units.filter((u) => u.status === s).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(", ") || "no units";
+  const lines: string[] = [fit(`${paint("stdout", "bold", "ve orch watch")}  ${frame.project}  ${new Date(now).toISOString().slice(11, 19)}  ${summary}`), ""];
+  const queue = attentionQueue(units);
+  if (queue.length > 0) {
+    lines.push(paint("stdout", "magenta", `NEEDS ATTENTION (${queue.length})`));
+    for (const u of queue) {
+      const a = u.attention;
+      const waiting = age(a?.since ?? u.status_changed_at, now);
+      lines.push(fit(`  ${u.chunk}  ${a?.kind ?? "?"}  waiting ${waiting}  ${a?.question ?? a?.reason ?? "no record"}`));
+      if (a?.options?.length) lines.push(fit(`      options: ${a.options.map((o, i) => `${i + 1}) ${o}`).join("  ")}`));
+    }
+    lines.push("");
+  }
+  const shown = units.filter((u) => (!frame.filter.status || u.status === frame.filter.status) && (!frame.filter.phase || u.phase === frame.filter.phase));
+  let table = unitTable(shown, now, width).split("\n");
+  const footer = frame.lastEvent ? ["", fit(`last: ${eventLine(frame.lastEvent)}`)] : [];
+  if (frame.height !== undefined) {
+    const room = frame.height - lines.length - footer.length - 1;
+    if (table.length > room && room >= 2) table = [...table.slice(0, room - 1), `... ${table.length - room + 1} more (\`ve orch ps\` lists all)`];
+  }
+  lines.push(...table, ...footer);
+  return lines.join("\n");
+}
+
+async function fetchUnits(ctx: CommandContext): Promise<WorkUnit[]> {
+  return (await ctx.client.listWorkUnits()).data.work_units;
+}
+
+export default defineCommand({
+  meta: {
+    name: "watch",
+    description: "A live `ps` with the attention queue on top, redrawn on every change, until Ctrl-C or the daemon stops",
+  },
+  args: {
+    ...commonArgs,
+    ...statusOption("Only units with this status in the table"),
+    ...phaseOption("Only units in this phase in the table"),
+  },
+  async run({ args }) {
+    const ctx = await commandContext(args);
+    if (ctx.json) throw usageError("watch draws for a person; `ve orch events --json` gives the changes as JSON lines");
+    const filter = { ...(args.status ? { status: args.status } : {}), ...(args.phase ? { phase: args.phase } : {}) };
+    // On a terminal each frame replaces the last; piped, each change prints a frame of its own.
+    const live = Boolean(process.stdout.isTTY);
+    const stop = stopOnSignals();
+    let units: WorkUnit[] = [];
+    let lastEvent: DaemonEvent | undefined;
+    let lastFrame = "";
+    const draw = (force = false) => {
+      const text = renderFrame({
+        units,
+        filter,
+        now: Date.now(),
+        project: ctx.paths.root,
+        ...(lastEvent ? { lastEvent } : {}),
+        width: live ? process.stdout.columns || undefined : undefined,
+        height: live ? process.stdout.rows || undefined : undefined,
+      });
+      if (!force && text === lastFrame) return;
+      lastFrame = text;
+      if (live) process.stdout.write(`${CLEAR}${text}\n`);
+      else print(`${text}\n`);
+    };
+    // Subscribed first, then read: a change between the two is then never missed.
+    let connected!: () => void;
+    const subscribed = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const events = ctx.client.events({ signal: stop.signal, onConnect: () => connected() })[Symbol.asyncIterator]();
+    const first = events.next();
+    // `first` fails at once when no daemon answers.
+    await Promise.race([subscribed, first]);
+    units = await fetchUnits(ctx);
+    if (live) process.stdout.write(HIDE_CURSOR);
+    const restore = () => {
+      if (live) process.stdout.write(SHOW_CURSOR);
+    };
+    let tick: ReturnType<typeof setInterval> | undefined;
+    try {
+      draw(true);
+      if (live) {
+        tick = setInterval(() => draw(), TICK_MS);
+        process.stdout.on("resize", () => draw(true));
+      }
+      let pending: ReturnType<typeof setTimeout> | undefined;
+      let refreshing: Promise<void> = Promise.resolve();
+      const refresh = () => {
+        pending = undefined;
+        refreshing = refreshing.then(async () => {
+          units = await fetchUnits(ctx);
+          draw();
+        });
+        refreshing.catch(() => {});
+      };
+      for (let next = await first; !next.done; next = await events.next()) {
+        const event = next.value;
+        if (event.event === "shutdown") {
+          if (pending) clearTimeout(pending);
+          restore();
+          logger().warn("the daemon stopped; watch ended (`ve orch start` starts it again).");
+          return EXIT_NOT_RUNNING;
+        }
+        if (event.event.startsWith("unit.") || event.event.startsWith("attention.") || event.event.startsWith("run.") || event.event === "reset") {
+          lastEvent = event;
+          pending ??= setTimeout(refresh, REDRAW_DELAY_MS);
+        }
+      }
+      if (pending) clearTimeout(pending);
+      return EXIT_OK;
+    } finally {
+      if (tick) clearInterval(tick);
+      restore();
+    }
+  },
+});

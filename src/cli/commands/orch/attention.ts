@@ -5,9 +5,17 @@ import { commonArgs } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
 import { age, paint } from "../../output.ts";
 
+/**
+ * Text an agent wrote, made safe for a terminal: control characters (an escape sequence could
+ * move the cursor or retitle the window) shown as `\u001b`; line breaks and tabs kept.
+ */
+export function printable(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Every line of `text` indented by `by` (a question or a reason may span lines). */
 function indent(text: string, by: string): string {
-  return text
+  return printable(text)
     .split("\n")
     .map((line) => `${by}${line}`)
     .join("\n");

@@ -84,6 +84,7 @@ export interface Example {
   method: string;
   /** Path with its parameters filled in, and the query string if any. */
   target: string;
+  headers?: Record<string, string>;
   body?: unknown;
   /** The answer is a stream: curl must print it as it comes (-N). */
   stream?: boolean;
@@ -92,16 +93,18 @@ export interface Example {
 export function curlOf(example: Example): string {
   const parts = ["curl", ...(example.stream ? ["-N"] : []), "--unix-socket", EXAMPLE_SOCKET];
   if (example.method !== "GET") parts.push("-X", example.method);
+  for (const [name, value] of Object.entries(example.headers ?? {})) parts.push("-H", shellQuote(`${name}: ${value}`));
   if (example.body !== undefined) parts.push("-H", shellQuote("content-type: application/json"), "-d", shellQuote(JSON.stringify(example.body)));
   parts.push(shellQuote(`http://localhost${example.target}`));
   return parts.join(" ");
 }
 
 function examplesOf(path: string, method: string, operation: Json): Example[] {
-  const examples = (operation["x-examples"] ?? []) as { title: string; params?: Record<string, string>; query?: string; body?: unknown }[];
+  const examples = (operation["x-examples"] ?? []) as { title: string; params?: Record<string, string>; query?: string; headers?: Record<string, string>; body?: unknown }[];
   return examples.map((e) => {
     const filled = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(e.params?.[name] ?? `{${name}}`));
     const example: Example = { title: e.title, method: method.toUpperCase(), target: e.query ? `${filled}?${e.query}` : filled };
+    if (e.headers !== undefined) example.headers = e.headers;
     if (e.body !== undefined) example.body = e.body;
     const responses = Object.values((operation.responses ?? {}) as Record<string, { content?: Json }>);
     if (responses.some((r) => r.content?.["text/event-stream"])) example.stream = true;

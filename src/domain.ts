@@ -382,3 +382,11 @@ export function attentionOrder<T extends Waiting>(
         (a.chunk < b.chunk ? -1 : a.chunk > b.chunk ? 1 : 0),
     );
 }
+
+/** What an agent may send about its run (ask_operator, report_done, `ve agent`), in characters. */
+export const AGENT_LIMITS = {
+  question: 20_000,
+  option: 1_000,
+  options: 20,
+  summary: 20_000,
+} as const;

@@ -56,6 +56,12 @@ export const ERROR_CODES = [
   "git_required",
   "not_waiting",
   "not_a_question",
+  // An agent speaking for its run (`ve mcp`, `ve agent`): no run secret, a secret of no run (or
+  // of another run), a run that has ended; and the client side: not started by a ve run at all.
+  "run_token_missing",
+  "run_token_invalid",
+  "run_not_open",
+  "not_in_run",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -33,6 +33,9 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   storage_unavailable: 503,
   storage_full: 507,
   daemon_stopping: 503,
+  run_token_missing: 401,
+  run_token_invalid: 401,
+  run_not_open: 403,
 };
 
 export function httpStatusOfCode(code: ErrorCode): number {

@@ -8,8 +8,11 @@ import { VERSION, buildInfo } from "../version.ts";
 import { EXIT_OK, exitCodeOf } from "./exit.ts";
 import { type Stream, print, printErr, printError } from "./output.ts";
 
-/** An argument definition as citty knows it, plus `repeatable` for flags given several times. */
-export type VeArgDef = ArgDef & { repeatable?: boolean };
+/**
+ * An argument definition as citty knows it, plus `repeatable` for flags given several times
+ * (each value also split at commas, unless `wholeValues`: values that are sentences).
+ */
+export type VeArgDef = ArgDef & { repeatable?: boolean; wholeValues?: boolean };
 export type Command = CommandDef<ArgsDef>;
 export type ParsedArgs = Record<string, string | string[] | boolean | undefined>;
 
@@ -146,7 +149,8 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
     }
     if (def.repeatable) {
       const list = (values[name] as string[] | undefined) ?? [];
-      list.push(...value.split(",").filter((v) => v !== ""));
+      if (def.wholeValues) list.push(value);
+      else list.push(...value.split(",").filter((v) => v !== ""));
       values[name] = list;
     } else {
       if (values[name] !== undefined) throw usage(`${flag} is given more than once`, commandName);

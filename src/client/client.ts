@@ -4,6 +4,9 @@
 import { CHUNK_NAME_RULE, explainChunkName, isValidChunkName } from "../domain.ts";
 import { type ErrorCode, VeError } from "../errors.ts";
 import type {
+  AgentAskRequest,
+  AgentCallRecorded,
+  AgentDoneRequest,
   AnswerRequest,
   AttentionKind,
   AttentionQueue,
@@ -33,6 +36,7 @@ import type {
   WorkUnitList,
 } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
+import { RUN_TOKEN_HEADER } from "../project/protocol.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import type { FollowOptions } from "./events.ts";
 import { type HttpResponse, TransportError, exchange } from "./http.ts";
@@ -263,6 +267,16 @@ export class Client {
     throw new VeError(error.code as ErrorCode, error.message, error.details);
   }
 
+  /** An agent's question about its own run, carrying the run's secret (VE_RUN_TOKEN). */
+  agentAsk(token: string, body: AgentAskRequest): Promise<Reply<AgentCallRecorded>> {
+    return this.call("POST", "/agent/ask", body, { [RUN_TOKEN_HEADER]: token });
+  }
+
+  /** An agent's report that its phase is done, carrying the run's secret (VE_RUN_TOKEN). */
+  agentDone(token: string, body: AgentDoneRequest): Promise<Reply<AgentCallRecorded>> {
+    return this.call("POST", "/agent/done", body, { [RUN_TOKEN_HEADER]: token });
+  }
+
   private notRunning(extra: string, details: Record<string, unknown> = {}): VeError {
     return new VeError(
       "daemon_not_running",
@@ -272,8 +286,8 @@ export class Client {
   }
 
   /** One request: over the socket if a daemon listens there, else over TCP if one recorded a port. */
-  private async call<T>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    const request = { method, path, body: body === undefined ? undefined : JSON.stringify(body) };
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    const request = { method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) };
     const socket: Endpoint = { transport: "unix", socket: this.paths.socket };
     let response: HttpResponse;
     // Started with the connect, awaited before the request is written (see trust.ts).
@@ -289,7 +303,7 @@ export class Client {
       try {
         response = await exchange(
           { hostname: "127.0.0.1", port: tcp.port },
-          { ...request, headers: { authorization: `Bearer ${tcp.token}` } },
+          { ...request, headers: { ...headers, authorization: `Bearer ${tcp.token}` } },
           this.timeoutMs,
         );
       } catch (tcpError) {

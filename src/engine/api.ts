@@ -3,10 +3,28 @@
 import { attentionOrder, quoteChunkName } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import { listWorktrees, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
-import type { AnswerRequest, AttentionEntry, AttentionKind, BackendCheck, BackendInfo, ConfigEntry, InjectRequest, ShutdownResult, PruneResult, Run, WorkUnit, WorktreeInfo } from "../models/index.ts";
+import type {
+  AgentAskRequest,
+  AgentCall,
+  AgentCallRecorded,
+  AgentDoneRequest,
+  AnswerRequest,
+  AttentionEntry,
+  AttentionKind,
+  BackendCheck,
+  BackendInfo,
+  ConfigEntry,
+  InjectRequest,
+  ShutdownResult,
+  PruneResult,
+  Run,
+  WorkUnit,
+  WorktreeInfo,
+} from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
-import type { EngineStore, RunRow } from "../state/engine.ts";
+import type { EngineStore, NewAgentCall, RunRow } from "../state/engine.ts";
 import { BackendChecks } from "./backend-check.ts";
+import { hashRunToken } from "./run-token.ts";
 import { effectiveConfig, keyDefinition, validateConfigValue } from "./config.ts";
 import { planInject } from "./inject.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
@@ -150,19 +168,64 @@ export class EngineApi {
     return last?.reason ?? "set NEEDS_ATTENTION by hand";
   }
 
-  private toRun(row: RunRow): Run {
-    return { ...row, log: runLogPath(this.paths.stateDir, row.chunk, row.id) };
+  private toRun(row: RunRow, calls: AgentCall[]): Run {
+    return { ...row, agent_calls: calls, log: runLogPath(this.paths.stateDir, row.chunk, row.id) };
   }
 
   runs(chunk?: string): Run[] {
     if (chunk !== undefined) this.state.store.get(chunk);
-    return this.state.runs(chunk).map((r) => this.toRun(r));
+    const calls = this.state.agentCallsByRun(chunk);
+    return this.state.runs(chunk).map((r) => this.toRun(r, calls.get(r.id) ?? []));
   }
 
   run(id: string): Run {
     const row = this.state.run(id);
     if (!row) throw new VeError("not_found", `No run with id '${id}'; \`ve orch runs\` lists them.`, { run_id: id });
-    return this.toRun(row);
+    return this.toRun(row, this.state.agentCalls(id));
+  }
+
+  /**
+   * The run an agent speaks for: the one its secret belongs to, which must be the run it names
+   * and still open. A missing or unknown secret, or another run's, is refused alike (401), so a
+   * caller learns nothing about other runs; an ended run's own agent is told it has ended (403).
+   */
+  private callingRun(token: string | null, runId: string): RunRow {
+    if (token === null || token === "") {
+      throw new VeError(
+        "run_token_missing",
+        "The request carries no run secret; an agent sends its VE_RUN_TOKEN (`ve mcp` and `ve agent` do), and only from inside the run ve started it for.",
+      );
+    }
+    const run = this.state.runByTokenHashAny(hashRunToken(token));
+    if (!run || run.id !== runId) {
+      throw new VeError("run_token_invalid", `The run secret given is not the one of run '${runId}'; an agent can speak only for its own run (its VE_RUN_ID and VE_RUN_TOKEN).`, {
+        run_id: runId,
+      });
+    }
+    if (run.ended_at !== null) {
+      throw new VeError("run_not_open", `Run ${run.id} of '${run.chunk}' has ended (${run.outcome}); an agent can speak only while its run is open.`, {
+        run_id: run.id,
+        chunk: run.chunk,
+      });
+    }
+    return run;
+  }
+
+  /** Records an agent's question or report for its own run; the engine reads it when the run ends. */
+  agentCall(token: string | null, request: AgentAskRequest | AgentDoneRequest, kind: "ask" | "done"): AgentCallRecorded {
+    const run = this.callingRun(token, request.run_id);
+    const via = request.via ?? "cli";
+    const call: NewAgentCall =
+      kind === "ask"
+        ? { kind, via, question: (request as AgentAskRequest).question, options: (request as AgentAskRequest).options ?? [] }
+        : { kind, via, ...((request as AgentDoneRequest).summary === undefined ? {} : { summary: (request as AgentDoneRequest).summary }) };
+    const recorded = this.state.recordAgentCall(run.id, call);
+    const message =
+      kind === "ask"
+        ? "Recorded your question for the operator. End your turn now: make no more tool calls and stop (a program exits). " +
+          "The operator's answer comes as your next instruction when this unit runs again."
+        : "Recorded that this phase is done. End your turn now with a short final message (a program exits with status 0).";
+    return { run_id: run.id, chunk: run.chunk, call: recorded, message };
   }
 
   config(): ConfigEntry[] {

@@ -19,6 +19,8 @@ import { type AgentProcess, endProcessGroup, startProcess } from "./process-grou
 import { DEFAULT_PHASE_PROMPTS, type RunReason, assemblePrompt, chunkDocPath, promptOverridePath } from "./prompts.ts";
 import { decideRetry, type RetryKind } from "./retry.ts";
 import { RunLog, runLogPath } from "./run-log.ts";
+import { hashRunToken, newRunToken } from "./run-token.ts";
+import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
 import { commitWorktree, ensureUnitWorktree, removeUnitWorktree, unitBranch, unitWorktreePath } from "./worktrees.ts";
 
@@ -76,13 +78,7 @@ function newRunId(now: Date): string {
   return `${stamp}-${random}`;
 }
 
-function newToken(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function hashToken(token: string): string {
-  return new Bun.CryptoHasher("sha256").update(token).digest("hex");
-}
+export { hashRunToken as hashToken } from "./run-token.ts";
 
 export class Engine {
   readonly name = "engine";
@@ -255,13 +251,13 @@ export class Engine {
 
   /** Claims the unit and starts its run; false when someone changed it meanwhile. */
   private launch(chunk: string, engine: EngineRow, updatedAt: string): boolean {
-    const token = newToken();
+    const token = newRunToken();
     const purpose = engine.stage === "resolving" ? "resolve" : "phase";
     const run = this.state.claim(chunk, updatedAt, {
       id: newRunId(new Date()),
       purpose,
       backend: engine.backend,
-      tokenHash: hashToken(token),
+      tokenHash: hashRunToken(token),
       sessionId: null,
     });
     if (!run) return false;
@@ -343,6 +339,8 @@ export class Engine {
           for (const event of reader.line(stream, line)) {
             log.event(event);
             if (event.type === "init" && event.session_id) this.state.recordSession(run.id, event.session_id);
+            // A backend-native question (Claude's AskUserQuestion) counts as an ask_operator call.
+            if (event.type === "question") this.recordStreamQuestion(run, event.question, event.options);
           }
         },
       });
@@ -450,12 +448,24 @@ export class Engine {
     return { caps, baseMs: configValue<number>(config, "backoff_base_s") * 1000, maxMs: configValue<number>(config, "backoff_max_s") * 1000 };
   }
 
-  /** Closes the run and moves the unit on from its verdict. */
-  private async conclude(active: ActiveRun, engine: EngineRow, verdict: RunVerdict, exitCode: number | null): Promise<void> {
+  private recordStreamQuestion(run: RunRow, question: string, options: string[] | undefined): void {
+    if (question.trim() === "") return;
+    try {
+      this.state.recordAgentCall(run.id, { kind: "ask", via: "stream", question, ...(options ? { options } : {}) });
+    } catch (error) {
+      // The run was closed meanwhile (a person forced a change): its verdict no longer counts.
+      this.log.warn(`run ${run.id}: the agent's question could not be recorded: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Closes the run and moves the unit on from its verdict and what its agent told the daemon. */
+  private async conclude(active: ActiveRun, engine: EngineRow, backendVerdict: RunVerdict, exitCode: number | null): Promise<void> {
     const { run } = active;
+    const stopped = active.abandoned === "stop";
+    const verdict = decideVerdict(backendVerdict, this.state.agentCalls(run.id), stopped ? "daemon_stopped" : "ended");
     const result = {
-      outcome: active.abandoned === "stop" ? ("interrupted" as const) : verdict.outcome,
-      reason: active.abandoned === "stop" ? "the daemon stopped" : verdict.reason,
+      outcome: verdict.outcome,
+      reason: verdict.reason,
       exit_code: exitCode,
       cost_usd: verdict.cost_usd ?? null,
       turns: verdict.turns ?? null,
@@ -464,7 +474,7 @@ export class Engine {
     };
     if (active.abandoned === "person") return;
     active.closing = true;
-    if (active.abandoned === "stop") {
+    if (stopped && verdict.outcome !== "question") {
       this.state.finishRun(run.id, result, {
         status: "READY",
         reason: "the daemon stopped; the next start resumes this phase",
@@ -491,13 +501,7 @@ export class Engine {
       if (next) return { status: "READY", phase: next, reason: `phase ${run.phase} done (run ${run.id})`, engine: fresh };
       return { status: "READY", reason: `phase COMPLETE done (run ${run.id}); waiting to land`, engine: { ...fresh, stage: "landing" } };
     }
-    if (verdict.outcome === "question") {
-      return {
-        status: "NEEDS_ATTENTION",
-        reason: "the agent asked a question",
-        attention: { kind: "question", reason: verdict.reason, ...(verdict.question ? { question: verdict.question } : {}), ...(verdict.options ? { options: verdict.options } : {}) },
-      };
-    }
+    if (verdict.outcome === "question") return questionStep(verdict);
     if (verdict.permission && verdict.permission.length > 0) {
       return {
         status: "NEEDS_ATTENTION",
@@ -621,10 +625,14 @@ export class Engine {
         const report = await endProcessGroup({ pid: run.pid, startTime: run.process_start }, { termGraceMs: STOP_TERM_GRACE_MS, sweepDir: worktree, sweepMarker: `VE_RUN_ID=${run.id}` });
         if (report.killed || report.swept.length > 0) this.log.info(`ended what was left of run ${run.id} of '${run.chunk}'`);
       }
+      // An agent that asked before its daemon ended waits on the person, not on a rerun.
+      const verdict = decideVerdict({ outcome: "interrupted", reason: "the daemon that ran it ended" }, this.state.agentCalls(run.id), "daemon_stopped");
       this.state.finishRun(
         run.id,
-        { outcome: "interrupted", reason: "the daemon that ran it ended", exit_code: null },
-        { status: "READY", reason: "the daemon that ran it ended; resumed", engine: { next_reason: JSON.stringify({ kind: "interrupted" }) } },
+        { outcome: verdict.outcome, reason: verdict.outcome === "question" ? verdict.reason : "the daemon that ran it ended", exit_code: null },
+        verdict.outcome === "question"
+          ? questionStep(verdict)
+          : { status: "READY", reason: "the daemon that ran it ended; resumed", engine: { next_reason: JSON.stringify({ kind: "interrupted" }) } },
       );
       this.log.info(`run ${run.id} of '${run.chunk}' was left open by a daemon that ended: closed as interrupted`);
     }
@@ -640,6 +648,14 @@ export class Engine {
       this.log.warn(`could not compare the worktrees with the units: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+function questionStep(verdict: RunVerdict): NextStep {
+  return {
+    status: "NEEDS_ATTENTION",
+    reason: "the agent asked a question",
+    attention: { kind: "question", reason: verdict.reason, ...(verdict.question ? { question: verdict.question } : {}), ...(verdict.options ? { options: verdict.options } : {}) },
+  };
 }
 
 function firstLine(text: string): string {

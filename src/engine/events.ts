@@ -224,7 +224,7 @@ export class EventHub {
   }
 
   private runOf(row: RunRow): Run {
-    return { ...row, log: runLogPath(this.stateDir, row.chunk, row.id) };
+    return { ...row, agent_calls: this.state.agentCalls(row.id), log: runLogPath(this.stateDir, row.chunk, row.id) };
   }
 
   /** One committed transaction: its unit changes in order, with the runs and attention they went with. */

@@ -3,6 +3,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { BACKEND_NAMES } from "../engine/config.ts";
 import { ChunkName, PhaseSchema, Timestamp, nullable, oneOf } from "./common.ts";
+import { AgentCall } from "./agent.ts";
 import { BlockedBy, WorkUnit } from "./work-units.ts";
 
 const requestBody = { additionalProperties: false, errorMessage: "must be a JSON object" } as const;
@@ -52,6 +53,10 @@ export const Run = Type.Object(
     turns: nullable(Type.Integer()),
     input_tokens: nullable(Type.Integer()),
     output_tokens: nullable(Type.Integer()),
+    /** The last summary its agent reported (report_done, `ve agent done`). */
+    summary: nullable(Type.String()),
+    /** What its agent told the daemon (ask_operator, report_done, `ve agent`, AskUserQuestion), in order. */
+    agent_calls: Type.Array(AgentCall),
     /** Where its output is kept. */
     log: Type.String(),
   },

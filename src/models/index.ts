@@ -12,3 +12,4 @@ export * from "./engine.ts";
 export * from "./events.ts";
 export * from "./attention.ts";
 export * from "./backends.ts";
+export * from "./agent.ts";

@@ -25,3 +25,6 @@ export function storageExitCode(code: string | undefined): number | undefined {
  * or socket was deleted or replaced under it; `start` looks for it to explain an empty state.
  */
 export const LOST_STATE_MARKER = "stopping because its files went away";
+
+/** The header in which an agent's call about its run (`ve mcp`, `ve agent`) carries VE_RUN_TOKEN. */
+export const RUN_TOKEN_HEADER = "x-ve-run-token";

@@ -7,7 +7,7 @@ import type { Phase, Status } from "../domain.ts";
 import type { Outcome } from "../agents/backend.ts";
 import { VeError } from "../errors.ts";
 import type { ConfigValue } from "../engine/config.ts";
-import type { Attention, AttentionKind, WorkUnit } from "../models/index.ts";
+import type { AgentCall, Attention, AttentionKind, WorkUnit } from "../models/index.ts";
 import type { Schedule, Store } from "./store.ts";
 
 export type Stage = "phase" | "landing" | "resolving";
@@ -50,6 +50,8 @@ export interface RunRow {
   turns: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  /** The last summary the agent reported (report_done, `ve agent done`). */
+  summary: string | null;
 }
 
 export interface RunResult {
@@ -78,7 +80,33 @@ interface RawEngineRow extends Omit<EngineRow, "retries" | "conflict_files"> {
 
 const RUN_COLUMNS =
   "id, chunk, phase, attempt, purpose, backend, backend_version, session_id, pid, process_start, started_at, ended_at, " +
-  "outcome, reason, exit_code, cost_usd, turns, input_tokens, output_tokens";
+  "outcome, reason, exit_code, cost_usd, turns, input_tokens, output_tokens, summary";
+
+interface RawAgentCall {
+  run_id: string;
+  kind: AgentCall["kind"];
+  via: AgentCall["via"];
+  question: string | null;
+  options: string | null;
+  summary: string | null;
+  at: string;
+}
+
+function toAgentCall(raw: RawAgentCall): AgentCall {
+  return {
+    kind: raw.kind,
+    via: raw.via,
+    question: raw.question,
+    options: raw.options === null ? null : (JSON.parse(raw.options) as string[]),
+    summary: raw.summary,
+    at: raw.at,
+  };
+}
+
+/** What an agent tells about its own run, before it is recorded. */
+export type NewAgentCall =
+  | { kind: "ask"; via: AgentCall["via"]; question: string; options?: readonly string[] }
+  | { kind: "done"; via: AgentCall["via"]; summary?: string };
 
 function toEngineRow(raw: RawEngineRow): EngineRow {
   return {
@@ -375,6 +403,64 @@ export class EngineStore {
   runByTokenHash(tokenHash: string): RunRow | undefined {
     return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ? AND ended_at IS NULL`).get(tokenHash) ??
       undefined) as RunRow | undefined;
+  }
+
+  /** The run a token belongs to, open or ended (to tell an ended run's agent why it is refused). */
+  runByTokenHashAny(tokenHash: string): RunRow | undefined {
+    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ?`).get(tokenHash) ?? undefined) as RunRow | undefined;
+  }
+
+  /**
+   * Records what an agent said about its open run; in one transaction with the check that the
+   * run is still open, so a call never lands on a run the engine has closed meanwhile.
+   */
+  recordAgentCall(runId: string, call: NewAgentCall): AgentCall {
+    return this.store.atomically(() => {
+      const run = this.run(runId);
+      if (!run) throw new VeError("not_found", `No run with id '${runId}'.`, { run_id: runId });
+      if (run.ended_at !== null) {
+        throw new VeError("run_not_open", `Run ${runId} of '${run.chunk}' has ended (${run.outcome}); an agent can speak only for its own open run.`, {
+          run_id: runId,
+        });
+      }
+      const at = this.timestamp();
+      const question = call.kind === "ask" ? call.question : null;
+      const options = call.kind === "ask" && call.options && call.options.length > 0 ? JSON.stringify(call.options) : null;
+      const summary = call.kind === "done" ? (call.summary ?? null) : null;
+      this.db
+        .query("INSERT INTO agent_calls (run_id, kind, via, question, options, summary, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(runId, call.kind, call.via, question, options, summary, at);
+      if (call.kind === "done" && summary !== null) this.db.query("UPDATE runs SET summary = ? WHERE id = ?").run(summary, runId);
+      return toAgentCall({ run_id: runId, kind: call.kind, via: call.via, question, options, summary, at });
+    });
+  }
+
+  /** What the agent of a run told the daemon, in order. */
+  agentCalls(runId: string): AgentCall[] {
+    const rows = this.db
+      .query("SELECT run_id, kind, via, question, options, summary, at FROM agent_calls WHERE run_id = ? ORDER BY id")
+      .all(runId) as RawAgentCall[];
+    return rows.map(toAgentCall);
+  }
+
+  /** The calls of every run (or one unit's runs), by run id, in order. */
+  agentCallsByRun(chunk?: string): Map<string, AgentCall[]> {
+    const rows = (
+      chunk === undefined
+        ? this.db.query("SELECT run_id, kind, via, question, options, summary, at FROM agent_calls ORDER BY id").all()
+        : this.db
+            .query(
+              "SELECT c.run_id, c.kind, c.via, c.question, c.options, c.summary, c.at FROM agent_calls AS c JOIN runs AS r ON r.id = c.run_id WHERE r.chunk = ? ORDER BY c.id",
+            )
+            .all(chunk)
+    ) as RawAgentCall[];
+    const byRun = new Map<string, AgentCall[]>();
+    for (const row of rows) {
+      const list = byRun.get(row.run_id) ?? [];
+      list.push(toAgentCall(row));
+      byRun.set(row.run_id, list);
+    }
+    return byRun;
   }
 
   // --- settings ------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ interface CurlExample {
   method: string;
   path: string;
   query: URLSearchParams;
+  headers: Record<string, string>;
   body: unknown;
 }
 
@@ -135,12 +136,19 @@ function curlExamples(): CurlExample[] {
       const method = words[words.indexOf("-X") + 1] && words.includes("-X") ? (words[words.indexOf("-X") + 1] as string) : "GET";
       const data = words.includes("-d") ? words[words.indexOf("-d") + 1] : undefined;
       const url = new URL(words.find((w) => w.startsWith("http://")) ?? "http://localhost/");
+      const headers: Record<string, string> = {};
+      words.forEach((word, i) => {
+        const header = words[i + 1];
+        if (word !== "-H" || header === undefined || header.toLowerCase().startsWith("content-type:")) return;
+        headers[header.slice(0, header.indexOf(":")).trim()] = header.slice(header.indexOf(":") + 1).trim();
+      });
       examples.push({
         file,
         line: line.trim(),
         method: method.toUpperCase(),
         path: decodeURIComponent(url.pathname),
         query: url.searchParams,
+        headers,
         body: data === undefined ? undefined : JSON.parse(data),
       });
     }
@@ -209,7 +217,7 @@ describe("example requests in docs/", () => {
       .filter((e) => e.file === "api.md")
       .sort((a, b) => Number(a.method === "DELETE") - Number(b.method === "DELETE"));
     for (const example of examples) {
-      const init: { json?: unknown } = example.body === undefined ? {} : { json: example.body };
+      const init: { json?: unknown; headers: Record<string, string> } = { headers: example.headers, ...(example.body === undefined ? {} : { json: example.body }) };
       const target = example.query.size > 0 ? `${example.path}?${example.query}` : example.path;
       if (example.path === "/events") {
         // A stream that never ends by itself: accepted is a 200 event stream, then let go.
@@ -222,10 +230,15 @@ describe("example requests in docs/", () => {
       const where = `${example.line} -> ${reply.status} ${reply.text.slice(0, 200)}`;
       // A stale expected_updated_at may be refused (409): that is the example's point. The app's
       // project is no git repository and has run nothing, so the engine's examples are refused
-      // for that (and only that) reason; it runs in no daemon, so there is none to shut down.
+      // for that (and only that) reason; it runs in no daemon, so there is none to shut down; and
+      // no agent runs in it, so an agent's run secret belongs to no run.
       const shutdown = example.path === "/shutdown";
-      expect(shutdown ? [503] : [200, 201, 404, 409], where).toContain(reply.status);
-      if (reply.status >= 400) expect(shutdown ? ["daemon_stopping"] : ["stale_write", "git_required", "git_failed", "not_found", "not_waiting"], where).toContain((reply.body as Json).error.code);
+      const agent = example.path.startsWith("/agent/");
+      expect(shutdown ? [503] : agent ? [401] : [200, 201, 404, 409], where).toContain(reply.status);
+      if (reply.status >= 400) {
+        const expected = shutdown ? ["daemon_stopping"] : agent ? ["run_token_invalid"] : ["stale_write", "git_required", "git_failed", "not_found", "not_waiting"];
+        expect(expected, where).toContain((reply.body as Json).error.code);
+      }
     }
     expect(expectOk<WorkUnitList>(await send(app, "GET", "/work-units"), 200, WorkUnitList).count).toBe(0);
   });

@@ -10,6 +10,7 @@
 import { type AccessRule, jsonApiAccess } from "../access.ts";
 import type { RoutePlugin } from "./kit.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { agentRoutes } from "./agent.ts";
 import { attentionRoutes } from "./attention.ts";
 import { backendRoutes } from "./backends.ts";
 import { claimRoutes } from "./claims.ts";
@@ -31,6 +32,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "JSON API",
     prefix: "/",
     access: jsonApiAccess,
-    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, attentionRoutes, backendRoutes, openApiRoutes],
+    plugins: [statusRoutes, workUnitRoutes, claimRoutes, engineRoutes, eventRoutes, attentionRoutes, backendRoutes, agentRoutes, openApiRoutes],
   },
 ];

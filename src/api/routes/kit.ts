@@ -85,6 +85,8 @@ export interface RouteExample {
   params?: Record<string, string>;
   /** The query string without `?` (`status=READY`). */
   query?: string;
+  /** Request headers beyond the content type (an agent's run secret). */
+  headers?: Record<string, string>;
   body?: unknown;
 }
 

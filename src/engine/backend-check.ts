@@ -22,6 +22,8 @@ export const CHECK_PROMPT =
 export const CHECK_CHUNK = "backend-check";
 /** Lines of output kept to explain a failure. */
 const OUTPUT_LINES = 20;
+/** Each line of it is cut to this many characters (a CLI's JSON lines run to kilobytes). */
+const OUTPUT_LINE_MAX_CHARS = 1000;
 /** The agent's reply kept in the report, in characters. */
 const REPLY_MAX_CHARS = 2000;
 /** SIGTERM to SIGKILL when the check's bound passes or the daemon stops. */
@@ -245,7 +247,8 @@ export class BackendChecks {
           env: launch.env,
           stdin: launch.stdin,
           onLine: (stream, line) => {
-            output.push(stream === "stderr" ? `stderr: ${line}` : line);
+            const shown = line.length > OUTPUT_LINE_MAX_CHARS ? `${line.slice(0, OUTPUT_LINE_MAX_CHARS - 1)}…` : line;
+            output.push(stream === "stderr" ? `stderr: ${shown}` : shown);
             if (output.length > OUTPUT_LINES) output.shift();
             let events: AgentEvent[] = [];
             try {

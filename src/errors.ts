@@ -24,6 +24,11 @@ export const ERROR_CODES = [
   "unknown_route",
   "method_not_allowed",
   "payload_too_large",
+  // Requests the daemon's HTTP reader refuses before any route (src/daemon/front.ts).
+  "malformed_request",
+  "request_timeout",
+  "headers_too_large",
+  "http_version_not_supported",
   "unsupported_media_type",
   "forbidden",
   "unauthorized",

@@ -25,7 +25,12 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   backend_missing: 409,
   backend_too_old: 409,
   nothing_to_claim: 409,
+  malformed_request: 400,
+  request_timeout: 408,
   payload_too_large: 413,
+  headers_too_large: 431,
+  // RFC 9110's answer to a major version other than 1 (HTTP/2.0, HTTP/9.0 sent as text).
+  http_version_not_supported: 505,
   unsupported_media_type: 415,
   database_unavailable: 503,
   // Expected conditions of the disk, not bugs: never 500. Reads keep being answered meanwhile.

@@ -1,12 +1,9 @@
-// Options every Bun.serve of the daemon takes, so that what Bun itself answers is JSON with
-// our error shape too. `development: false` turns off Bun's HTML error page (stack frames,
-// source lines, paths), which is on unless NODE_ENV=production; `error` answers whatever a
-// fetch handler throws outside the app (the app answers its own errors).
-//
-// Not covered, because Bun.serve offers no hook for them: requests its HTTP parser rejects
-// before any handler runs (431 for headers over its limit, 505 for an unknown HTTP version,
-// 400 for a malformed request line, header or chunked body; an unknown method gets the
-// connection closed). Those answers have an empty body and no content type.
+// What answers a fetch handler that throws outside the app (the app answers its own errors):
+// JSON with our error shape, never Bun's HTML error page (stack frames, source lines, paths),
+// which Bun.serve shows unless `development: false` (or NODE_ENV=production). The daemon's
+// HTTP front (src/daemon/front.ts) uses `error`; it also answers, in JSON, the requests that
+// Bun.serve's own parser refused with an empty body (431, 505, 400, an unknown method), which
+// is why the daemon does not use Bun.serve.
 import { VeError } from "../errors.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import { errorResponse } from "./errors.ts";

@@ -1,7 +1,6 @@
 // The API server service: the Unix socket (or TCP with a bearer token), the app over the store,
 // and a bounded graceful stop.
 import { chmodSync, lstatSync } from "node:fs";
-import type { Server } from "bun";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
 import type { EngineApi } from "../engine/api.ts";
 import { EventHub } from "../engine/events.ts";
@@ -20,6 +19,18 @@ import { type FileIdentity, compareFile, identityOf, unlinkIfOurs } from "./file
 import { type Reporter, type Service, StartRefused } from "./services.ts";
 import type { WatchedFile } from "./state-watch.ts";
 import { FD_CHECK_INTERVAL_MS, ReservedDescriptors, openFdCount, sheddingThreshold } from "./fd-guard.ts";
+import { type Fetch, Front, type FrontOptions, keepOpen } from "./front.ts";
+
+/**
+ * The rule for answers that last (issue 9 item 3): no timer cuts an answer, however long its
+ * handler takes or its stream stays quiet; only a connection that has not delivered a complete
+ * request within REQUEST_TIMEOUT_MS of opening (or of its previous answer) is closed (front.ts).
+ * A route whose answer is a stream only the client ends (GET /events) is marked with
+ * `keepOpen(request)`: written as it comes, and ended at once by a graceful stop instead of
+ * holding it. A `Content-Type: text/event-stream` answer is treated so even unmarked. Code in
+ * src/api imports it from src/daemon/front.ts (this module imports the app).
+ */
+export { keepOpen, REQUEST_TIMEOUT_MS } from "./front.ts";
 
 /** How long in-flight requests may take to finish once a stop is asked for. */
 export const STOP_GRACE_MS = 5000;
@@ -29,7 +40,6 @@ export interface ServerOptions {
   port?: number | undefined;
 }
 
-type Fetch = (request: Request, server?: Server<undefined>) => Response | Promise<Response>;
 
 /** 256 random bits, hex: what a TCP client must send as its bearer token. */
 function newToken(): string {
@@ -47,7 +57,7 @@ function writePrivateFile(path: string, content: string): void {
   }
 }
 
-function listenUnix(paths: ProjectPaths, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
+function listenUnix(paths: ProjectPaths, fetch: Fetch, serve: BunServeOptions): Front {
   // Before listening: the socket directory must be ours alone (a shared /tmp lets anyone
   // create `ve-<uid>` first), and nothing may be left at the socket's name (the lock holder
   // has removed a dead daemon's socket; what remains, such as a link, is not ours).
@@ -60,20 +70,21 @@ function listenUnix(paths: ProjectPaths, fetch: Fetch, serve: BunServeOptions): 
       "remove it",
     );
   }
-  // bun-types rejects idleTimeout beside `unix`, but the server honours it; without it a
-  // request slower than the 10 s default is cut.
-  // @ts-expect-error see above
-  const server = Bun.serve({ ...serve, unix: paths.socket, fetch, idleTimeout: 0 });
+  const server = new Front({ unix: paths.socket }, frontOptions(fetch, serve));
   chmodSync(paths.socket, PRIVATE_FILE_MODE);
   return server;
 }
 
-function serveTcp(port: number, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
-  // reusePort: a second listener can take over the port before the first closes (fd-guard.ts).
-  return Bun.serve({ ...serve, hostname: "127.0.0.1", port, idleTimeout: 0, reusePort: true, fetch });
+function frontOptions(fetch: Fetch, serve: BunServeOptions): FrontOptions {
+  return { fetch, error: serve.error };
 }
 
-function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch, serve: BunServeOptions): Server<undefined> {
+function serveTcp(port: number, fetch: Fetch, serve: BunServeOptions): Front {
+  // reusePort: a second listener can take over the port before the first closes (fd-guard.ts).
+  return new Front({ hostname: "127.0.0.1", port, reusePort: true }, frontOptions(fetch, serve));
+}
+
+function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch, serve: BunServeOptions): Front {
   const server = serveTcp(port, fetch, serve);
   writePrivateFile(paths.port, `${server.port}\n`);
   return server;
@@ -81,8 +92,8 @@ function listenTcp(paths: ProjectPaths, port: number, fetch: Fetch, serve: BunSe
 
 /** A request without the right token gets its 401 and the connection closed: nothing to keep it for. */
 function closingUnauthorized(fetch: Fetch): Fetch {
-  return async (request, server) => {
-    const response = await fetch(request, server);
+  return async (request) => {
+    const response = await fetch(request);
     if (response.status === 401 || response.status === 403) response.headers.set("connection", "close");
     return response;
   };
@@ -101,7 +112,7 @@ function stoppingResponse(paths: ProjectPaths): Response {
 
 export class ServerService implements Service {
   readonly name = "server";
-  #server: Server<undefined> | undefined;
+  #server: Front | undefined;
   #info: AppInfo | undefined;
   #stopping = false;
   /** The socket, port and token files this daemon made, by identity: only those go at stop. */
@@ -133,10 +144,10 @@ export class ServerService implements Service {
     // address is known; both happen in one tick, before any request can arrive.
     let handle: Fetch = () => new Response(null, { status: 503 });
     // Once the stop begins, a request that still gets in is told so plainly, not cut off.
-    const fetch = (request: Request, server?: Server<undefined>) => {
+    const fetch = (request: Request) => {
       if (this.#stopping) return stoppingResponse(paths);
-      // An event stream is idle between events by design: no idle timeout may cut it.
-      if (server && request.method === "GET" && pathOf(request.url) === "/events") server.timeout(request, 0);
+      // An event stream is quiet between events by design and ends only with its client.
+      if (request.method === "GET" && pathOf(request.url) === "/events") keepOpen(request);
       return handle(request);
     };
     const info: AppInfo = {
@@ -156,7 +167,7 @@ export class ServerService implements Service {
       ...(this.engine ? { engine: this.engine } : {}),
     };
 
-    let server: Server<undefined> | undefined;
+    let server: Front | undefined;
     if (!options.tcp) {
       try {
         server = listenUnix(paths, fetch, bunServeOptions((message) => log.error(message)));

@@ -86,6 +86,19 @@ describe("ve orch stop --drain", () => {
     }
   }, ENGINE_TEST_MS);
 
+  test("a drain that outlasts the daemon's request timeout keeps its connection to the end (issue 9 item 3)", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, { stuck: { IMPLEMENT: [[{ print: "up" }, { hang: true }], []] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "stuck", "--phase", "IMPLEMENT"]));
+    expect(await waitFor(() => starts(script).length === 1, 30_000)).toBe(true);
+    const began = Date.now();
+    // Twice the 3 s in which a connection must deliver its request: the wait for the answer
+    // is not counted (a nonzero Bun.serve idleTimeout cut it).
+    const drained = expectOk(await e.ve(dir, ["orch", "stop", "--drain", "--timeout", "6"]));
+    expect(Date.now() - began).toBeGreaterThanOrEqual(6000);
+    expect(drained.stdout).toContain("0 runs finished, 1 run interrupted");
+  }, ENGINE_TEST_MS);
+
   test("a plain stop overtakes a drain: the drain answers at once with the run interrupted, not at its bound", async () => {
     const { dir, script } = e.repo();
     await e.start(dir, script, { stuck: { IMPLEMENT: [[{ print: "up" }, { hang: true }], []] } });

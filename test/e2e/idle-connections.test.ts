@@ -9,8 +9,13 @@ import { VE, jsonOf, run, stateFiles, useProjects, waitFor } from "./harness.ts"
 
 const { project, trackPid, ve } = useProjects("ve-idle");
 const IDLE_CONNECTIONS = 1000;
-/** Bun closes a connection that sent no complete request after about ten seconds. */
+/** The daemon closes a connection that sent no complete request after REQUEST_TIMEOUT_MS (3 s). */
 const IDLE_CLOSE_BOUND_MS = 25_000;
+/**
+ * Generous for a loaded 2-core machine, yet below the 12 s after which Bun.serve closed such a
+ * connection whatever its idleTimeout (uWebSockets' fixed 10 s, on 4 s ticks).
+ */
+const SILENT_CLOSE_BOUND_MS = 8000;
 
 interface Idle {
   sockets: Socket<undefined>[];
@@ -74,4 +79,68 @@ describe("idle TCP connections", () => {
       idle.end();
     }
   });
+});
+
+interface Watched {
+  /** performance.now() at the close, undefined while open. */
+  closedAt: number | undefined;
+  received: string;
+}
+
+/** A connection that writes `bytes` (nothing when null) and then only listens. */
+async function watch(to: string | number, bytes: string | null): Promise<Watched> {
+  const watched: Watched = { closedAt: undefined, received: "" };
+  const socket = {
+    open(s: Socket<undefined>) {
+      if (bytes !== null) s.write(bytes);
+    },
+    data(_s: Socket<undefined>, data: Buffer) {
+      watched.received += data.toString();
+    },
+    close() {
+      watched.closedAt ??= performance.now();
+    },
+    error() {},
+  };
+  await (typeof to === "number" ? Bun.connect({ hostname: "127.0.0.1", port: to, socket }) : Bun.connect({ unix: to, socket }));
+  return watched;
+}
+
+describe("connections without a complete request are closed within seconds", () => {
+  for (const transport of ["unix", "tcp"] as const) {
+    test(`${transport}: silent, half a request head, and idle after an answer: closed before ${SILENT_CLOSE_BOUND_MS} ms`, async () => {
+      const dir = project();
+      let to: string | number;
+      let auth = "";
+      if (transport === "tcp") {
+        to = (await startTcp(dir)).port;
+        auth = `Authorization: Bearer ${readFileSync(`${stateFiles(dir).state}/orchestrator.token`, "utf8").trim()}\r\n`;
+      } else {
+        const start = await ve(dir, ["orch", "start", "--json"]);
+        expect(start.code, start.stderr).toBe(0);
+        trackPid(jsonOf(StartResult, start).daemon.pid);
+        to = stateFiles(dir).socket;
+      }
+      const opened = performance.now();
+      const silent = await watch(to, null);
+      const partial = await watch(to, "GET /status HTTP/1.1\r\nHost: localhost\r\n");
+      const keptAlive = await watch(to, `GET /status HTTP/1.1\r\nHost: localhost\r\n${auth}\r\n`);
+      const all = [silent, partial, keptAlive];
+      const closed = await waitFor(() => all.every((c) => c.closedAt !== undefined), SILENT_CLOSE_BOUND_MS, 50);
+      expect(
+        { closed, after_ms: all.map((c) => (c.closedAt === undefined ? "open" : Math.round(c.closedAt - opened))) },
+        "every connection closed within the bound",
+      ).toEqual({ closed: true, after_ms: expect.any(Array) });
+      expect(silent.received).toBe("");
+      // Half a request is told why, in JSON.
+      expect(partial.received).toStartWith("HTTP/1.1 408 ");
+      expect(partial.received).toContain("content-type: application/json");
+      const body = JSON.parse(partial.received.slice(partial.received.indexOf("\r\n\r\n") + 4)) as { error: { code: string } };
+      expect(body.error.code).toBe("request_timeout");
+      // The answered request was answered before its idle connection was closed.
+      expect(keptAlive.received).toStartWith("HTTP/1.1 200 ");
+      // The daemon still answers.
+      expect((await ve(dir, ["orch", "status"])).code).toBe(0);
+    });
+  }
 });

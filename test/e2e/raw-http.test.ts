@@ -84,3 +84,70 @@ describe("TCP mode", () => {
     expect(Value.Check(DaemonStatus, jsonBody(ok))).toBe(true);
   });
 });
+
+// What Bun's own parser used to refuse with an empty body or a closed connection (issue 9
+// item 6): every class gets a JSON ErrorBody with a stable code, on the socket and over TCP.
+const H = "Host: localhost\r\n";
+const CLOSE = "Connection: close\r\n\r\n";
+const REFUSED: [string, string, number, string][] = [
+  ["an unknown method token", `FOO /status HTTP/1.1\r\n${H}${CLOSE}`, 405, "method_not_allowed"],
+  ["a method Bun.serve answered anyway", `CONNECT /status HTTP/1.1\r\n${H}${CLOSE}`, 405, "method_not_allowed"],
+  ["a lower-case method", `get /status HTTP/1.1\r\n${H}${CLOSE}`, 405, "method_not_allowed"],
+  ["a 17 KB header", `GET /status HTTP/1.1\r\n${H}X-Big: ${"a".repeat(17_000)}\r\n${CLOSE}`, 431, "headers_too_large"],
+  ["a 1 MB header", `GET /status HTTP/1.1\r\n${H}X-Big: ${"a".repeat(1_000_000)}\r\n${CLOSE}`, 431, "headers_too_large"],
+  ["200 headers of 100 bytes", `GET /status HTTP/1.1\r\n${H}${Array.from({ length: 200 }, (_, i) => `X-${i}: ${"v".repeat(100)}\r\n`).join("")}${CLOSE}`, 431, "headers_too_large"],
+  ["HTTP/2.0", `GET /status HTTP/2.0\r\n${H}${CLOSE}`, 505, "http_version_not_supported"],
+  ["HTTP/9.9", `GET /status HTTP/9.9\r\n${H}${CLOSE}`, 505, "http_version_not_supported"],
+  ["HTTP/9", `GET /status HTTP/9\r\n${H}${CLOSE}`, 505, "http_version_not_supported"],
+  ["the HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "http_version_not_supported"],
+  ["HTTP/1 without a minor version", `GET /status HTTP/1\r\n${H}${CLOSE}`, 400, "malformed_request"],
+  ["a garbage request line", "hello there\r\n\r\n", 400, "malformed_request"],
+  ["binary garbage", "\u0001\u0002\u0003\u00ff\r\n\r\n", 400, "malformed_request"],
+  ["a request line without a version", `GET /status\r\n${H}${CLOSE}`, 400, "malformed_request"],
+  ["two spaces in the request line", `GET  /status HTTP/1.1\r\n${H}${CLOSE}`, 400, "malformed_request"],
+  ["a target that is no path", `GET status HTTP/1.1\r\n${H}${CLOSE}`, 400, "malformed_request"],
+  ["a raw control character in the target", `GET /sta\u0007tus HTTP/1.1\r\n${H}${CLOSE}`, 400, "malformed_request"],
+  ["a header line without a colon", `GET /status HTTP/1.1\r\n${H}no colon here\r\n${CLOSE}`, 400, "malformed_request"],
+  ["a space before the colon", `GET /status HTTP/1.1\r\nHost : localhost\r\n${CLOSE}`, 400, "malformed_request"],
+  ["obsolete line folding", `GET /status HTTP/1.1\r\n${H}X-A: a\r\n b\r\n${CLOSE}`, 400, "malformed_request"],
+  ["a bare line feed", "GET /status HTTP/1.1\nHost: localhost\nConnection: close\n\n", 400, "malformed_request"],
+  ["a control character in a header value", `GET /status HTTP/1.1\r\n${H}X-A: a\u0001b\r\n${CLOSE}`, 400, "malformed_request"],
+  ["a Content-Length that is no number", `POST /work-units HTTP/1.1\r\n${H}Content-Length: abc\r\n${CLOSE}`, 400, "malformed_request"],
+  ["two different Content-Lengths", `POST /work-units HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 3\r\n${CLOSE}{}`, 400, "malformed_request"],
+  ["Content-Length and Transfer-Encoding", `POST /work-units HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n${CLOSE}0\r\n\r\n`, 400, "malformed_request"],
+  ["an unknown transfer coding", `POST /work-units HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n${CLOSE}`, 400, "malformed_request"],
+  ["a chunk size that is no number", `POST /work-units HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n${CLOSE}zz\r\n{}\r\n0\r\n\r\n`, 400, "malformed_request"],
+  ["a declared body over the limit", `POST /work-units HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 5000000\r\n${CLOSE}`, 413, "payload_too_large"],
+];
+
+describe("requests refused before any route get a JSON error", () => {
+  test.each(REFUSED)("%s", async (_name, bytes, status, code) => {
+    const { socket } = await started();
+    const reply = await rawExchange(socket, bytes);
+    expectErrorCode(reply, status, code);
+    expect(reply.headers.get("connection")).toBe("close");
+  });
+
+  test("over TCP too, before the token is even looked at", async () => {
+    const dir = project();
+    expect((await ve(dir, ["orch", "start", "--tcp"])).code).toBe(0);
+    const port = Number(readFileSync(join(dir, ".ve", "orchestrator.port"), "utf8"));
+    for (const [name, bytes, status, code] of REFUSED) {
+      const reply = await rawExchange(port, bytes);
+      expect(reply.status, name).toBe(status);
+      expectErrorCode(reply, status, code);
+    }
+  });
+
+  test("a chunked body, a pipelined second request and an HTTP/1.0 keep-alive are served", async () => {
+    const { dir, socket } = await started();
+    const body = '{"chunk":"via-chunks"}';
+    const chunked = `POST /work-units HTTP/1.1\r\n${H}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n${body.slice(0, 5)}\r\n${(body.length - 5).toString(16)}\r\n${body.slice(5)}\r\n0\r\n\r\n`;
+    const both = await rawExchange(socket, `${chunked}GET /work-units/via-chunks HTTP/1.1\r\n${H}${CLOSE}`);
+    const answers = both.raw.split("HTTP/1.1 ").slice(1);
+    expect(answers.map((a) => a.slice(0, 3)), both.raw.slice(0, 300)).toEqual(["201", "200"]);
+    expect(json<{ count: number }>(await ve(dir, ["orch", "ps", "--json"])).count).toBe(1);
+    const old = await rawExchange(socket, "GET /status HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /status HTTP/1.0\r\n\r\n");
+    expect(old.raw.split("HTTP/1.1 200").length - 1, old.raw.slice(0, 300)).toBe(2);
+  });
+});

@@ -508,7 +508,7 @@ export class Engine {
         reason: `a tool call was refused: ${firstLine(verdict.reason)}`,
         attention: {
           kind: "permission",
-          reason: `Run ${run.id}: ${verdict.reason}. Allow it (backends.${engine.backend}.permission_mode or backends.${engine.backend}.args) or answer how to go on, then \`ve orch retry ${run.chunk}\` resumes it.`,
+          reason: `Run ${run.id}: ${verdict.reason}. Allow it (backends.${engine.backend}.permission_mode or backends.${engine.backend}.args), then \`ve orch retry ${run.chunk}\` resumes it.`,
         },
       };
     }

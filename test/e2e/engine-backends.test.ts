@@ -42,3 +42,23 @@ describe("a backend whose program is missing", () => {
     expect(after?.attention).toBeNull();
   }, TEST_MS);
 });
+
+describe("a CLI backend whose program is not on the daemon's PATH", () => {
+  test("claude and codex units need attention saying how to install or configure each; nothing is retried", async () => {
+    const { dir } = e.repo();
+    // No claude or codex there; ve's own directory is put first by the engine anyway.
+    expectOk(await e.ve(dir, ["orch", "start"], { PATH: "/usr/bin:/bin" }));
+    expectOk(await e.ve(dir, ["orch", "inject", "with-claude", "--phase", "IMPLEMENT", "--backend", "claude"]));
+    expectOk(await e.ve(dir, ["orch", "inject", "with-codex", "--phase", "IMPLEMENT", "--backend", "codex"]));
+    const units = await e.waitUnits(dir, (us) => us.length === 2 && us.every((u) => u.status === "NEEDS_ATTENTION"));
+    const reasons = Object.fromEntries(units.map((u) => [u.chunk, u.attention?.reason]));
+    expect(reasons).toEqual({
+      "with-claude":
+        "The claude backend's program claude is not on the PATH; install it with `npm install -g @anthropic-ai/claude-code`, or set `ve orch config backends.claude.path /path/to/claude`. Then `ve orch backend check claude` tests it and `ve orch retry with-claude` runs the unit again.",
+      "with-codex":
+        "The codex backend's program codex is not on the PATH; install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`. Then `ve orch backend check codex` tests it and `ve orch retry with-codex` runs the unit again.",
+    });
+    const runs = json<{ runs: RunJson[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
+    expect(runs.map((r) => [r.backend, r.outcome]).sort()).toEqual([["claude", "failed"], ["codex", "failed"]]);
+  }, TEST_MS);
+});

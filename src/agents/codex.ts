@@ -403,13 +403,14 @@ const launched = new WeakMap<RunContext, { baseline: TokenTotals | null; version
 
 export const codexBackend: Backend = {
   name: "codex",
+  program: "codex",
   minVersion: MIN_CODEX_VERSION,
   program: "codex",
   askHow: "call the `ask_operator` tool of the `ve` MCP server with your `question` (and `options` when you offer choices), then end your turn. (`ve agent ask` cannot reach ve from inside codex's sandbox.)",
   doneHow: "call the `report_done` tool of the `ve` MCP server with a one-line `summary`, then end your turn; ve commits what you leave in the worktree.",
 
   async launch(context: RunContext): Promise<Launch> {
-    const path = await resolveExecutable("codex", context.config.path, "codex", context.env.PATH);
+    const path = await resolveExecutable("codex", context.config.path, codexBackend.program, context.env.PATH);
     // Held against minVersion by the engine (and `ve orch backend check`) before any run.
     const version = await readVersion(path, context.env);
     const sandbox = context.config.sandbox ?? DEFAULT_CODEX_SANDBOX;

@@ -211,6 +211,30 @@ describe("the attention queue", () => {
     expect(history.some((h) => h.reason === "answered by a person: postgres")).toBe(true);
   }, ENGINE_TEST_MS);
 
+  test("`ve agent ask` from a command agent: the unit waits with the question and options; the answer reaches the next run's prompt", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, {
+      asker: {
+        IMPLEMENT: [
+          [{ run: ["sh", "-c", '"$VE_BIN" agent ask "Tabs or spaces?" --option tabs --option "spaces, four"'] }],
+          [{ write: { "style.txt": "chosen\n" } }],
+        ],
+        "*": [],
+      },
+    });
+    expectOk(await e.ve(dir, ["orch", "inject", "asker", "--phase", "IMPLEMENT"]));
+    await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION" || us[0]?.status === "DONE");
+    const [entry] = (await attention(dir)).attention;
+    const [asked] = await runsOf(dir, "asker");
+    expect(entry).toMatchObject({ chunk: "asker", kind: "question", question: "Tabs or spaces?", options: ["tabs", "spaces, four"], run_id: asked?.id });
+    expect(asked?.outcome).toBe("question");
+    expectOk(await e.ve(dir, ["orch", "answer", "asker", "--option", "2"]));
+    await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
+    const second = prompts(script).find((p) => p.chunk === "asker" && p.phase === "IMPLEMENT" && p.attempt === 2)?.prompt ?? "";
+    expect(second.startsWith("The operator's answer:\n\nspaces, four\n")).toBe(true);
+    expect(second).toContain("> Tabs or spaces?");
+  }, ENGINE_TEST_MS);
+
   test("answering what does not wait on a question is a 409 naming the unit and its status; nothing changes", async () => {
     const { dir, script } = e.repo();
     await e.start(dir, script, { broken: { IMPLEMENT: [{ exit: 2 }] }, "*": { "*": [] } }, { "retries.failed": "0" });

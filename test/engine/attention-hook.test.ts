@@ -56,7 +56,8 @@ describe("on_attention", () => {
     const out = join(tempDir(), "hook.jsonl");
     const { state, store, lines, dir, fail } = setup({ on_attention: `cat >> '${out}'; echo "$VE_CHUNK $VE_ATTENTION_KIND" >> '${out}.env'` });
     fail("a", "first");
-    expect(await waitFor(() => jsonLines(out).length === 1)).toBe(true);
+    // The hook writes the record, then its variables: both are there once the second is.
+    expect(await waitFor(() => existsSync(`${out}.env`) && readFileSync(`${out}.env`, "utf8").endsWith("\n"))).toBe(true);
     const [first] = jsonLines(out);
     const record = store.get("a").attention;
     expect(first).toEqual({

@@ -26,6 +26,8 @@ function run(overrides: Partial<Run>): Run {
     input_tokens: 1200,
     output_tokens: 80,
     log: "/p/.ve/runs/parser/x.jsonl",
+    summary: null,
+    agent_calls: [],
     ...overrides,
   };
 }

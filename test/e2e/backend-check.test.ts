@@ -2,12 +2,13 @@
 // check runs in the daemon (its environment, its settings), says step by step what works, and
 // exits non-zero when the backend does not work.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { BackendCheck, BackendList } from "../../src/models/index.ts";
 import { expectOk, useEngineProjects } from "./engine-harness.ts";
-import { json, jsonOf } from "./harness.ts";
+import { processInfo } from "../../src/platform/process.ts";
+import { json, jsonOf, waitFor } from "./harness.ts";
 
 const e = useEngineProjects("ve-backend-check-e2e");
 const TEST_MS = 60_000;
@@ -101,6 +102,24 @@ describe("ve orch backend check", () => {
     const bad = await e.ve(dir, ["orch", "backend", "check", "command", "--timeout", "0"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--timeout must be a whole number from 1 to 600");
+  }, TEST_MS);
+
+  test("a daemon that stops during a check ends its agent and removes its scratch repository", async () => {
+    const { dir, script } = e.repo();
+    await daemon(dir);
+    const pidFile = join(dirname(script), "agent.pid");
+    const path = agent(script, `echo $$ > ${pidFile}; sleep 300`);
+    expectOk(await e.ve(dir, ["orch", "config", "backends.command.path", path]));
+    const before = new Set(scratchDirs());
+    const checking = e.ve(dir, ["orch", "backend", "check", "command", "--timeout", "300"]);
+    expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 20_000)).toBe(true);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expectOk(await e.ve(dir, ["orch", "stop"]));
+    const result = await checking;
+    // The answer or the stop, never a hang until the check's own bound.
+    expect([1, 3]).toContain(result.code);
+    expect(processInfo(pid)).toBeUndefined();
+    expect(scratchDirs().filter((d) => !before.has(d))).toEqual([]);
   }, TEST_MS);
 
   test("without a daemon it says to start one (exit 3)", async () => {

@@ -110,7 +110,13 @@ export function openApiDocument(routes: Iterable<RouteRecord>, version: string):
         "The per-project ve daemon's HTTP API, served on a Unix socket (.ve/orchestrator.sock, or one in the " +
         "runtime directory for long paths) or, in TCP mode, on 127.0.0.1 with a bearer token. Every answer " +
         "carries X-Ve-Version; every error is an ErrorBody. A path no route has answers 404 unknown_route; a " +
-        "method a path lacks answers 405 method_not_allowed with an Allow header.",
+        "method a path lacks answers 405 method_not_allowed with an Allow header. What is not a well-formed " +
+        "HTTP/1.1 (or 1.0) request is refused before any route, as an ErrorBody, and the connection closed: 400 " +
+        "malformed_request (request line, header line, Content-Length or chunked body), 405 method_not_allowed " +
+        "(a method no route uses), 408 request_timeout (no complete request within 3 s of connecting or of the " +
+        "previous answer; a connection that sent nothing is closed silently), 413 payload_too_large, 431 " +
+        "headers_too_large (request line and headers over 16 KiB), 505 http_version_not_supported (HTTP/2.0 and other " +
+        "major versions).",
     } as models.OpenApiDocument["info"],
     paths,
     components: {

@@ -12,8 +12,8 @@
 //
 // Why each piece (docs/backends.md "## codex" says the same for users):
 // - `--json` prints one event per line; the outcome comes from `turn.completed`,
-//   `turn.failed` and `error`, never from the exit code (codex exits 0 after a failed turn in
-//   documented cases and 1 after a completed one that had retried).
+//   `turn.failed` and `error`, never from the exit code (codex has exited 0 after a failed
+//   turn, openai/codex#37717).
 // - The session is codex's thread: its id comes in `thread.started` and is recorded on the
 //   run; a later run of the unit resumes it (`exec resume <id>`) from the same worktree, the
 //   directory codex files the session under.
@@ -312,13 +312,9 @@ export class CodexReader implements OutputReader {
         if (!completed) return [];
         const ok = item.status === "completed" && !item.error && item.result?.isError !== true && item.result?.is_error !== true;
         const out: AgentEvent[] = [{ type: "tool_result", ok, ...textOf(item.error?.message ?? mcpText(item.result)) }];
-        if (ok && item.server === "ve" && item.tool === "ask_operator") {
-          const asked = askedQuestion(item.arguments);
-          if (asked) {
-            this.question ??= asked;
-            out.push({ type: "question", ...asked });
-          }
-        }
+        // `ve mcp` has recorded the ask with the daemon already (no `question` event, which
+        // would record it a second time); the verdict says question even if that record was lost.
+        if (ok && item.server === "ve" && item.tool === "ask_operator") this.question ??= askedQuestion(item.arguments);
         return out;
       }
       case "web_search":

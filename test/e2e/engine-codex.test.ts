@@ -191,6 +191,13 @@ describe("the codex backend, real codex against the mock API", () => {
         reply.text("Recovered."),
         reply.text("Complete."),
       ]),
+      // ask_operator through the real `ve mcp`; the answered run resumes the thread.
+      routeMentioning("asks", forChunk("asks"), [
+        reply.mcp("ve", "ask_operator", { question: "Which database should I use?", options: ["postgres", "sqlite"] }),
+        reply.text("I asked; waiting for the answer."),
+        reply.text("Using sqlite as answered."),
+        reply.text("Complete."),
+      ]),
       // The first answer never ends; the test kills codex while it waits for it.
       routeMentioning("killed", forChunk("killed"), [reply.hang("Starting"), reply.text("Done after the crash."), reply.text("Complete.")]),
       ...DIAMOND.map((chunk) =>
@@ -203,7 +210,7 @@ describe("the codex backend, real codex against the mock API", () => {
         ]),
       ),
     ]);
-    expectOk(await d.ve(["orch", "inject", "usage-limit", "writes-file", "api-errors", "killed", "--phase", "IMPLEMENT"]));
+    expectOk(await d.ve(["orch", "inject", "usage-limit", "writes-file", "api-errors", "killed", "asks", "--phase", "IMPLEMENT"]));
     expectOk(await d.ve(["orch", "inject", "d-top", "--phase", "IMPLEMENT"]));
     expectOk(await d.ve(["orch", "inject", "d-left", "d-right", "--phase", "IMPLEMENT", "--blocked-by", "d-top"]));
     expectOk(await d.ve(["orch", "inject", "d-bottom", "--phase", "IMPLEMENT", "--blocked-by", "d-left,d-right"]));
@@ -256,6 +263,25 @@ describe("the codex backend, real codex against the mock API", () => {
     expect(tail.stdout).toContain("Reconnecting... 1/1");
   }, TEST_MS);
 
+  test("ask_operator through ve mcp: the unit waits with the question and its options; the answer resumes the thread and the unit lands", async () => {
+    const asked = await d.unit("asks", settled);
+    expect(asked.unit.status).toBe("NEEDS_ATTENTION");
+    const attention = asked.unit.attention as unknown as { kind: string; question?: string; options?: string[] };
+    expect(attention).toMatchObject({ kind: "question", question: "Which database should I use?", options: ["postgres", "sqlite"] });
+    expect(asked.runs.map((r) => r.outcome)).toEqual(["question"]);
+    expectOk(await d.ve(["orch", "answer", "asks", "--option", "2"]));
+    const { unit, runs } = await d.unit("asks", (u) => u.status === "DONE" || (u.status === "NEEDS_ATTENTION" && u.attention?.kind !== "question"));
+    expect(unit.status).toBe("DONE");
+    expect(runs.map((r) => r.outcome)).toEqual(["question", "completed", "completed"]);
+    expect(new Set(runs.map((r) => r.session_id)).size).toBe(1);
+    const calls = d.mock.modelCalls().filter((r) => r.route === "asks");
+    // The answered run's request carries the ask, its result and the operator's answer in one thread.
+    const answered = calls[2]!;
+    expect(JSON.stringify(answered.body.input)).toContain("Which database should I use?");
+    expect(userTexts(answered).join("\n")).toContain("sqlite");
+    expect(assistantTexts(answered)).toContain("I asked; waiting for the answer.");
+  }, TEST_MS);
+
   test("codex killed mid-stream: the run failed as a crash (not success); the retry resumes the thread and completes", async () => {
     await d.mock.waitForModelCalls(1, SETTLE_MS);
     const found: { pid: number | null } = { pid: null };
@@ -297,9 +323,8 @@ describe("the codex backend, real codex against the mock API", () => {
     expect(runs.every((r) => r.backend === "codex" && r.backend_version === "0.169.0" && r.outcome === "completed")).toBe(true);
     // `ve orch runs` shows backend and version, outcome, duration, turns and tokens.
     const table = (await d.ve(["orch", "runs", "d-top"])).stdout;
-    expect(table).toMatch(/BACKEND.*OUTCOME.*TIME.*TURNS/);
-    expect(table).toContain("codex 0.169.0");
-    expect(table).toMatch(/completed\s+\S+\s+1\s+2000\+100 tok/);
+    expect(table).toMatch(/BACKEND\s+VERSION\s+OUTCOME\s+TIME\s+TURNS\s+COST/);
+    expect(table).toMatch(/codex\s+0\.169\.0\s+completed\s+\S+\s+1\s+2000\+100 tok/);
     expect(d.mock.unscripted).toEqual([]);
   }, TEST_MS);
   test("a usage limit: the run says limit, the unit waits until the reset codex reported, then goes on", async () => {

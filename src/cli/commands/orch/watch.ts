@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { STATUSES } from "../../../domain.ts";
-import type { DaemonEvent, WorkUnit } from "../../../models/index.ts";
+import { VeError } from "../../../errors.ts";
+import type { AttentionEntry, DaemonEvent, WorkUnit } from "../../../models/index.ts";
 import { commonArgs, phaseOption, statusOption, usageError } from "../../args.ts";
 import { type CommandContext, commandContext } from "../../context.ts";
 import { EXIT_NOT_RUNNING, EXIT_OK } from "../../exit.ts";
@@ -17,15 +18,37 @@ const CLEAR = "\u001b[H\u001b[2J\u001b[3J";
 const HIDE_CURSOR = "\u001b[?25l";
 const SHOW_CURSOR = "\u001b[?25h";
 
-/** The attention queue: units waiting on a person, the longest waiting first. */
-export function attentionQueue(units: readonly WorkUnit[]): WorkUnit[] {
+/**
+ * The queue from the units alone, for a daemon without GET /attention: units waiting on a
+ * person, the longest waiting first.
+ */
+export function attentionFromUnits(units: readonly WorkUnit[], now = Date.now()): AttentionEntry[] {
   return units
     .filter((u) => u.status === "NEEDS_ATTENTION")
-    .sort((a, b) => (a.attention?.since ?? a.updated_at).localeCompare(b.attention?.since ?? b.updated_at));
+    .map((u) => {
+      const since = u.attention?.since ?? u.status_changed_at;
+      return {
+        chunk: u.chunk,
+        phase: u.phase,
+        scheduled: u.scheduled,
+        kind: u.attention?.kind ?? null,
+        reason: u.attention?.reason ?? "set NEEDS_ATTENTION by hand",
+        question: u.attention?.question ?? null,
+        options: u.attention?.options ?? [],
+        since,
+        waiting_s: Math.max(0, Math.floor((now - Date.parse(since)) / 1000)),
+        run_id: u.attention?.run_id ?? null,
+        releases: 0,
+        command: `ve orch retry ${u.chunk}`,
+      };
+    })
+    .sort((a, b) => a.since.localeCompare(b.since));
 }
 
 export interface Frame {
   units: readonly WorkUnit[];
+  /** In the order to work it (GET /attention). */
+  queue: readonly AttentionEntry[];
   filter: { status?: string; phase?: string };
   lastEvent?: DaemonEvent;
   now: number;
@@ -45,14 +68,16 @@ export function renderFrame(frame: Frame): string {
       .map(([s, n]) => `${s} ${n}`)
       .join(", ") || "no units";
   const lines: string[] = [fit(`${paint("stdout", "bold", "ve orch watch")}  ${frame.project}  ${new Date(now).toISOString().slice(11, 19)}  ${summary}`), ""];
-  const queue = attentionQueue(units);
+  const { queue } = frame;
   if (queue.length > 0) {
     lines.push(paint("stdout", "magenta", `NEEDS ATTENTION (${queue.length})`));
-    for (const u of queue) {
-      const a = u.attention;
-      const waiting = age(a?.since ?? u.status_changed_at, now);
-      lines.push(fit(`  ${u.chunk}  ${a?.kind ?? "?"}  waiting ${waiting}  ${a?.question ?? a?.reason ?? "no record"}`));
-      if (a?.options?.length) lines.push(fit(`      options: ${a.options.map((o, i) => `${i + 1}) ${o}`).join("  ")}`));
+    for (const e of queue) {
+      const facts = [e.kind ?? "set by hand", `waiting ${age(e.since, now)}`, ...(e.releases > 0 ? [`releases ${e.releases}`] : [])];
+      // One line each: a question or reason that spans lines is shown whole by `ve orch attention`.
+      const what = (e.question ?? e.reason).replace(/\s+/g, " ");
+      lines.push(fit(`  ${paint("stdout", "bold", e.chunk)}  ${facts.join("  ")}  ${what}`));
+      const options = e.options.length ? `${e.options.map((o, i) => `${i + 1}) ${o.replace(/\s+/g, " ")}`).join("  ")}   ` : "";
+      lines.push(fit(`      ${options}-> ${e.command}`));
     }
     lines.push("");
   }
@@ -67,8 +92,19 @@ export function renderFrame(frame: Frame): string {
   return lines.join("\n");
 }
 
-async function fetchUnits(ctx: CommandContext): Promise<WorkUnit[]> {
-  return (await ctx.client.listWorkUnits()).data.work_units;
+async function fetchState(ctx: CommandContext): Promise<{ units: WorkUnit[]; queue: AttentionEntry[] }> {
+  const [units, queue] = await Promise.all([
+    ctx.client.listWorkUnits().then((r) => r.data.work_units),
+    ctx.client.attention().then(
+      (r) => r.data.attention,
+      (error: unknown) => {
+        // A daemon from before the attention queue: the units say who waits.
+        if (error instanceof VeError && error.code === "unknown_route") return undefined;
+        throw error;
+      },
+    ),
+  ]);
+  return { units, queue: queue ?? attentionFromUnits(units) };
 }
 
 export default defineCommand({
@@ -88,12 +124,12 @@ export default defineCommand({
     // On a terminal each frame replaces the last; piped, each change prints a frame of its own.
     const live = Boolean(process.stdout.isTTY);
     const stop = stopOnSignals();
-    let units: WorkUnit[] = [];
+    let state: { units: WorkUnit[]; queue: AttentionEntry[] } = { units: [], queue: [] };
     let lastEvent: DaemonEvent | undefined;
     let lastFrame = "";
     const draw = (force = false) => {
       const text = renderFrame({
-        units,
+        ...state,
         filter,
         now: Date.now(),
         project: ctx.paths.root,
@@ -115,7 +151,7 @@ export default defineCommand({
     const first = events.next();
     // `first` fails at once when no daemon answers.
     await Promise.race([subscribed, first]);
-    units = await fetchUnits(ctx);
+    state = await fetchState(ctx);
     if (live) process.stdout.write(HIDE_CURSOR);
     const restore = () => {
       if (live) process.stdout.write(SHOW_CURSOR);
@@ -132,7 +168,7 @@ export default defineCommand({
       const refresh = () => {
         pending = undefined;
         refreshing = refreshing.then(async () => {
-          units = await fetchUnits(ctx);
+          state = await fetchState(ctx);
           draw();
         });
         refreshing.catch(() => {});

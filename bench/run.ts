@@ -3,7 +3,7 @@
 // everything again, prints a table and writes bench/results/latest.json.
 //
 //   VE_BENCH_QUICK=1        smaller counts, for trying the harness out (not the spec's figures)
-//   VE_BENCH_ONLY=cli,api   only these sections (size, cli, lifecycle, api, scale, memory, engine)
+//   VE_BENCH_ONLY=cli,api   only these sections (size, cli, lifecycle, api, scale, memory, engine, events)
 //   VE_BENCH_SEED=sqlite    seed the scale projects with the bun:sqlite shortcut, not the API
 //   VE_BENCH_STRICT=1       exit 1 when a target is missed (by default only errors fail)
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { join, relative } from "node:path";
 import { benchGet, benchPost } from "./api.ts";
 import { benchCliStartup, benchLifecycle } from "./cli.ts";
 import { benchEngine } from "./engine.ts";
+import { benchEvents } from "./events.ts";
 import { cleanupAll, installCleanupHandlers } from "./lib/cleanup.ts";
 import { type BenchConfig, REPO, type Section, VE, loadConfig, wants } from "./lib/config.ts";
 import { Daemon } from "./lib/daemon.ts";
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     await base?.dispose();
     await section("memory", "daemon memory", () => benchMemory(config, refs, body));
     await section("engine", "the engine: dispatch, overhead, idle CPU", () => benchEngine(config, log));
+    await section("events", "GET /events: change -> event latency", () => benchEvents(config, log));
   } finally {
     log("stopping everything the harness started ...");
     await cleanupAll();

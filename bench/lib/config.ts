@@ -43,7 +43,7 @@ export interface BenchConfig {
   only: Set<string> | undefined;
 }
 
-export const SECTIONS = ["size", "cli", "lifecycle", "api", "scale", "memory", "engine"] as const;
+export const SECTIONS = ["size", "cli", "lifecycle", "api", "scale", "memory", "engine", "events"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 function seedMethod(): SeedMethod {

@@ -71,6 +71,8 @@ export interface EventHubOptions {
   capacity?: number;
   /** Milliseconds since the epoch: where this daemon's ids start (times 1000). */
   now?: () => number;
+  /** HEARTBEAT_INTERVAL_MS unless a test needs them sooner. */
+  heartbeatMs?: number;
 }
 
 export interface SubscribeResult {
@@ -81,6 +83,7 @@ export interface SubscribeResult {
 
 export class EventHub {
   readonly capacity: number;
+  private readonly heartbeatMs: number;
   /**
    * Ids start above this daemon's start time in microseconds: a client resuming with an id of
    * an earlier daemon is below it and gets a `reset`, never another daemon's events.
@@ -106,6 +109,7 @@ export class EventHub {
     options: EventHubOptions = {},
   ) {
     this.capacity = options.capacity ?? EVENT_BUFFER_EVENTS;
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
     this.ring = new Array(this.capacity);
     this.baseId = Math.floor((options.now ?? Date.now)()) * 1000;
     this.lastId = this.baseId;
@@ -201,7 +205,7 @@ export class EventHub {
     if (this.heartbeat) return;
     this.heartbeat = setInterval(() => {
       for (const subscription of this.subscribers) if (subscription.waiting) subscription.sink.wake();
-    }, HEARTBEAT_INTERVAL_MS);
+    }, this.heartbeatMs);
     // The streams keep the server busy; this timer alone must not keep a process alive.
     this.heartbeat.unref?.();
   }

@@ -16,11 +16,14 @@ import { BASE, VERSION } from "./helpers.ts";
 
 const stores = useStores("ve-api-events");
 
-function setup(capacity?: number): { app: App; store: Store; hub: EventHub; state: EngineStore } {
+function setup(capacity?: number, heartbeatMs?: number): { app: App; store: Store; hub: EventHub; state: EngineStore } {
   const store = stores.open({ exclusive: true });
   const dir = dirname(store.path);
   const state = new EngineStore(store);
-  const hub = new EventHub(state, `${dir}/.ve`, capacity === undefined ? {} : { capacity });
+  const hub = new EventHub(state, `${dir}/.ve`, {
+    ...(capacity === undefined ? {} : { capacity }),
+    ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
+  });
   const app = createApp(
     store,
     { pid: 1, version: VERSION, startedAt: new Date(), projectDir: dir, transport: "unix", socket: `${dir}/s.sock`, port: null },
@@ -235,6 +238,22 @@ describe("GET /events", () => {
     for (const reader of readers) await reader.cancel();
     await Promise.all(readings);
     expect(hub.stats().subscribers).toBe(0);
+  });
+
+  test("an idle stream gets heartbeat comment lines, which are no events", async () => {
+    const { app, store } = setup(undefined, 20);
+    const subscriber = await Subscriber.open(app);
+    const reading = subscriber.follow();
+    const deadline = Date.now() + 10_000;
+    // The greeting is a comment too; then heartbeats.
+    while (subscriber.parser.comments < 3 && Date.now() < deadline) await Bun.sleep(10);
+    expect(subscriber.parser.comments).toBeGreaterThanOrEqual(3);
+    expect(subscriber.messages).toEqual([]);
+    store.create({ chunk: "after-heartbeats" });
+    await subscriber.until((m) => m.length >= 1);
+    expect(subscriber.messages[0]?.event).toBe("unit.created");
+    await subscriber.cancel();
+    await reading;
   });
 
   test("closing the hub ends every stream with `shutdown`; a subscriber after that gets it at once", async () => {

@@ -116,7 +116,7 @@ export function createApp(store: Store, info: AppInfo, options: AppOptions = {})
     store,
     engine,
     info,
-    events: options.events ?? new EventHub(engine.state, paths.stateDir),
+    events: options.events ?? new EventHub(engine.state, (id) => engine.run(id)),
     cache,
     reply: (body, status = 200) => jsonResponse(body, info.version, status),
     commit: (work) => store.atomically(work),

@@ -2,7 +2,7 @@
 // and a bounded graceful stop.
 import { chmodSync, lstatSync } from "node:fs";
 import { type AppInfo, type AppOptions, createApp } from "../api/app.ts";
-import type { EngineApi } from "../engine/api.ts";
+import { EngineApi } from "../engine/api.ts";
 import { EventHub } from "../engine/events.ts";
 import { EngineStore } from "../state/engine.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -160,7 +160,8 @@ export class ServerService implements Service {
       port: null,
     };
     // Listening from before the first request; its streams end first at the stop (see stop()).
-    this.#events = new EventHub(this.engine?.state ?? new EngineStore(this.store), paths.stateDir);
+    const engine = this.engine ?? new EngineApi(paths, new EngineStore(this.store));
+    this.#events = new EventHub(engine.state, (id) => engine.run(id));
     const appOptions: AppOptions = {
       logError: (message) => log.error(message),
       events: this.#events,

@@ -6,8 +6,7 @@
 // cursor into that ring, so a slow one costs no memory and never holds up the daemon or the
 // others. One that falls further behind than the ring holds is dropped with a final event.
 import type { Attention, ChangeEventName, Run, StreamEventData, StreamEventName, WorkUnit, WorkUnitChange } from "../models/index.ts";
-import type { EngineStore, RunRow } from "../state/engine.ts";
-import { runLogPath } from "./run-log.ts";
+import type { EngineStore } from "../state/engine.ts";
 
 /** How many events the ring keeps for resuming (`Last-Event-ID`) and for slow subscribers. */
 export const EVENT_BUFFER_EVENTS = 2048;
@@ -105,7 +104,8 @@ export class EventHub {
 
   constructor(
     private readonly state: EngineStore,
-    private readonly stateDir: string,
+    /** A run as the API shows it (GET /runs/:id). */
+    private readonly runOf: (id: string) => Run,
     options: EventHubOptions = {},
   ) {
     this.capacity = options.capacity ?? EVENT_BUFFER_EVENTS;
@@ -227,10 +227,6 @@ export class EventHub {
     this.bytes += frame.byteLength;
   }
 
-  private runOf(row: RunRow): Run {
-    return { ...row, agent_calls: this.state.agentCalls(row.id), log: runLogPath(this.stateDir, row.chunk, row.id) };
-  }
-
   /** One committed transaction: its unit changes in order, with the runs and attention they went with. */
   private publish(changes: readonly WorkUnitChange[]): void {
     if (this.closed) return;
@@ -271,7 +267,7 @@ export class EventHub {
       const row = this.state.run(runId);
       if (!row || row.ended_at !== null) {
         this.openRuns.delete(chunk);
-        if (row) this.append("run.ended", { chunk, run: this.runOf(row) });
+        if (row) this.append("run.ended", { chunk, run: this.runOf(row.id) });
       }
     }
     const known = this.attention.get(chunk);
@@ -288,7 +284,7 @@ export class EventHub {
       const row = this.state.openRun(chunk);
       if (row) {
         this.openRuns.set(chunk, row.id);
-        this.append("run.started", { chunk, run: this.runOf(row) });
+        this.append("run.started", { chunk, run: this.runOf(row.id) });
       }
     }
     if (unit.attention && !this.attention.has(chunk)) {

@@ -7,7 +7,9 @@ import { dirname } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { type App, createApp } from "../../src/api/app.ts";
 import { SseParser, type SseMessage } from "../../src/client/sse.ts";
+import { EngineApi } from "../../src/engine/api.ts";
 import { EventHub } from "../../src/engine/events.ts";
+import { projectPaths } from "../../src/project/paths.ts";
 import { AttentionEventData, RunEventData, StreamEventData, UnitEventData, type WorkUnitChange } from "../../src/models/index.ts";
 import { EngineStore } from "../../src/state/engine.ts";
 import type { Store } from "../../src/state/store.ts";
@@ -20,14 +22,15 @@ function setup(capacity?: number, heartbeatMs?: number): { app: App; store: Stor
   const store = stores.open({ exclusive: true });
   const dir = dirname(store.path);
   const state = new EngineStore(store);
-  const hub = new EventHub(state, `${dir}/.ve`, {
+  const engine = new EngineApi(projectPaths(dir), state);
+  const hub = new EventHub(state, (id) => engine.run(id), {
     ...(capacity === undefined ? {} : { capacity }),
     ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
   });
   const app = createApp(
     store,
     { pid: 1, version: VERSION, startedAt: new Date(), projectDir: dir, transport: "unix", socket: `${dir}/s.sock`, port: null },
-    { events: hub },
+    { events: hub, engine },
   );
   return { app, store, hub, state };
 }

@@ -109,6 +109,19 @@ describe("the CLI's bundle", () => {
     expect(violations(closure)).toEqual([]);
   });
 
+  test("`ve mcp` and `ve agent` (run by agents, many at once) load no daemon, Elysia, SQLite, FFI or TypeBox code", () => {
+    const entries = [...cli.chunks.values()].filter((c) =>
+      c.modules.some((m) => m === "src/cli/commands/mcp.ts" || m === "src/cli/commands/agent/ask.ts" || m === "src/cli/commands/agent/done.ts"),
+    );
+    expect(entries.flatMap((c) => c.modules)).toEqual(expect.arrayContaining(["src/cli/commands/mcp.ts", "src/cli/commands/agent/ask.ts", "src/cli/commands/agent/done.ts"]));
+    for (const chunk of entries) {
+      const file = [...cli.chunks.entries()].find(([, c]) => c === chunk)?.[0] as string;
+      // node:fs is fine here: these commands are not the ones scripts run in loops.
+      const found = violations(staticClosure(file, cli.chunks)).filter((v) => !v.includes("node:fs") && !v.startsWith("import of fs "));
+      expect({ chunk: chunk.file, found }).toEqual({ chunk: chunk.file, found: [] });
+    }
+  });
+
   test("the daemon is still in the binary, behind a dynamic import", () => {
     const all = [...cli.chunks.values()];
     expect(all.flatMap((c) => c.modules)).toContain("src/daemon/main.ts");

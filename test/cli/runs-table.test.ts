@@ -25,6 +25,8 @@ function run(overrides: Partial<Run>): Run {
     turns: 4,
     input_tokens: 1200,
     output_tokens: 80,
+    summary: null,
+    agent_calls: [],
     log: "/p/.ve/runs/parser/x.jsonl",
     summary: null,
     agent_calls: [],
@@ -35,8 +37,8 @@ function run(overrides: Partial<Run>): Run {
 describe("ve orch runs table", () => {
   test("claude: backend, version, outcome, duration, turns and cost", () => {
     const lines = runTable([run({})]).split("\n");
-    expect(lines[0]).toMatch(/^RUN\s+CHUNK\s+PHASE\s+TRY\s+BACKEND\s+VERSION\s+OUTCOME\s+TIME\s+TURNS\s+COST$/);
-    expect(lines[1]).toMatch(/parser\s+IMPLEMENT\s+1\s+claude\s+2\.1\.328\s+completed\s+1m ?5s\s+4\s+\$0\.0123$/);
+    expect(lines[0]).toMatch(/^RUN\s+CHUNK\s+PHASE\s+TRY\s+BACKEND\s+VERSION\s+OUTCOME\s+TIME\s+TURNS\s+COST\s+SUMMARY$/);
+    expect(lines[1]).toMatch(/parser\s+IMPLEMENT\s+1\s+claude\s+2\.1\.328\s+completed\s+1m ?5s\s+4\s+\$0\.0123\s+-$/);
   });
 
   test("codex (no cost): tokens instead; a running run says running; no version read shows -", () => {
@@ -48,7 +50,20 @@ describe("ve orch runs table", () => {
       Date.parse("2026-12-02T01:00:02.000Z"),
     );
     const [, codex, command] = table.split("\n");
-    expect(codex).toMatch(/codex\s+0\.169\.0\s+completed\s+1m 5s\s+-\s+5000\+300 tok$/);
-    expect(command).toMatch(/command\s+-\s+running\s+2s\s+-\s+-$/);
+    expect(codex).toMatch(/codex\s+0\.169\.0\s+completed\s+1m 5s\s+-\s+5000\+300 tok\s+-$/);
+    expect(command).toMatch(/command\s+-\s+running\s+2s\s+-\s+-\s+-$/);
+  });
+
+  test("the summary the agent reported, else the question it asked, on one short line", () => {
+    const at = "2026-12-02T01:00:30.000Z";
+    const table = runTable([
+      run({ summary: "Parser written.\nTests pass." }),
+      run({ outcome: "question", agent_calls: [{ kind: "ask", via: "mcp", question: "Which grammar?", options: ["a", "b"], summary: null, at }] }),
+      run({ summary: "x".repeat(200) }),
+    ]);
+    const [, done, asked, long] = table.split("\n");
+    expect(done).toMatch(/\s+Parser written\.$/);
+    expect(asked).toMatch(/\s+asked: Which grammar\?$/);
+    expect(long).toMatch(/\s+x{59}…$/);
   });
 });

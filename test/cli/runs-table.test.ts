@@ -28,8 +28,6 @@ function run(overrides: Partial<Run>): Run {
     summary: null,
     agent_calls: [],
     log: "/p/.ve/runs/parser/x.jsonl",
-    summary: null,
-    agent_calls: [],
     ...overrides,
   };
 }

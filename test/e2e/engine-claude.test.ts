@@ -211,6 +211,13 @@ describe("the claude backend, real claude against the mock API", () => {
       expect(run.input_tokens).toBeGreaterThan(0);
       expect(run.output_tokens).toBeGreaterThan(0);
     }
+    // claude started ve's MCP server with the run's identity and offered no worktree tools of its own.
+    const raw = (await d.ve(["orch", "tail", "writes-file", "--raw", "--run", runs[0]!.id])).stdout;
+    const init = JSON.parse(raw.split("\n").find((l) => l.includes('"subtype":"init"')) as string);
+    expect(init.mcp_servers).toContainEqual(expect.objectContaining({ name: "ve", status: "connected" }));
+    expect(init.tools).not.toContain("EnterWorktree");
+    expect(init.tools).not.toContain("ExitWorktree");
+    expect(init.permissionMode).toBe("acceptEdits");
     // The session lives in the test's CLAUDE_CONFIG_DIR, nothing in the real ~/.claude.
     const sessions = readdirSync(join(d.configDir, "projects")).flatMap((p) => readdirSync(join(d.configDir, "projects", p)));
     expect(sessions).toContain(`${runs[0]!.session_id}.jsonl`);

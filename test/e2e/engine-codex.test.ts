@@ -352,9 +352,10 @@ describe("the codex backend, exit codes", () => {
       [
         routeMentioning("turn-failed", forChunk("turn-failed"), [reply.failed("too long", "context_length_exceeded")]),
       ],
-      { codexPath: bin, config: { "retries.failed": "0" } },
+      // The project's default stays the command backend: `inject --backend codex` picks codex.
+      { codexPath: bin, config: { "retries.failed": "0", backend: "command" } },
     );
-    expectOk(await d.ve(["orch", "inject", "turn-failed", "--phase", "IMPLEMENT"]));
+    expectOk(await d.ve(["orch", "inject", "turn-failed", "--phase", "IMPLEMENT", "--backend", "codex"]));
   }, TEST_MS);
 
   afterAll(async () => {
@@ -363,6 +364,7 @@ describe("the codex backend, exit codes", () => {
 
   test("a failed turn with exit status 0: the run failed, never completed", async () => {
     const { unit, runs } = await d.unit("turn-failed", settled);
+    expect(runs[0]!.backend).toBe("codex");
     expect(runs[0]!.exit_code).toBe(0);
     expect(runs[0]!.outcome).toBe("failed");
     expect(runs[0]!.reason).toContain("context window");

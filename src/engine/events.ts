@@ -263,7 +263,8 @@ export class EventHub {
   /** Before a unit's changes: the run that ended with them, the attention record that went. */
   private endings(chunk: string, unit: WorkUnit | null, lastChange: WorkUnitChange): void {
     const runId = this.openRuns.get(chunk);
-    if (runId !== undefined) {
+    // The store's invariant: a scheduled unit is RUNNING exactly while its one run is open.
+    if (runId !== undefined && unit?.status !== "RUNNING") {
       const row = this.state.run(runId);
       if (!row || row.ended_at !== null) {
         this.openRuns.delete(chunk);
@@ -280,7 +281,7 @@ export class EventHub {
   /** After a unit's changes: the run they started, the attention record they added. */
   private beginnings(chunk: string, unit: WorkUnit | null): void {
     if (unit === null) return;
-    if (!this.openRuns.has(chunk)) {
+    if (unit.status === "RUNNING" && unit.scheduled && !this.openRuns.has(chunk)) {
       const row = this.state.openRun(chunk);
       if (row) {
         this.openRuns.set(chunk, row.id);

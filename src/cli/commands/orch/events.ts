@@ -3,7 +3,7 @@ import type { DaemonEvent } from "../../../models/index.ts";
 import { commonArgs, integerOption } from "../../args.ts";
 import { commandContext } from "../../context.ts";
 import { EXIT_NOT_RUNNING, EXIT_OK } from "../../exit.ts";
-import { type Color, logger, paint, print } from "../../output.ts";
+import { type Color, logger, paint } from "../../output.ts";
 
 const EVENT_COLOR: Record<string, Color> = {
   "unit.created": "green",
@@ -71,13 +71,25 @@ export function eventLine(event: DaemonEvent): string {
   return `${clock(timeOf(event))}  ${name} ${describeEvent(event)}`;
 }
 
-/** Ends the command when the person presses Ctrl-C (or it is told to end): exit 0, no trace. */
+/**
+ * Ends the command when the person presses Ctrl-C (or it is told to end), or when whatever
+ * reads its output has gone (`ve orch events | head -1`): exit 0, no trace.
+ */
 export function stopOnSignals(): AbortController {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stop.abort();
+  });
   return stop;
+}
+
+/** One line on stdout, through the stream whose EPIPE stopOnSignals hears. */
+export function printLine(text: string): void {
+  process.stdout.write(`${text}\n`);
 }
 
 export default defineCommand({
@@ -101,7 +113,8 @@ export default defineCommand({
     const stop = stopOnSignals();
     const events = ctx.client.events({ ...(after === undefined ? {} : { lastEventId: after }), signal: stop.signal });
     for await (const event of events) {
-      print(ctx.json ? JSON.stringify(event) : eventLine(event));
+      if (stop.signal.aborted) break;
+      printLine(ctx.json ? JSON.stringify(event) : eventLine(event));
       if (event.event === "shutdown") {
         if (!ctx.json) logger().warn("the daemon stopped; no more events (`ve orch start` starts it again).");
         return EXIT_NOT_RUNNING;

@@ -5,9 +5,9 @@ import type { AttentionEntry, DaemonEvent, WorkUnit } from "../../../models/inde
 import { commonArgs, phaseOption, statusOption, usageError } from "../../args.ts";
 import { type CommandContext, commandContext } from "../../context.ts";
 import { EXIT_NOT_RUNNING, EXIT_OK } from "../../exit.ts";
-import { age, logger, paint, print, truncate } from "../../output.ts";
+import { age, logger, paint, truncate } from "../../output.ts";
 import { unitTable } from "../../render.ts";
-import { eventLine, stopOnSignals } from "./events.ts";
+import { eventLine, printLine, stopOnSignals } from "./events.ts";
 
 /** Changes that come together (a transaction, a burst) are drawn once. */
 const REDRAW_DELAY_MS = 50;
@@ -140,7 +140,7 @@ export default defineCommand({
       if (!force && text === lastFrame) return;
       lastFrame = text;
       if (live) process.stdout.write(`${CLEAR}${text}\n`);
-      else print(`${text}\n`);
+      else printLine(`${text}\n`);
     };
     // Subscribed first, then read: a change between the two is then never missed.
     let connected!: () => void;

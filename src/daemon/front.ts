@@ -33,6 +33,7 @@ export const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
 const METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VERSION_PATTERN = /^HTTP\/(\d{1,3})(?:\.(\d{1,3}))?$/;
+const HTTP11 = ["HTTP/1.1", "1", "1"] as const;
 const CLOSE_TOKEN = /(?:^|,)\s*close\s*(?:,|$)/;
 const KEEP_ALIVE_TOKEN = /(?:^|,)\s*keep-alive\s*(?:,|$)/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -155,11 +156,12 @@ function parseHead(text: string): Head | VeError {
   const lines = text.split(CRLF);
   const requestLine = lines[0] as string;
   const parts = requestLine.split(" ");
-  if (parts.length !== 3 || !TOKEN.test(parts[0] as string)) {
+  if (parts.length !== 3 || (!METHODS.has(parts[0] as string) && !TOKEN.test(parts[0] as string))) {
     return malformed(`The request line '${quote(requestLine)}' is not 'METHOD /path HTTP/1.1'`);
   }
   const [method, target, version] = parts as [string, string, string];
-  const matched = VERSION_PATTERN.exec(version);
+  // HTTP/1.1 is what every client of the daemon sends: no expression to run for it.
+  const matched = version === "HTTP/1.1" ? HTTP11 : VERSION_PATTERN.exec(version);
   if (!matched) return malformed(`The request line '${quote(requestLine)}' names no HTTP version ('HTTP/1.1')`);
   if (Number(matched[1]) !== 1) {
     return new VeError("http_version_not_supported", `${quote(version)} is not supported; the daemon speaks HTTP/1.1 (and 1.0).`, {
@@ -452,9 +454,13 @@ export class Front {
           return;
         }
         if (end - start > MAX_HEAD_BYTES) return this.#refuse(conn, headTooLarge());
-        if (bareLineFeed(input.subarray(0, end), start)) return this.#refuse(conn, malformed("A line of the request head ends without CR LF"));
         const head = parseHead(input.toString("latin1", start, end));
-        if (head instanceof VeError) return this.#refuse(conn, head);
+        // parseHead refuses any line feed that is not part of a CR LF (no token, target, version
+        // or header value may hold one), so looking for a bare one is only needed to say why.
+        if (head instanceof VeError) {
+          if (bareLineFeed(input.subarray(0, end), start)) return this.#refuse(conn, malformed("A line of the request head ends without CR LF"));
+          return this.#refuse(conn, head);
+        }
         conn.head = head;
         conn.input = end + 4 < input.length ? input.subarray(end + 4) : undefined;
         conn.phase = "body";
@@ -523,18 +529,17 @@ export class Front {
     conn.abort = abort;
     let request: Request;
     try {
-      request = new Request(ORIGIN + head.target, {
-        method: head.method,
-        headers: head.headers,
-        ...(body && head.method !== "GET" && head.method !== "HEAD" ? { body } : {}),
-        signal: abort.signal,
-      });
+      const init: RequestInit = { method: head.method, headers: head.headers, signal: abort.signal };
+      if (body && head.method !== "GET" && head.method !== "HEAD") init.body = body;
+      request = new Request(ORIGIN + head.target, init);
     } catch (error) {
       return this.#refuse(conn, malformed(`The request cannot be read (${quote((error as Error).message)})`));
     }
     let response: Response;
     try {
-      response = await this.options.fetch(request);
+      // Most answers are made synchronously: awaiting one that is already there costs a turn.
+      const answer = this.options.fetch(request);
+      response = answer instanceof Response ? answer : await answer;
     } catch (error) {
       response = this.options.error(error);
     }
@@ -563,6 +568,7 @@ export class Front {
     const status = response.status;
     let lines = "";
     let closeAfter = close;
+    let contentType = "";
     response.headers.forEach((value, name) => {
       switch (name) {
         case "content-length":
@@ -572,6 +578,9 @@ export class Front {
         case "connection":
           if (value.toLowerCase().includes("close")) closeAfter = true;
           return;
+        case "content-type":
+          contentType = value;
+          break;
       }
       lines += `${name}: ${value}\r\n`;
     });
@@ -583,12 +592,12 @@ export class Front {
       !noBody &&
       status < 300 &&
       response.body !== null &&
-      (longLived.has(request) || (response.headers.get("content-type") ?? "").startsWith("text/event-stream"));
+      (longLived.has(request) || contentType.startsWith("text/event-stream"));
     if (!stream) {
       const lengthLine = status !== 204 && status !== 304 && status >= 200;
       // JSON and text (every answer of the API) go out as one string: one native encoding and
       // one write, where bytes would cost a copy into a buffer first.
-      const textual = TEXTUAL.test(response.headers.get("content-type") ?? "");
+      const textual = TEXTUAL.test(contentType);
       let body: Uint8Array | string | undefined;
       try {
         body = response.body === null ? undefined : textual ? await response.text() : new Uint8Array(await response.arrayBuffer());

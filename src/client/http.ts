@@ -41,7 +41,7 @@ export class TransportError extends Error {
 const CR = 13;
 const LF = 10;
 
-interface Head {
+export interface Head {
   status: number;
   headers: Map<string, string>;
   bodyStart: number;
@@ -50,7 +50,7 @@ interface Head {
 }
 
 /** Index just past the blank line ending the head, searching from `from`; -1 if not there yet. */
-function headEnd(bytes: Uint8Array, from: number): number {
+export function headEnd(bytes: Uint8Array, from: number): number {
   for (let i = Math.max(3, from); i < bytes.length; i++) {
     if (bytes[i] === LF && bytes[i - 1] === CR && bytes[i - 2] === LF && bytes[i - 3] === CR) return i + 1;
   }
@@ -59,7 +59,7 @@ function headEnd(bytes: Uint8Array, from: number): number {
 
 const decoder = new TextDecoder();
 
-function parseHead(bytes: Uint8Array, end: number): Head {
+export function parseHead(bytes: Uint8Array, end: number): Head {
   // The head is ASCII; one UTF-8 decoder serves head and body (each decoder kind costs its
   // own set-up, and so would a regular expression, at a CLI's start).
   const lines = decoder.decode(bytes.subarray(0, end - 4)).split("\r\n");
@@ -87,22 +87,122 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(Bun.concatArrayBuffers(chunks as Uint8Array[]));
 }
 
+/** Decodes a chunked body as its bytes arrive (the streaming exchange feeds it piece by piece). */
+export class ChunkedDecoder {
+  private pending = new Uint8Array(0);
+  finished = false;
+
+  /** The chunks' contents completed by `bytes`. */
+  feed(bytes: Uint8Array): Uint8Array[] {
+    const all = this.pending.byteLength === 0 ? bytes : concat([this.pending, bytes]);
+    const out: Uint8Array[] = [];
+    let at = 0;
+    while (!this.finished) {
+      let lineEnd = at;
+      while (lineEnd + 1 < all.length && !(all[lineEnd] === CR && all[lineEnd + 1] === LF)) lineEnd++;
+      if (lineEnd + 1 >= all.length) break;
+      const size = Number.parseInt(decoder.decode(all.subarray(at, lineEnd)), 16);
+      if (!Number.isFinite(size)) throw new TransportError({ kind: "protocol", message: "bad chunk size" });
+      const start = lineEnd + 2;
+      if (size === 0) {
+        this.finished = true;
+        at = all.length;
+        break;
+      }
+      if (start + size + 2 > all.length) break;
+      out.push(all.subarray(start, start + size));
+      at = start + size + 2;
+    }
+    this.pending = all.slice(at);
+    return out;
+  }
+}
+
 /** The body of a chunked message, or undefined while its last chunk has not arrived. */
 function decodeChunked(body: Uint8Array): Uint8Array | undefined {
-  const parts: Uint8Array[] = [];
-  let at = 0;
-  for (;;) {
-    let lineEnd = at;
-    while (lineEnd + 1 < body.length && !(body[lineEnd] === CR && body[lineEnd + 1] === LF)) lineEnd++;
-    if (lineEnd + 1 >= body.length) return undefined;
-    const size = Number.parseInt(decoder.decode(body.subarray(at, lineEnd)), 16);
-    if (!Number.isFinite(size)) throw new TransportError({ kind: "protocol", message: "bad chunk size" });
-    if (size === 0) return concat(parts);
-    const start = lineEnd + 2;
-    if (start + size + 2 > body.length) return undefined;
-    parts.push(body.subarray(start, start + size));
-    at = start + size + 2;
-  }
+  const decoding = new ChunkedDecoder();
+  const parts = decoding.feed(body);
+  return decoding.finished ? concat(parts) : undefined;
+}
+
+/** The bytes of a request: its line, the headers every exchange sends, then `headers`. */
+export function requestBytes(request: HttpRequest, fixed: readonly string[]): Uint8Array {
+  const encoder = new TextEncoder();
+  const body = request.body === undefined ? undefined : encoder.encode(request.body);
+  const lines = [`${request.method} ${request.path} HTTP/1.1`, "Host: localhost", ...fixed];
+  for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
+  if (body) lines.push("Content-Type: application/json", `Content-Length: ${body.byteLength}`);
+  const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
+  return body ? concat([head, body]) : head;
+}
+
+/** What an exchange does with its connection; `connectWire` does the rest. */
+export interface Wire {
+  data(data: Uint8Array): void;
+  close(): void;
+  fail(error: TransportError | Error): void;
+  /** The exchange has ended: nothing more is written, and a socket connected late is closed. */
+  over(): boolean;
+  /** The connected socket, for the exchange to end it. */
+  connected(socket: { terminate(): void }): void;
+}
+
+function connectFailure(error: Error & { code?: string }, code: string): TransportError {
+  return new TransportError({ kind: "connect", code: error.code ?? code, message: error.message });
+}
+
+/**
+ * Connects to `target` and writes `payload` once `ready` has resolved (the client's check of
+ * who owns the socket, run while the connect is under way; its rejection fails the exchange),
+ * as fast as the socket takes it.
+ */
+export function connectWire(target: Target, payload: Uint8Array, ready: Promise<void> | undefined, wire: Wire): void {
+  let pending = payload;
+  let released = ready === undefined;
+  const send = (s: { write(data: Uint8Array): number }) => {
+    const written = s.write(pending);
+    pending = pending.subarray(Math.max(0, written));
+  };
+  const handlers = {
+    binaryType: "uint8array" as const,
+    open(s: { write(data: Uint8Array): number }) {
+      if (released) send(s);
+      else {
+        ready?.then(
+          () => {
+            released = true;
+            if (!wire.over()) send(s);
+          },
+          (error: Error) => wire.fail(error),
+        );
+      }
+    },
+    drain(s: { write(data: Uint8Array): number }) {
+      if (released && pending.byteLength > 0) send(s);
+    },
+    data(_s: unknown, data: Uint8Array) {
+      wire.data(data);
+    },
+    close() {
+      wire.close();
+    },
+    connectError(_s: unknown, error: Error & { code?: string }) {
+      wire.fail(connectFailure(error, "ECONNREFUSED"));
+    },
+    error(_s: unknown, error: Error & { code?: string }) {
+      wire.fail(connectFailure(error, "EIO"));
+    },
+  };
+  const connecting = target.unix
+    ? Bun.connect({ unix: target.unix, socket: handlers })
+    : Bun.connect({ hostname: target.hostname ?? "127.0.0.1", port: target.port ?? 0, socket: handlers });
+  connecting.then(
+    (s) => {
+      wire.connected(s);
+      if (wire.over()) s.terminate();
+    },
+    (error: Error & { code?: string }) => wire.fail(connectFailure(error, "ECONNREFUSED")),
+  );
 }
 
 /**
@@ -110,13 +210,7 @@ function decodeChunked(body: Uint8Array): Uint8Array | undefined {
  * owns the socket, run while the connect is under way); its rejection is the exchange's.
  */
 export function exchange(target: Target, request: HttpRequest, timeoutMs: number, ready?: Promise<void>): Promise<HttpResponse> {
-  const encoder = new TextEncoder();
-  const body = request.body === undefined ? undefined : encoder.encode(request.body);
-  const lines = [`${request.method} ${request.path} HTTP/1.1`, "Host: localhost", "Connection: close"];
-  for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
-  if (body) lines.push("Content-Type: application/json", `Content-Length: ${body.byteLength}`);
-  const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
-  const payload = body ? concat([head, body]) : head;
+  const payload = requestBytes(request, ["Connection: close"]);
 
   return new Promise<HttpResponse>((resolve, reject) => {
     // The head is found in the first chunks; after that, bytes are only counted until the
@@ -126,7 +220,6 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
     let parsed: Head | undefined;
     let settled = false;
     let socket: { terminate(): void } | undefined;
-    let pending: Uint8Array = payload;
 
     const finish = (error?: Error, response?: HttpResponse) => {
       if (settled) return;
@@ -193,55 +286,19 @@ export function exchange(target: Target, request: HttpRequest, timeoutMs: number
       }
     };
 
-    let released = ready === undefined;
-    const send = (s: { write(data: Uint8Array): number }) => {
-      const written = s.write(pending);
-      pending = pending.subarray(Math.max(0, written));
-    };
-    const handlers = {
-      binaryType: "uint8array" as const,
-      open(s: { write(data: Uint8Array): number }) {
-        if (released) send(s);
-        else {
-          ready?.then(
-            () => {
-              released = true;
-              if (!settled) send(s);
-            },
-            (error: Error) => finish(error),
-          );
-        }
-      },
-      drain(s: { write(data: Uint8Array): number }) {
-        if (!released || pending.byteLength === 0) return;
-        send(s);
-      },
-      data(_s: unknown, data: Uint8Array) {
+    connectWire(target, payload, ready, {
+      data(data) {
         chunks.push(data);
         received += data.byteLength;
         // Chunked bodies are checked once the connection closes (we ask for Connection: close).
         if (!parsed || parsed.contentLength !== undefined) guarded(false);
       },
-      close() {
-        guarded(true);
-      },
-      connectError(_s: unknown, error: Error & { code?: string }) {
-        finish(new TransportError({ kind: "connect", code: error.code ?? "ECONNREFUSED", message: error.message }));
-      },
-      error(_s: unknown, error: Error & { code?: string }) {
-        finish(new TransportError({ kind: "connect", code: error.code ?? "EIO", message: error.message }));
-      },
-    };
-    const connecting = target.unix
-      ? Bun.connect({ unix: target.unix, socket: handlers })
-      : Bun.connect({ hostname: target.hostname ?? "127.0.0.1", port: target.port ?? 0, socket: handlers });
-    connecting.then(
-      (s) => {
+      close: () => guarded(true),
+      fail: (error) => finish(error),
+      over: () => settled,
+      connected: (s) => {
         socket = s;
-        if (settled) s.terminate();
       },
-      (error: Error & { code?: string }) =>
-        finish(new TransportError({ kind: "connect", code: error.code ?? "ECONNREFUSED", message: error.message })),
-    );
+    });
   });
 }

@@ -3,6 +3,28 @@ import { version } from "../package.json" with { type: "json" };
 /** The version of this build, from package.json (inlined by the bundler). */
 export const VERSION: string = version;
 
+/**
+ * Orders two versions (`major.minor.patch`, a `-pre` suffix sorting before its release):
+ * negative when `a` is older, 0 when equal, positive when newer. Serves ve's own version
+ * skew and the agent CLIs' minimum versions alike.
+ */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string) => {
+    const [core = "", pre] = v.split("-", 2);
+    return { parts: core.split(".").map((n) => Number.parseInt(n, 10) || 0), pre };
+  };
+  const x = split(a);
+  const y = split(b);
+  for (let i = 0; i < Math.max(x.parts.length, y.parts.length); i++) {
+    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre < y.pre ? -1 : 1;
+}
+
 /** Carried by every API response, so a client notices a daemon of another version. */
 export const VERSION_HEADER = "x-ve-version";
 

@@ -3,6 +3,7 @@
 // or too-old program is an expected condition with its own error, which the engine turns into
 // an attention record saying how to install, upgrade or configure it.
 import { VeError } from "../errors.ts";
+import { compareVersions } from "../version.ts";
 
 /** The npm package each CLI backend's program comes from. */
 const PACKAGES: Record<string, string> = {
@@ -65,27 +66,6 @@ async function executableFile(path: string): Promise<string | undefined> {
 export function parseVersion(text: string): string | null {
   const match = /(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?/.exec(text);
   return match ? match[0] : null;
-}
-
-/**
- * Orders two versions (`major.minor.patch`, a `-pre` suffix sorting before its release):
- * negative when `a` is older, 0 when equal, positive when newer.
- */
-export function compareVersions(a: string, b: string): number {
-  const split = (v: string) => {
-    const [core = "", pre] = v.split("-", 2);
-    return { parts: core.split(".").map((n) => Number.parseInt(n, 10) || 0), pre };
-  };
-  const x = split(a);
-  const y = split(b);
-  for (let i = 0; i < Math.max(x.parts.length, y.parts.length); i++) {
-    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  if (x.pre === y.pre) return 0;
-  if (x.pre === undefined) return 1;
-  if (y.pre === undefined) return -1;
-  return x.pre < y.pre ? -1 : 1;
 }
 
 /** Versions read, by program and its file identity: a run does not pay a `--version` each time. */

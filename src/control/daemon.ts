@@ -3,7 +3,7 @@
 // loads).
 import { closeSync, fstatSync, lstatSync, readSync, statfsSync } from "node:fs";
 import { Client, requestTimeoutMs } from "../client/client.ts";
-import { VERSION } from "../version.ts";
+import { compareVersions, VERSION } from "../version.ts";
 import { VeError, storageFault } from "../errors.ts";
 import type { DaemonStatus } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -376,27 +376,6 @@ export async function drainDaemon(paths: ProjectPaths, drainMs: number, stopTime
   }
   const killed = await awaitEnd(paths, daemon, stopTimeoutMs);
   return { stopped: true, pid: daemon.pid, killed, removedStaleFiles: removeStaleFiles(paths), ...outcome };
-}
-
-/**
- * Orders two ve versions (`major.minor.patch`, a `-pre` suffix sorting before its release):
- * negative when `a` is older.
- */
-export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [core = "", pre] = v.split("-", 2);
-    return { parts: core.split(".").map((n) => Number.parseInt(n, 10) || 0), pre };
-  };
-  const x = parse(a);
-  const y = parse(b);
-  for (let i = 0; i < Math.max(x.parts.length, y.parts.length); i++) {
-    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  if (x.pre === y.pre) return 0;
-  if (x.pre === undefined) return 1;
-  if (y.pre === undefined) return -1;
-  return x.pre < y.pre ? -1 : 1;
 }
 
 /** What `start` says on stderr when the daemon already running is of another version. */

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { compareVersions, installHint, parseVersion, readVersion, requireMinVersion, resolveExecutable } from "../../src/agents/executables.ts";
+import { installHint, parseVersion, readVersion, requireMinVersion, resolveExecutable } from "../../src/agents/executables.ts";
+import { compareVersions } from "../../src/version.ts";
 import { VeError } from "../../src/errors.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 

@@ -1,7 +1,8 @@
 // `start` against a running daemon of another version says whether it is older (then restart
 // upgrades it) or newer: the order of ve versions decides which sentence a user reads.
 import { describe, expect, test } from "bun:test";
-import { compareVersions, versionNotice } from "../../src/control/daemon.ts";
+import { versionNotice } from "../../src/control/daemon.ts";
+import { compareVersions } from "../../src/version.ts";
 import { VERSION } from "../../src/version.ts";
 
 describe("version order", () => {

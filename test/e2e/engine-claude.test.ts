@@ -11,9 +11,8 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { MOCK_SUBSCRIPTION_ENV, type MockAnthropic, type RecordedRequest, claudeEnv, startMockAnthropic, userText } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { processesWithCwdInside } from "../../src/platform/process.ts";
-import { GIT_ENV, type UnitJson, expectOk, git } from "./engine-harness.ts";
-import { VE, isVeDaemon, json, run, waitFor } from "./harness.ts";
+import { type AgentDaemon, GIT_ENV, type UnitJson, expectOk, git, initRepo, startAgentDaemon } from "./engine-harness.ts";
+import { waitFor } from "./harness.ts";
 
 const CLAUDE = resolve(import.meta.dir, "../../node_modules/.bin/claude");
 // The shared harness kills every daemon after each test; these daemons live for a describe.
@@ -53,33 +52,19 @@ const REAL_ACCOUNT: Record<string, undefined> = {
   ANTHROPIC_MODEL: undefined,
 };
 
-interface Daemon {
-  dir: string;
+interface Daemon extends AgentDaemon<RunJson> {
   mock: MockAnthropic;
   env: Record<string, string | undefined>;
   configDir: string;
-  ve(args: string[]): ReturnType<typeof run>;
-  /** Stops the daemon and the mock; kills whatever still works inside the repository. */
-  close(): Promise<void>;
-  units(): Promise<UnitJson[]>;
-  runs(chunk?: string): Promise<RunJson[]>;
-  unit(chunk: string, done: (u: UnitJson, runs: RunJson[]) => boolean): Promise<{ unit: UnitJson; runs: RunJson[] }>;
 }
 
 /** A repository, the mock with `script`, and a daemon whose agents run the real claude against it. */
 async function claudeDaemon(script: Parameters<typeof startMockAnthropic>[0], options: { extraEnv?: Record<string, string>; config?: Record<string, string>; claudePath?: string } = {}): Promise<Daemon> {
   const dir = join(scratch(), "repo");
-  const { mkdirSync } = await import("node:fs");
-  mkdirSync(dir);
-  git(dir, "init", "-q", "-b", "main");
-  writeFileSync(join(dir, "README.md"), "hello\n");
-  git(dir, "add", "-A");
-  git(dir, "commit", "-q", "-m", "initial");
+  initRepo(dir);
   const mock = await startMockAnthropic(script);
   const { env: base, configDir } = claudeEnv(mock, scratch(), options.extraEnv);
   const env = { ...REAL_ACCOUNT, ...GIT_ENV, ...base };
-  const ve = (args: string[]) => run([VE, ...args, "--project-dir", dir], { env });
-  expectOk(await ve(["orch", "start"]));
   const settings: Record<string, string> = {
     backend: "claude",
     "backends.claude.path": options.claudePath ?? CLAUDE,
@@ -89,51 +74,8 @@ async function claudeDaemon(script: Parameters<typeof startMockAnthropic>[0], op
     backoff_max_s: "2",
     ...options.config,
   };
-  for (const [key, value] of Object.entries(settings)) expectOk(await ve(["orch", "config", key, value]));
-  const daemon: Daemon = {
-    dir,
-    mock,
-    env,
-    configDir,
-    ve,
-    async close() {
-      await ve(["orch", "stop"]);
-      const pidFile = join(dir, ".ve", "orchestrator.pid");
-      if (existsSync(pidFile)) {
-        const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-        if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
-      }
-      for (const pid of processesWithCwdInside(dir)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-      await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
-      await mock.stop();
-    },
-    async units() {
-      return json<{ work_units: UnitJson[] }>(await ve(["orch", "ps", "--json"])).work_units;
-    },
-    async runs(chunk?: string) {
-      return json<{ runs: RunJson[] }>(await ve(["orch", "runs", ...(chunk ? [chunk] : []), "--json"])).runs;
-    },
-    async unit(chunk, done) {
-      let last: { unit: UnitJson; runs: RunJson[] } | undefined;
-      const held = await waitFor(
-        async () => {
-          const unit = (await daemon.units()).find((u) => u.chunk === chunk);
-          if (!unit) return false;
-          last = { unit, runs: await daemon.runs(chunk) };
-          return done(last.unit, last.runs);
-        },
-        SETTLE_MS,
-        200,
-      );
-      if (!held) throw new Error(`unit ${chunk} did not get there: ${JSON.stringify(last, null, 2)}`);
-      return last as { unit: UnitJson; runs: RunJson[] };
-    },
-  };
-  return daemon;
+  const daemon = await startAgentDaemon<RunJson>(dir, env, settings, SETTLE_MS, () => mock.stop());
+  return { ...daemon, mock, env, configDir };
 }
 
 const settled = (u: UnitJson) => u.status === "DONE" || u.status === "NEEDS_ATTENTION";

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { processesWithCwdInside } from "../../src/platform/process.ts";
 import {
   CODEX_BIN,
   type MockOpenAI,
@@ -25,8 +24,8 @@ import {
   userTexts,
 } from "../helpers/mock-openai.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { GIT_ENV, type UnitJson, expectOk, git } from "./engine-harness.ts";
-import { VE, isVeDaemon, json, run, waitFor } from "./harness.ts";
+import { type AgentDaemon, GIT_ENV, type UnitJson, expectOk, git, initRepo, startAgentDaemon } from "./engine-harness.ts";
+import { waitFor } from "./harness.ts";
 
 // The shared harness kills every daemon after each test; these daemons live for a describe.
 const scratch = useTempDirs("ve-codex-e2e");
@@ -65,33 +64,21 @@ const REAL_ACCOUNT: Record<string, undefined> = {
   CODEX_HOME: undefined,
 };
 
-interface Daemon {
-  dir: string;
+interface Daemon extends AgentDaemon<RunJson> {
   mock: MockOpenAI;
   codexHome: string;
-  ve(args: string[]): ReturnType<typeof run>;
-  close(): Promise<void>;
-  units(): Promise<UnitJson[]>;
-  runs(chunk?: string): Promise<RunJson[]>;
-  unit(chunk: string, done: (u: UnitJson, runs: RunJson[]) => boolean): Promise<{ unit: UnitJson; runs: RunJson[] }>;
 }
 
 /** A repository, the mock with `routes`, and a daemon whose agents run the real codex against it. */
 async function codexDaemon(routes: MockRoute[], options: { config?: Record<string, string>; codexPath?: string } = {}): Promise<Daemon> {
   const dir = join(scratch(), "repo");
-  mkdirSync(dir);
-  git(dir, "init", "-q", "-b", "main");
-  writeFileSync(join(dir, "README.md"), "hello\n");
-  git(dir, "add", "-A");
-  git(dir, "commit", "-q", "-m", "initial");
+  initRepo(dir);
   const mock = await startMockOpenAI(routes);
   const home = join(scratch(), "home");
   const codexHome = join(scratch(), "codex-home");
   mkdirSync(home, { recursive: true });
   mkdirSync(codexHome, { recursive: true });
   const env = { ...REAL_ACCOUNT, ...GIT_ENV, HOME: home, CODEX_HOME: codexHome, [MOCK_KEY_VARIABLE]: "mock-key" };
-  const ve = (args: string[]) => run([VE, ...args, "--project-dir", dir], { env });
-  expectOk(await ve(["orch", "start"]));
   const settings: Record<string, string> = {
     backend: "codex",
     "backends.codex.path": options.codexPath ?? CODEX_BIN,
@@ -103,50 +90,8 @@ async function codexDaemon(routes: MockRoute[], options: { config?: Record<strin
     backoff_max_s: "2",
     ...options.config,
   };
-  for (const [key, value] of Object.entries(settings)) expectOk(await ve(["orch", "config", key, value]));
-  const daemon: Daemon = {
-    dir,
-    mock,
-    codexHome,
-    ve,
-    async close() {
-      await ve(["orch", "stop"]);
-      const pidFile = join(dir, ".ve", "orchestrator.pid");
-      if (existsSync(pidFile)) {
-        const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-        if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
-      }
-      for (const pid of processesWithCwdInside(dir)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-      await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
-      await mock.stop();
-    },
-    async units() {
-      return json<{ work_units: UnitJson[] }>(await ve(["orch", "ps", "--json"])).work_units;
-    },
-    async runs(chunk?: string) {
-      return json<{ runs: RunJson[] }>(await ve(["orch", "runs", ...(chunk ? [chunk] : []), "--json"])).runs;
-    },
-    async unit(chunk, done) {
-      let last: { unit: UnitJson; runs: RunJson[] } | undefined;
-      const held = await waitFor(
-        async () => {
-          const unit = (await daemon.units()).find((u) => u.chunk === chunk);
-          if (!unit) return false;
-          last = { unit, runs: await daemon.runs(chunk) };
-          return done(last.unit, last.runs);
-        },
-        SETTLE_MS,
-        200,
-      );
-      if (!held) throw new Error(`unit ${chunk} did not get there: ${JSON.stringify(last, null, 2)}`);
-      return last as { unit: UnitJson; runs: RunJson[] };
-    },
-  };
-  return daemon;
+  const daemon = await startAgentDaemon<RunJson>(dir, env, settings, SETTLE_MS, () => mock.stop());
+  return { ...daemon, mock, codexHome };
 }
 
 const settled = (u: UnitJson) => u.status === "DONE" || u.status === "NEEDS_ATTENTION";

@@ -3,11 +3,11 @@
 // as the `command` backend. After each test every process working inside a test's project is
 // killed too: agents run in their own process groups and outlive a killed daemon.
 import { afterEach } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { processesWithCwdInside } from "../../src/platform/process.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { type Run, json, useProjects, waitFor } from "./harness.ts";
+import { type Run, VE, isVeDaemon, json, run, useProjects, waitFor } from "./harness.ts";
 
 export const AGENT = resolve(import.meta.dir, "../fixtures/scripted-agent.ts");
 
@@ -108,4 +108,76 @@ export function useEngineProjects(label = "ve-engine") {
 export function expectOk(result: Run): Run {
   if (result.code !== 0) throw new Error(`exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   return result;
+}
+
+/** A git repository at `dir` (created) with one commit on main. */
+export function initRepo(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  git(dir, "init", "-q", "-b", "main");
+  writeFileSync(join(dir, "README.md"), "hello\n");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "-m", "initial");
+}
+
+/** A daemon of dist/ve that lives for a whole describe (the real agent CLIs take seconds to start). */
+export interface AgentDaemon<R> {
+  dir: string;
+  ve(args: string[]): ReturnType<typeof run>;
+  /** Stops the daemon, kills whatever still works inside the repository, then runs `after`. */
+  close(): Promise<void>;
+  units(): Promise<UnitJson[]>;
+  runs(chunk?: string): Promise<R[]>;
+  /** Waits (up to `settleMs`) until `done` holds for the unit and its runs; throws with the last state. */
+  unit(chunk: string, done: (u: UnitJson, runs: R[]) => boolean): Promise<{ unit: UnitJson; runs: R[] }>;
+}
+
+/** Starts a daemon for `dir` with `env`, applies `settings` with `ve orch config`. */
+export async function startAgentDaemon<R>(
+  dir: string,
+  env: Record<string, string | undefined>,
+  settings: Record<string, string>,
+  settleMs: number,
+  after: () => Promise<void>,
+): Promise<AgentDaemon<R>> {
+  const ve = (args: string[]) => run([VE, ...args, "--project-dir", dir], { env });
+  expectOk(await ve(["orch", "start"]));
+  for (const [key, value] of Object.entries(settings)) expectOk(await ve(["orch", "config", key, value]));
+  const units = async () => json<{ work_units: UnitJson[] }>(await ve(["orch", "ps", "--json"])).work_units;
+  const runs = async (chunk?: string) => json<{ runs: R[] }>(await ve(["orch", "runs", ...(chunk ? [chunk] : []), "--json"])).runs;
+  return {
+    dir,
+    ve,
+    units,
+    runs,
+    async close() {
+      await ve(["orch", "stop"]);
+      const pidFile = join(dir, ".ve", "orchestrator.pid");
+      if (existsSync(pidFile)) {
+        const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+        if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
+      }
+      for (const pid of processesWithCwdInside(dir)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+      await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
+      await after();
+    },
+    async unit(chunk, done) {
+      let last: { unit: UnitJson; runs: R[] } | undefined;
+      const held = await waitFor(
+        async () => {
+          const unit = (await units()).find((u) => u.chunk === chunk);
+          if (!unit) return false;
+          last = { unit, runs: await runs(chunk) };
+          return done(last.unit, last.runs);
+        },
+        settleMs,
+        200,
+      );
+      if (!held) throw new Error(`unit ${chunk} did not get there: ${JSON.stringify(last, null, 2)}`);
+      return last as { unit: UnitJson; runs: R[] };
+    },
+  };
 }

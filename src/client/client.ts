@@ -39,7 +39,7 @@ import type { ProjectPaths } from "../project/paths.ts";
 import { RUN_TOKEN_HEADER } from "../project/protocol.ts";
 import { VERSION, VERSION_HEADER } from "../version.ts";
 import type { FollowOptions } from "./events.ts";
-import { type HttpResponse, TransportError, exchange } from "./http.ts";
+import { type HttpRequest, type HttpResponse, type Target, TransportError, exchange } from "./http.ts";
 import type { StreamResponse } from "./stream.ts";
 import { checkSocket, findTcpEndpoint } from "./trust.ts";
 
@@ -228,43 +228,17 @@ export class Client {
   /** A streaming GET over the socket, else TCP, with the checks of `call`; failures as VeErrors. */
   async openStream(path: string, headers: Record<string, string> = {}): Promise<StreamResponse> {
     const { openStream } = await import("./stream.ts");
-    const request = { method: "GET", path, headers };
-    const socket: Endpoint = { transport: "unix", socket: this.paths.socket };
-    let response: StreamResponse;
-    const trusted = checkSocket(this.paths);
-    trusted.catch(() => {});
-    try {
-      response = await openStream({ unix: socket.socket }, request, this.timeoutMs, trusted);
-    } catch (error) {
-      if (error instanceof VeError) throw error;
-      const tcp = isConnectFailure(error) ? await findTcpEndpoint(this.paths) : undefined;
-      if (!tcp || tcp.transport !== "tcp") throw this.describeFailure(error, socket);
-      try {
-        response = await openStream(
-          { hostname: "127.0.0.1", port: tcp.port },
-          { ...request, headers: { ...headers, authorization: `Bearer ${tcp.token}` } },
-          this.timeoutMs,
-        );
-      } catch (tcpError) {
-        throw this.describeFailure(tcpError, tcp);
-      }
-    }
-    this.checkVersion(response.headers.get(VERSION_HEADER));
+    const response = await this.send({ method: "GET", path, headers }, openStream);
     if (response.status === 200) return response;
     // An error answer: its body is a short JSON document.
     const pieces: Uint8Array[] = [];
     for await (const piece of response.body) pieces.push(piece);
     const text = new TextDecoder().decode(new Uint8Array(Bun.concatArrayBuffers(pieces)));
-    let error: Partial<ErrorBody["error"]> | undefined;
+    let body: unknown;
     try {
-      error = (JSON.parse(text) as Partial<ErrorBody>).error;
+      body = JSON.parse(text);
     } catch {}
-    if (!error || typeof error.code !== "string" || typeof error.message !== "string") {
-      throw new VeError("bad_response", `The daemon answered GET ${path} with status ${response.status} and no error.`, {
-        status: response.status,
-      });
-    }
-    throw new VeError(error.code as ErrorCode, error.message, error.details);
+    throw this.errorAnswer("GET", path, response.status, body);
   }
 
   /** An agent's question about its own run, carrying the run's secret (VE_RUN_TOKEN). */
@@ -285,25 +259,30 @@ export class Client {
     );
   }
 
-  /** One request: over the socket if a daemon listens there, else over TCP if one recorded a port. */
-  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-    const request = { method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  /**
+   * Sends `request` with `via` over the socket if a daemon listens there (after the socket's
+   * owner check), else over TCP if one recorded a port; checks the daemon's version.
+   */
+  private async send<R extends { headers: Map<string, string> }>(
+    request: HttpRequest,
+    via: (target: Target, request: HttpRequest, timeoutMs: number, ready?: Promise<void>) => Promise<R>,
+  ): Promise<R> {
     const socket: Endpoint = { transport: "unix", socket: this.paths.socket };
-    let response: HttpResponse;
+    let response: R;
     // Started with the connect, awaited before the request is written (see trust.ts).
     const trusted = checkSocket(this.paths);
     trusted.catch(() => {});
     try {
-      response = await exchange({ unix: socket.socket }, request, this.timeoutMs, trusted);
+      response = await via({ unix: socket.socket }, request, this.timeoutMs, trusted);
     } catch (error) {
       // A socket that is not ours is refused, never passed over for TCP.
       if (error instanceof VeError) throw error;
       const tcp = isConnectFailure(error) ? await findTcpEndpoint(this.paths) : undefined;
       if (!tcp || tcp.transport !== "tcp") throw this.describeFailure(error, socket);
       try {
-        response = await exchange(
+        response = await via(
           { hostname: "127.0.0.1", port: tcp.port },
-          { ...request, headers: { ...headers, authorization: `Bearer ${tcp.token}` } },
+          { ...request, headers: { ...request.headers, authorization: `Bearer ${tcp.token}` } },
           this.timeoutMs,
         );
       } catch (tcpError) {
@@ -311,6 +290,22 @@ export class Client {
       }
     }
     this.checkVersion(response.headers.get(VERSION_HEADER));
+    return response;
+  }
+
+  /** The error an answer's JSON body carries, or bad_response when it carries none. */
+  private errorAnswer(method: string, path: string, status: number, body: unknown): VeError {
+    const error = (body as Partial<ErrorBody> | undefined)?.error;
+    if (!error || typeof error.code !== "string" || typeof error.message !== "string") {
+      return new VeError("bad_response", `The daemon answered ${method} ${path} with status ${status} and no error.`, { status });
+    }
+    return new VeError(error.code as ErrorCode, error.message, error.details);
+  }
+
+  /** One request: over the socket if a daemon listens there, else over TCP if one recorded a port. */
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    const request = { method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+    const response: HttpResponse = await this.send(request, exchange);
     const parse = () => {
       try {
         return JSON.parse(response.body) as unknown;
@@ -335,13 +330,7 @@ export class Client {
         },
       };
     }
-    const error = (parse() as Partial<ErrorBody>).error;
-    if (!error || typeof error.code !== "string" || typeof error.message !== "string") {
-      throw new VeError("bad_response", `The daemon answered ${method} ${path} with status ${response.status} and no error.`, {
-        status: response.status,
-      });
-    }
-    throw new VeError(error.code as ErrorCode, error.message, error.details);
+    throw this.errorAnswer(method, path, response.status, parse());
   }
 
   /** The daemon closed the connection without a word: it is stopping (or it crashed). */

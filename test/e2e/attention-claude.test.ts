@@ -5,13 +5,12 @@
 // answer in one conversation, and the unit lands. Hermetic: a temporary HOME and
 // CLAUDE_CONFIG_DIR; the mock is the only server claude talks to.
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { processesWithCwdInside } from "../../src/platform/process.ts";
 import { type MockAnthropic, type RecordedRequest, claudeEnv, startMockAnthropic, userText } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { GIT_ENV, type UnitJson, expectOk, git } from "./engine-harness.ts";
-import { VE, isVeDaemon, json, run, waitFor } from "./harness.ts";
+import { GIT_ENV, type UnitJson, endProject, expectOk, initRepo } from "./engine-harness.ts";
+import { VE, json, run, waitFor } from "./harness.ts";
 
 const CLAUDE = resolve(import.meta.dir, "../../node_modules/.bin/claude");
 const scratch = useTempDirs("ve-attention-claude");
@@ -23,30 +22,13 @@ let mock: MockAnthropic | undefined;
 let dir = "";
 
 afterAll(async () => {
-  if (dir) {
-    await run([VE, "orch", "stop", "--project-dir", dir], { env: GIT_ENV });
-    const pidFile = join(dir, ".ve", "orchestrator.pid");
-    if (existsSync(pidFile)) {
-      const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-      if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
-    }
-    for (const pid of processesWithCwdInside(dir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-    await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
-  }
+  if (dir) await endProject(dir, GIT_ENV);
   await mock?.stop();
 });
 
 test("AskUserQuestion: the unit waits with the question and options; answer --option resumes the same session with the answer; it lands", async () => {
   dir = join(scratch(), "repo");
-  mkdirSync(dir);
-  git(dir, "init", "-q", "-b", "main");
-  writeFileSync(join(dir, "README.md"), "hello\n");
-  git(dir, "add", "-A");
-  git(dir, "commit", "-q", "-m", "initial");
+  initRepo(dir);
   const worktree = join(dir, ".ve", "worktrees", "cache");
   mock = await startMockAnthropic([
     {

@@ -119,6 +119,25 @@ export function initRepo(dir: string): void {
   git(dir, "commit", "-q", "-m", "initial");
 }
 
+/**
+ * Ends the daemon of the project at `dir` (stop, then SIGKILL if it is still there) and every
+ * process still working inside it: for daemons that live longer than one test.
+ */
+export async function endProject(dir: string, env: Record<string, string | undefined>): Promise<void> {
+  await run([VE, "orch", "stop", "--project-dir", dir], { env });
+  const pidFile = join(dir, ".ve", "orchestrator.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+    if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
+  }
+  for (const pid of processesWithCwdInside(dir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
+}
+
 /** A daemon of dist/ve that lives for a whole describe (the real agent CLIs take seconds to start). */
 export interface AgentDaemon<R> {
   dir: string;
@@ -150,18 +169,7 @@ export async function startAgentDaemon<R>(
     units,
     runs,
     async close() {
-      await ve(["orch", "stop"]);
-      const pidFile = join(dir, ".ve", "orchestrator.pid");
-      if (existsSync(pidFile)) {
-        const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-        if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
-      }
-      for (const pid of processesWithCwdInside(dir)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-      await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
+      await endProject(dir, env);
       await after();
     },
     async unit(chunk, done) {

@@ -5,13 +5,12 @@
 // claude session, and the mock sees the earlier turns and the answer in the resumed request;
 // the unit lands. Hermetic: temporary HOME and CLAUDE_CONFIG_DIR, only the mock on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type MockAnthropic, type RecordedRequest, claudeEnv, contentText, startMockAnthropic } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { processesWithCwdInside } from "../../src/platform/process.ts";
-import { GIT_ENV, type UnitJson, expectOk, git } from "./engine-harness.ts";
-import { VE, isVeDaemon, json, run, waitFor } from "./harness.ts";
+import { GIT_ENV, type UnitJson, endProject, expectOk, git, initRepo } from "./engine-harness.ts";
+import { VE, json, run, waitFor } from "./harness.ts";
 
 const CLAUDE = resolve(import.meta.dir, "../../node_modules/.bin/claude");
 const scratch = useTempDirs("ve-operator-claude");
@@ -79,11 +78,7 @@ describe("the operator loop with the real claude", () => {
 
   beforeAll(async () => {
     dir = join(scratch(), "repo");
-    mkdirSync(dir);
-    git(dir, "init", "-q", "-b", "main");
-    writeFileSync(join(dir, "README.md"), "hello\n");
-    git(dir, "add", "-A");
-    git(dir, "commit", "-q", "-m", "initial");
+    initRepo(dir);
     const write = (chunk: string, file: string, content: string) => ({ tool: { name: "Write", input: { file_path: join(wt(chunk), file), content } } });
     mock = await startMockAnthropic([
       {
@@ -125,18 +120,7 @@ describe("the operator loop with the real claude", () => {
 
   afterAll(async () => {
     if (!dir) return;
-    await ve(["orch", "stop"]);
-    const pidFile = join(dir, ".ve", "orchestrator.pid");
-    if (existsSync(pidFile)) {
-      const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-      if (pid > 0 && isVeDaemon(pid)) process.kill(pid, "SIGKILL");
-    }
-    for (const pid of processesWithCwdInside(dir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-    await waitFor(() => processesWithCwdInside(dir).length === 0, 5000);
+    await endProject(dir, env);
     await mock?.stop();
   });
 

@@ -51,6 +51,11 @@ export async function* followEvents(client: Client, options: FollowOptions = {})
       await Bun.sleep(RECONNECT_PAUSE_MS);
       continue;
     }
+    // Ctrl-C while connecting: the abort listener below would never hear it.
+    if (signal?.aborted) {
+      stream.close();
+      return;
+    }
     connected = true;
     options.onConnect?.();
     const onAbort = () => stream.close();

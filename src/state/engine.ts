@@ -71,6 +71,20 @@ export interface NextStep {
   reason: string;
   engine?: Partial<Omit<EngineRow, "chunk">>;
   attention?: { kind: AttentionKind; reason: string; question?: string; options?: string[] };
+  /**
+   * The run completed its phase (or its conflict resolution): the operator's answers given in
+   * it are settled, and the runs that follow start without them.
+   */
+  phase_done?: boolean;
+}
+
+/** An operator's answer to a question of the unit's current phase, not yet settled. */
+export interface PhaseAnswer {
+  question: string;
+  answer: string;
+  /** The run whose question it answers. */
+  run_id: string | null;
+  answered_at: string;
 }
 
 interface RawEngineRow extends Omit<EngineRow, "retries" | "conflict_files"> {
@@ -269,7 +283,8 @@ export class EngineStore {
 
   /**
    * `ve orch answer`: a unit waiting on its question is READY again, with the question and
-   * the answer as the reason of its next run (which resumes the session when there is one).
+   * the answer as the reason of its next run (which resumes the session when there is one),
+   * and the answer is kept with the phase's others until the phase is completed.
    * The caller checks, in the same transaction, that the unit waits on a question.
    */
   answer(chunk: string, answer: string): WorkUnit {
@@ -277,7 +292,11 @@ export class EngineStore {
       const unit = this.store.get(chunk);
       const attention = unit.attention;
       const question = attention?.question ?? attention?.reason ?? "";
-      this.patchEngine(chunk, { next_reason: JSON.stringify({ kind: "answer", question, answer, run_id: attention?.run_id ?? null }) });
+      const runId = attention?.run_id ?? null;
+      this.patchEngine(chunk, { next_reason: JSON.stringify({ kind: "answer", question, answer, run_id: runId }) });
+      this.db
+        .query("INSERT INTO operator_answers (chunk, phase, run_id, question, answer, answered_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(chunk, unit.phase, runId, question, answer, this.timestamp());
       this.setAttention(chunk, undefined, null);
       const line = answer.split("\n")[0] ?? "";
       const shown = line.length > 80 ? `${line.slice(0, 79)}…` : line;
@@ -285,6 +304,13 @@ export class EngineStore {
       this.store.engineChange(chunk, { status: releasedStatus(unit) }, unit.blocked_by.length > 0 ? `${why}; waits on its blockers` : why);
       return this.store.get(chunk);
     });
+  }
+
+  /** The operator's answers given in the unit's `phase` and not settled by its completion, oldest first. */
+  phaseAnswers(chunk: string, phase: Phase): PhaseAnswer[] {
+    return this.db
+      .query("SELECT question, answer, run_id, answered_at FROM operator_answers WHERE chunk = ? AND phase = ? AND settled_at IS NULL ORDER BY id")
+      .all(chunk, phase) as PhaseAnswer[];
   }
 
   // --- runs ----------------------------------------------------------------------------------
@@ -370,6 +396,9 @@ export class EngineStore {
           runId,
         );
       this.patchEngine(run.chunk, keepAnswer(this.engineRow(run.chunk), next.engine ?? {}));
+      if (next.phase_done) {
+        this.db.query("UPDATE operator_answers SET settled_at = ? WHERE chunk = ? AND settled_at IS NULL").run(this.timestamp(), run.chunk);
+      }
       this.setAttention(run.chunk, next.attention, runId);
       this.store.engineChange(run.chunk, { status: next.status, ...(next.phase ? { phase: next.phase } : {}) }, next.reason);
       return true;

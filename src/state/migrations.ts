@@ -7,6 +7,7 @@ import m0003 from "../../sql/0003_dependency_graph_and_status_time.sql" with { t
 import m0004 from "../../sql/0004_reference_data_and_incarnations.sql" with { type: "text" };
 import m0005 from "../../sql/0005_engine.sql" with { type: "text" };
 import m0006 from "../../sql/0006_agent_calls.sql" with { type: "text" };
+import m0007 from "../../sql/0007_operator_answers.sql" with { type: "text" };
 import { VeError } from "../errors.ts";
 import { convertReferenceData } from "./reference-data.ts";
 
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "0004_reference_data_and_incarnations.sql", sql: m0004, convert: convertReferenceData },
   { version: 5, name: "0005_engine.sql", sql: m0005 },
   { version: 6, name: "0006_agent_calls.sql", sql: m0006 },
+  { version: 7, name: "0007_operator_answers.sql", sql: m0007 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -112,6 +112,13 @@ export interface Backend {
   readonly askHow: string;
   /** For the prompt's preamble: how this backend's agent reports its phase done. */
   readonly doneHow: string;
+  /**
+   * Whether `sessionId`, the session an earlier run of the unit established, can be resumed
+   * with `env` (its transcript is still there); launch() resumes exactly then. Read before the
+   * prompt is put together: a new session must be told what the old one knew (the operator's
+   * answers of the phase). Absent: the backend has no sessions (the command backend).
+   */
+  canResume?(sessionId: string, env: Record<string, string>): Promise<boolean>;
   launch(context: RunContext): Promise<Launch>;
   reader(context: RunContext): OutputReader;
 }

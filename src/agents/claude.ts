@@ -316,6 +316,8 @@ export const claudeBackend: Backend = {
   askHow: "call the `mcp__ve__ask_operator` tool with your `question` (and `options` when you offer choices).",
   doneHow: "call the `mcp__ve__report_done` tool with a one-line `summary`, then end your turn; ve commits what you leave in the worktree.",
 
+  canResume: (sessionId: string, env: Record<string, string>) => transcriptExists(env, sessionId),
+
   async launch(context: RunContext): Promise<Launch> {
     const path = await resolveExecutable("claude", context.config.path, claudeBackend.program, context.env.PATH);
     // Held against minVersion by the engine (and `ve orch backend check`) before any run.

@@ -404,6 +404,10 @@ export const codexBackend: Backend = {
   askHow: "call the `ask_operator` tool of the `ve` MCP server with your `question` (and `options` when you offer choices), then end your turn. (`ve agent ask` cannot reach ve from inside codex's sandbox.)",
   doneHow: "call the `report_done` tool of the `ve` MCP server with a one-line `summary`, then end your turn; ve commits what you leave in the worktree.",
 
+  async canResume(threadId: string, env: Record<string, string>): Promise<boolean> {
+    return sessionFile(env, threadId) !== null;
+  },
+
   async launch(context: RunContext): Promise<Launch> {
     const path = await resolveExecutable("codex", context.config.path, codexBackend.program, context.env.PATH);
     // Held against minVersion by the engine (and `ve orch backend check`) before any run.

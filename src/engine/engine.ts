@@ -289,6 +289,17 @@ export class Engine {
       active.worktree = worktree.path;
       if (worktree.included.length > 0) log.note(`copied into the new worktree from .worktreeinclude: ${worktree.included.join(", ")}`);
       const goal = await this.goalText(run.chunk, worktree.path, engine, unit.phase);
+      const env = agentEnvironment({
+        projectDir: this.options.paths.root,
+        chunk: run.chunk,
+        phase: unit.phase,
+        runId: run.id,
+        runToken: token,
+        veBinary: this.options.veBinary,
+      });
+      // A session that cannot be resumed (none yet, its transcript gone, `retry --fresh`, a
+      // backend without sessions) starts anew: its prompt carries the phase's answers.
+      const resumed = engine.session_id !== null && backend.canResume !== undefined && (await backend.canResume(engine.session_id, env));
       const reason = this.runReason(engine, base, run.attempt);
       const template = override ?? DEFAULT_PHASE_PROMPTS[unit.phase];
       const prompt = assemblePrompt({
@@ -298,20 +309,14 @@ export class Engine {
         worktree: worktree.path,
         branch: worktree.branch,
         reason,
+        resumed,
+        answers: this.state.phaseAnswers(run.chunk, unit.phase),
         phaseTemplate: template,
         askHow: backend.askHow,
         doneHow: backend.doneHow,
       });
       const promptFile = `${this.options.paths.stateDir}/runs/${run.chunk}/${run.id}.prompt.md`;
       await Bun.write(promptFile, prompt, { mode: 0o600 });
-      const env = agentEnvironment({
-        projectDir: this.options.paths.root,
-        chunk: run.chunk,
-        phase: unit.phase,
-        runId: run.id,
-        runToken: token,
-        veBinary: this.options.veBinary,
-      });
       const context = {
         runId: run.id,
         chunk: run.chunk,
@@ -429,9 +434,9 @@ export class Engine {
     if (engine.next_reason) {
       const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string; question?: string; answer?: string };
       if (reason.kind === "interrupted") return { kind: "interrupted" };
-      // The operator's reply: the agent's own session continues when there is one to resume
-      // (the backend resumes it); else a new one gets the question with the answer.
-      if (reason.kind === "answer") return { kind: "answer", question: reason.question ?? "", answer: reason.answer ?? "", resumed: engine.session_id !== null };
+      // The operator's reply: the agent's own session continues when it can be resumed; else a
+      // new one gets the phase's questions with their answers.
+      if (reason.kind === "answer") return { kind: "answer", question: reason.question ?? "", answer: reason.answer ?? "" };
       if (reason.kind === "retry") return { kind: "retry", attempt, error: reason.error ?? "" };
       if (reason.kind === "retry_after_attention") return { kind: "retry", attempt, error: reason.reason ?? "" };
     }
@@ -496,10 +501,10 @@ export class Engine {
         return { status: "NEEDS_ATTENTION", reason: `the work of ${run.phase} could not be committed: ${why}`, attention: { kind: "error", reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: ${why}` } };
       }
       const fresh = { retries: {}, retry_at: null, retry_kind: null, next_reason: null };
-      if (run.purpose === "resolve") return { status: "READY", reason: "conflicts resolved; landing again", engine: { ...fresh, stage: "landing" } };
+      if (run.purpose === "resolve") return { status: "READY", reason: "conflicts resolved; landing again", engine: { ...fresh, stage: "landing" }, phase_done: true };
       const next = nextPhase(run.phase);
-      if (next) return { status: "READY", phase: next, reason: `phase ${run.phase} done (run ${run.id})`, engine: fresh };
-      return { status: "READY", reason: `phase COMPLETE done (run ${run.id}); waiting to land`, engine: { ...fresh, stage: "landing" } };
+      if (next) return { status: "READY", phase: next, reason: `phase ${run.phase} done (run ${run.id})`, engine: fresh, phase_done: true };
+      return { status: "READY", reason: `phase COMPLETE done (run ${run.id}); waiting to land`, engine: { ...fresh, stage: "landing" }, phase_done: true };
     }
     if (verdict.outcome === "question") return questionStep(verdict);
     if (verdict.permission && verdict.permission.length > 0) {

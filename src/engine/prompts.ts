@@ -1,6 +1,6 @@
 // What an agent is told for one run: assembled from the operator's answer (when there is
-// one), a preamble that sets the rules of the worktree, why this run exists, and the phase's
-// prompt. Pure functions over data: the scheduler reads the override files and the goal, this
+// one), a preamble that sets the rules of the worktree, the phase's questions and answers (for
+// an agent that starts a new session), why this run exists, and the phase's prompt. Pure functions over data: the scheduler reads the override files and the goal, this
 // module only puts the text together, so every piece is testable without git or a daemon.
 import type { Phase } from "../domain.ts";
 import COMPLETE from "./prompts/COMPLETE.md" with { type: "text" };
@@ -28,8 +28,8 @@ export function chunkDocPath(chunk: string, doc: "GOAL.md" | "PLAN.md"): string 
 
 export type RunReason =
   | { kind: "first" }
-  /** The operator answered a question; `resumed` when the agent's own session continues. */
-  | { kind: "answer"; question: string; answer: string; resumed: boolean }
+  /** The operator answered a question. */
+  | { kind: "answer"; question: string; answer: string }
   /** An earlier run of this phase failed. */
   | { kind: "retry"; attempt: number; error: string }
   /** The daemon stopped (or crashed) while this phase ran; the session continues. */
@@ -45,6 +45,13 @@ export interface PromptInput {
   worktree: string;
   branch: string;
   reason: RunReason;
+  /** The agent's own session continues: it has read everything said earlier in the phase. */
+  resumed: boolean;
+  /**
+   * Every question the operator answered in this phase, oldest first: told to an agent that
+   * starts a new session (not `resumed`), whatever the reason of its run.
+   */
+  answers: readonly { question: string; answer: string }[];
   /** The phase prompt: the project's override, else the default. */
   phaseTemplate: string;
   /** How this backend's agent asks the operator (a tool name, or a command). */
@@ -68,14 +75,37 @@ function preamble(input: PromptInput): string {
   ].join("\n");
 }
 
-function why(reason: RunReason): string | undefined {
+function quote(text: string): string {
+  return `> ${text.split("\n").join("\n> ")}`;
+}
+
+/**
+ * What a new session must be told of the phase so far. An answer that is this run's reason is
+ * always among them, also when the phase's list lacks it (given before answers were kept).
+ */
+function exchange(input: PromptInput): string | undefined {
+  if (input.resumed) return undefined;
+  const answers = [...input.answers];
+  const { reason } = input;
+  if (reason.kind === "answer" && !answers.some((a) => a.question === reason.question && a.answer === reason.answer)) {
+    answers.push({ question: reason.question, answer: reason.answer });
+  }
+  if (answers.length === 0) return undefined;
+  const one = answers.length === 1;
+  return [
+    `Earlier in this phase you asked the operator ${one ? "a question" : `${answers.length} questions`}; ${one ? "the answer holds" : "the answers hold"} for the rest of the phase:`,
+    ...answers.map((a) => `You asked:\n${quote(a.question)}\nThe operator answered:\n${quote(a.answer)}`),
+  ].join("\n\n");
+}
+
+function why(reason: RunReason, resumed: boolean): string | undefined {
   switch (reason.kind) {
     case "first":
       return undefined;
     case "answer":
-      return reason.resumed
+      return resumed
         ? "The operator has answered your question (above). Continue the phase with that answer."
-        : `Earlier in this phase you asked the operator:\n\n> ${reason.question.split("\n").join("\n> ")}\n\nTheir answer is above. Continue the phase with it.`;
+        : "The operator's answer to your last question is above. Continue the phase with the answers.";
     case "retry":
       return `This is attempt ${reason.attempt} of this phase; the previous run failed:\n\n${reason.error}\n\nCheck what is already in the worktree before you redo anything.`;
     case "interrupted":
@@ -95,7 +125,9 @@ export function assemblePrompt(input: PromptInput): string {
   const parts: string[] = [];
   if (input.reason.kind === "answer") parts.push(`The operator's answer:\n\n${input.reason.answer}`);
   parts.push(preamble(input));
-  const reason = why(input.reason);
+  const told = exchange(input);
+  if (told) parts.push(told);
+  const reason = why(input.reason, input.resumed);
   if (reason) parts.push(reason);
   parts.push(
     renderTemplate(input.phaseTemplate, {

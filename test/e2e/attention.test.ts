@@ -235,6 +235,54 @@ describe("the attention queue", () => {
     expect(second).toContain("> Tabs or spaces?");
   }, ENGINE_TEST_MS);
 
+  test("every question and answer of a phase reaches its later runs: a retry after the answered run failed, `retry --fresh`; the next phase starts clean", async () => {
+    const { dir, script } = e.repo();
+    const ask = (question: string) => ({ run: ["sh", "-c", `"$VE_BIN" agent ask '${question}'`] });
+    await e.start(
+      dir,
+      script,
+      {
+        // auto: two questions, then the run after the second answer crashes; its automatic retry works.
+        auto: { PLAN: [[ask("Which store?")], [ask("How long may an entry live?")], [{ stderr: "crashed" }, { exit: 1 }], []], "*": [] },
+        // fresh: one question, then the answered run and its retry fail; a person retries it with --fresh.
+        fresh: { PLAN: [[ask("Which store?")], [{ exit: 1 }], [{ exit: 1 }], []], "*": [] },
+      },
+      { "retries.failed": "1" },
+    );
+    const waitQuestion = (chunk: string, question: string) =>
+      e.waitUnits(dir, (us) => (us.find((u) => u.chunk === chunk)?.attention as { question?: string } | null)?.question === question);
+    expectOk(await e.ve(dir, ["orch", "inject", "auto", "fresh", "--phase", "PLAN"]));
+    await waitQuestion("auto", "Which store?");
+    expectOk(await e.ve(dir, ["orch", "answer", "auto", "SQLite"]));
+    await waitQuestion("auto", "How long may an entry live?");
+    expectOk(await e.ve(dir, ["orch", "answer", "auto", "One hour"]));
+    await waitQuestion("fresh", "Which store?");
+    expectOk(await e.ve(dir, ["orch", "answer", "fresh", "Postgres"]));
+    await e.waitUnits(dir, (us) => us.find((u) => u.chunk === "fresh")?.attention?.kind === "error");
+    expectOk(await e.ve(dir, ["orch", "retry", "fresh", "--fresh"]));
+    await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE"));
+
+    const prompt = (chunk: string, phase: string, attempt: number) =>
+      prompts(script).find((p) => p.chunk === chunk && p.phase === phase && p.attempt === attempt)?.prompt ?? "";
+    const inOrder = (text: string, parts: string[]) => {
+      const at = parts.map((part) => text.indexOf(part));
+      expect(at.every((p) => p >= 0)).toBe(true);
+      expect([...at].sort((a, b) => a - b)).toEqual(at);
+    };
+    const autoQa = ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"];
+    // The run after the second answer has both exchanges; so has its retry after it crashed.
+    expect(prompt("auto", "PLAN", 3).startsWith("The operator's answer:\n\nOne hour\n")).toBe(true);
+    inOrder(prompt("auto", "PLAN", 3), autoQa);
+    expect(prompt("auto", "PLAN", 4)).toContain("crashed");
+    inOrder(prompt("auto", "PLAN", 4), autoQa);
+    // The answered run and its retry failed; the person's fresh retry keeps the answer too.
+    inOrder(prompt("fresh", "PLAN", 3), ["> Which store?", "> Postgres"]);
+    inOrder(prompt("fresh", "PLAN", 4), ["> Which store?", "> Postgres"]);
+    // The next phase starts clean.
+    for (const part of ["Which store?", "SQLite", "One hour"]) expect(prompt("auto", "IMPLEMENT", 1)).not.toContain(part);
+    expect(prompt("fresh", "IMPLEMENT", 1)).not.toContain("Postgres");
+  }, ENGINE_TEST_MS);
+
   test("answering what does not wait on a question is a 409 naming the unit and its status; nothing changes", async () => {
     const { dir, script } = e.repo();
     await e.start(dir, script, { broken: { IMPLEMENT: [{ exit: 2 }] }, "*": { "*": [] } }, { "retries.failed": "0" });

@@ -9,6 +9,8 @@ const base: PromptInput = {
   worktree: "/repo/.ve/worktrees/parser",
   branch: "ve/parser",
   reason: { kind: "first" },
+  resumed: false,
+  answers: [],
   phaseTemplate: DEFAULT_PHASE_PROMPTS.IMPLEMENT,
   askHow: "run `ve agent ask \"your question\"`.",
   doneHow: "exit with status 0.",
@@ -33,11 +35,35 @@ describe("phase prompts", () => {
   });
 
   test("an answer comes first; a fresh session also gets the question it answers", () => {
-    const resumed = assemblePrompt({ ...base, reason: { kind: "answer", question: "Which format?", answer: "TOML", resumed: true } });
+    const answer = { kind: "answer", question: "Which format?", answer: "TOML" } as const;
+    const answers = [{ question: "Which format?", answer: "TOML" }];
+    const resumed = assemblePrompt({ ...base, reason: answer, resumed: true, answers });
     expect(resumed.startsWith("The operator's answer:\n\nTOML")).toBe(true);
     expect(resumed).not.toContain("Which format?");
-    const fresh = assemblePrompt({ ...base, reason: { kind: "answer", question: "Which format?", answer: "TOML", resumed: false } });
-    expect(fresh).toContain("> Which format?");
+    const fresh = assemblePrompt({ ...base, reason: answer, answers });
+    expect(fresh.startsWith("The operator's answer:\n\nTOML")).toBe(true);
+    expect(fresh).toContain("You asked:\n> Which format?\nThe operator answered:\n> TOML");
+    // Told once, also when the phase's list lacks the answer that is the run's reason.
+    expect(assemblePrompt({ ...base, reason: answer }).split("> Which format?")).toHaveLength(2);
+    expect(fresh.split("> Which format?")).toHaveLength(2);
+  });
+
+  test("a new session gets every answered question of the phase, oldest first, whatever the reason of its run; a resumed one is not told again", () => {
+    const answers = [
+      { question: "Which store?", answer: "SQLite,\nwith WAL" },
+      { question: "How long may an entry live?", answer: "One hour" },
+    ];
+    const retry = { kind: "retry", attempt: 3, error: "exit code 1" } as const;
+    const fresh = assemblePrompt({ ...base, reason: retry, answers });
+    expect(fresh).toContain("you asked the operator 2 questions");
+    const order = ["> Which store?", "> SQLite,\n> with WAL", "> How long may an entry live?", "> One hour", "exit code 1"].map((part) => fresh.indexOf(part));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    for (const reason of [{ kind: "interrupted" } as const, { kind: "first" } as const]) expect(assemblePrompt({ ...base, reason, answers })).toContain("> One hour");
+    const resumed = assemblePrompt({ ...base, reason: retry, resumed: true, answers });
+    expect(resumed).not.toContain("Which store?");
+    expect(resumed).toContain("exit code 1");
+    expect(assemblePrompt({ ...base, reason: retry })).not.toContain("asked the operator");
   });
 
   test("a conflict run lists every conflicted file and the base to merge", () => {

@@ -74,6 +74,16 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
+/**
+ * A token that starts with '-' but is a value: a lone '-' (stdin) or a negative number
+ * (`--priority -5`, an answer `-1`). No option of ve is spelt with a digit, so nothing is lost.
+ */
+function isValueToken(token: string): boolean {
+  if (token === "-") return true;
+  const second = token.charCodeAt(1);
+  return second >= 48 && second <= 57;
+}
+
 function usage(message: string, commandName: string): VeError {
   return new VeError("usage", `${message}; see \`${commandName} --help\`.`);
 }
@@ -104,7 +114,7 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
       positionals.push(...tokens.slice(i + 1));
       break;
     }
-    if (!token.startsWith("-") || token === "-") {
+    if (!token.startsWith("-") || isValueToken(token)) {
       positionals.push(token);
       continue;
     }
@@ -137,7 +147,7 @@ export function parseArgv(tokens: readonly string[], defs: Record<string, VeArgD
     if (inline !== undefined) value = inline;
     else {
       const next = tokens[i + 1];
-      if (next === undefined || (next.startsWith("-") && next !== "-")) throw usage(`${flag} needs a value`, commandName);
+      if (next === undefined || (next.startsWith("-") && !isValueToken(next))) throw usage(`${flag} needs a value`, commandName);
       value = next;
       i++;
     }

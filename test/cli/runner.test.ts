@@ -56,6 +56,13 @@ describe("parseArgv: values", () => {
     expect(parseArgv(["--name", "-"], defs, "ve x")).toEqual({ name: "-" });
   });
 
+  test("a negative number is a value, not an option (`inject --priority -5`)", () => {
+    expect(parseArgv(["--count", "-5"], defs, "ve x")).toEqual({ count: "-5" });
+    expect(parseArgv(["-n", "-0.5"], defs, "ve x")).toEqual({ count: "-0.5" });
+    const withPositional = { ...defs, text: { type: "positional", required: false } } satisfies Record<string, VeArgDef>;
+    expect(parseArgv(["-1"], withPositional, "ve x")).toEqual({ text: "-1" });
+  });
+
   test("booleans: --x, --x=true, --x=false, --no-x", () => {
     expect(parseArgv(["--verbose"], defs, "ve x")).toEqual({ verbose: true });
     expect(parseArgv(["--verbose=true"], defs, "ve x")).toEqual({ verbose: true });

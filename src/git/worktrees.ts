@@ -1,6 +1,7 @@
 // The repository's worktrees as git reports them, and the few changes the engine makes to them.
 // `git worktree list --porcelain` is the truth: the engine reconciles its units with it and
 // never assumes a directory it made is still there.
+import { existsSync } from "node:fs";
 import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 
 export interface Worktree {
@@ -48,7 +49,16 @@ export function parseWorktreeList(text: string): Worktree[] {
 }
 
 export async function listWorktrees(repo: string): Promise<Worktree[]> {
-  return parseWorktreeList(await git(["worktree", "list", "--porcelain"], { cwd: repo }));
+  const worktrees = parseWorktreeList(await git(["worktree", "list", "--porcelain"], { cwd: repo }));
+  // git never calls a locked worktree prunable, even when its directory is gone (a lock is
+  // how a removable disk says "keep my record"); the engine locks every worktree it owns, so
+  // one deleted by hand would look present.
+  for (const worktree of worktrees) {
+    if (worktree.prunable === null && !worktree.bare && !existsSync(worktree.path)) {
+      worktree.prunable = "its directory does not exist";
+    }
+  }
+  return worktrees;
 }
 
 /** The worktree where `refs/heads/<branch>` is checked out, if any. */

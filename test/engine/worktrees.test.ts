@@ -54,6 +54,16 @@ describe("unit worktrees", () => {
     expect(readFileSync(join(again.path, "work.txt"), "utf8")).toBe("done\n");
   });
 
+  test("a locked worktree deleted by hand is listed as gone (git itself reports only unlocked ones prunable)", async () => {
+    const { repo, stateDir } = project();
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect((await listWorktrees(repo)).find((w) => w.path === wt.path)?.prunable).toBeNull();
+    rmSync(wt.path, { recursive: true, force: true });
+    const listed = (await listWorktrees(repo)).find((w) => w.path === wt.path);
+    expect(listed?.locked).toContain("unit a");
+    expect(listed?.prunable).not.toBeNull();
+  });
+
   test("an existing branch of that name is used as it is, not reset", async () => {
     const { repo, stateDir } = project();
     sh(repo, "branch", "ve/a");

@@ -9,7 +9,7 @@ import { agentEnvironment } from "../agents/environment.ts";
 import { requireMinVersion } from "../agents/executables.ts";
 import { VeError } from "../errors.ts";
 import { commitIdentity, landBranch } from "../git/land.ts";
-import { deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
+import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
 import type { EngineRow, EngineStore, NextStep, RunRow } from "../state/engine.ts";
@@ -596,6 +596,18 @@ export class Engine {
       });
       return;
     }
+    if (result.kind === "busy") {
+      const how = BUSY_OPERATION_ENDS[result.operation];
+      this.state.advance(chunk, {
+        status: "NEEDS_ATTENTION",
+        reason: `${base} is in the middle of a ${result.operation} at ${result.checkout}`,
+        attention: {
+          kind: "merge",
+          reason: `${base} is in the middle of a ${result.operation} at ${result.checkout}; finish it (${how}), then \`ve orch retry ${chunk}\` lands it.`,
+        },
+      });
+      return;
+    }
     if (engine.conflict_runs < MAX_CONFLICT_RUNS) {
       this.state.advance(chunk, {
         status: "READY",
@@ -654,6 +666,14 @@ export class Engine {
     }
   }
 }
+
+/** How a person ends each git command that can stop half way in the base's checkout. */
+const BUSY_OPERATION_ENDS: Record<GitOperation, string> = {
+  rebase: "`git rebase --continue` or `git rebase --abort`",
+  merge: "`git commit` or `git merge --abort`",
+  "cherry-pick": "`git cherry-pick --continue` or `git cherry-pick --abort`",
+  revert: "`git revert --continue` or `git revert --abort`",
+};
 
 function questionStep(verdict: RunVerdict): NextStep {
   return {

@@ -7,7 +7,7 @@
 // merge commit there, and only when it is clean.
 import { VeError } from "../errors.ts";
 import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
-import { uncommittedChanges, worktreeOfBranch } from "./worktrees.ts";
+import { type GitOperation, checkoutOfBranch, uncommittedChanges } from "./worktrees.ts";
 
 /** A base that keeps moving under us is retried this often before giving up for now. */
 export const LAND_MAX_ATTEMPTS = 5;
@@ -20,7 +20,9 @@ export type LandResult =
   /** The branch and the base change the same lines. */
   | { kind: "conflict"; files: string[]; base_commit: string }
   /** The base is checked out at `checkout` with uncommitted changes; nothing was touched. */
-  | { kind: "dirty"; checkout: string; files: string[] };
+  | { kind: "dirty"; checkout: string; files: string[] }
+  /** The base is checked out (or being rebased) at `checkout` with a git command stopped half way; nothing was touched. */
+  | { kind: "busy"; checkout: string; operation: GitOperation };
 
 export interface LandOptions {
   repo: string;
@@ -87,11 +89,14 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
       })
     ).trim();
 
-    const checkout = await worktreeOfBranch(repo, base);
-    if (checkout === undefined) {
+    const found = await checkoutOfBranch(repo, base);
+    if (found === undefined) {
       const swap = await runGit(["update-ref", "-m", message, baseRef, commit, baseHead], { cwd: repo });
       if (swap.code === 0) return { kind: "landed", commit, checkout: null };
+    } else if (found.operation !== null) {
+      return { kind: "busy", checkout: found.worktree.path, operation: found.operation };
     } else {
+      const checkout = found.worktree;
       const changes = await uncommittedChanges(checkout.path);
       if (changes.length > 0) return { kind: "dirty", checkout: checkout.path, files: changes };
       // --ff-only: the checkout moves to exactly our merge commit, or not at all when its

@@ -1,7 +1,8 @@
 // The repository's worktrees as git reports them, and the few changes the engine makes to them.
 // `git worktree list --porcelain` is the truth: the engine reconciles its units with it and
 // never assumes a directory it made is still there.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 
 export interface Worktree {
@@ -61,10 +62,53 @@ export async function listWorktrees(repo: string): Promise<Worktree[]> {
   return worktrees;
 }
 
-/** The worktree where `refs/heads/<branch>` is checked out, if any. */
-export async function worktreeOfBranch(repo: string, branch: string): Promise<Worktree | undefined> {
+/** A git command stopped half way in a checkout; its branch must not move under it. */
+export type GitOperation = "rebase" | "merge" | "cherry-pick" | "revert";
+
+/** The git directory of a worktree: its `.git` directory, or where its `.git` file points. */
+function gitDirOf(worktree: string): string | undefined {
+  const dotGit = join(worktree, ".git");
+  try {
+    if (statSync(dotGit).isDirectory()) return dotGit;
+    const line = readFileSync(dotGit, "utf8").split("\n")[0] ?? "";
+    return line.startsWith("gitdir: ") ? resolve(worktree, line.slice("gitdir: ".length).trim()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The branch a rebase stopped in this git directory writes when it ends (`refs/heads/...`). */
+function rebasedBranch(gitDir: string): string | undefined {
+  for (const dir of ["rebase-merge", "rebase-apply"]) {
+    try {
+      return readFileSync(join(gitDir, dir, "head-name"), "utf8").trim();
+    } catch {}
+  }
+  return undefined;
+}
+
+function operationIn(gitDir: string): GitOperation | null {
+  if (existsSync(join(gitDir, "rebase-merge")) || existsSync(join(gitDir, "rebase-apply"))) return "rebase";
+  if (existsSync(join(gitDir, "MERGE_HEAD"))) return "merge";
+  if (existsSync(join(gitDir, "CHERRY_PICK_HEAD"))) return "cherry-pick";
+  if (existsSync(join(gitDir, "REVERT_HEAD"))) return "revert";
+  return null;
+}
+
+/**
+ * The worktree where `refs/heads/<branch>` is checked out, or is being rebased (git detaches
+ * HEAD for a rebase and writes the branch when it ends, so moving the branch meanwhile would
+ * make the user's `git rebase --continue` fail), and what git command is stopped half way there.
+ */
+export async function checkoutOfBranch(repo: string, branch: string): Promise<{ worktree: Worktree; operation: GitOperation | null } | undefined> {
   const ref = `refs/heads/${branch}`;
-  return (await listWorktrees(repo)).find((w) => w.branch === ref && !w.bare);
+  for (const worktree of await listWorktrees(repo)) {
+    if (worktree.bare) continue;
+    const gitDir = gitDirOf(worktree.path);
+    if (worktree.branch === ref) return { worktree, operation: gitDir === undefined ? null : operationIn(gitDir) };
+    if (worktree.branch === null && gitDir !== undefined && rebasedBranch(gitDir) === ref) return { worktree, operation: "rebase" };
+  }
+  return undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processesWithCwdInside } from "../../src/platform/process.ts";
-import { git, expectOk, useEngineProjects } from "./engine-harness.ts";
+import { GIT_ENV, git, expectOk, useEngineProjects } from "./engine-harness.ts";
 import { json, waitFor } from "./harness.ts";
 
 const e = useEngineProjects();
@@ -130,6 +130,32 @@ describe("the engine", () => {
     await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
     expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\n");
     expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("my unsaved edit\n");
+    expect(git(dir, "status", "--porcelain")).toBe("");
+  }, ENGINE_TEST_MS);
+
+  test("the base being rebased in the user's checkout: NEEDS_ATTENTION merge, the rebase untouched and able to finish; then retry lands it", async () => {
+    const { dir, script } = e.repo();
+    writeFileSync(join(dir, "mine.txt"), "1\n");
+    git(dir, "add", "-A");
+    git(dir, "commit", "-q", "-m", "mine 1");
+    writeFileSync(join(dir, "mine.txt"), "2\n");
+    git(dir, "commit", "-q", "-am", "mine 2");
+    // Stopped at its first pick: HEAD detached, the status clean, main written when it ends.
+    const rebase = Bun.spawnSync(["git", "rebase", "-i", "HEAD~2"], { cwd: dir, env: { ...process.env, ...GIT_ENV, GIT_SEQUENCE_EDITOR: "sed -i 1s/^pick/edit/" } });
+    expect(rebase.exitCode).toBe(0);
+    const before = git(dir, "rev-parse", "main");
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT", "--base", "main"]));
+    const [a] = await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION" || us[0]?.status === "DONE");
+    expect(a?.attention?.kind).toBe("merge");
+    expect(a?.attention?.reason).toContain("rebase");
+    expect(git(dir, "rev-parse", "main")).toBe(before);
+    git(dir, "rebase", "--continue");
+    expect(git(dir, "branch", "--show-current")).toBe("main");
+    expectOk(await e.ve(dir, ["orch", "retry", "a"]));
+    await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\n");
+    expect(git(dir, "log", "--first-parent", "--format=%s", "main").split("\n").slice(0, 3)).toEqual(["Land a (ve)", "mine 2", "mine 1"]);
     expect(git(dir, "status", "--porcelain")).toBe("");
   }, ENGINE_TEST_MS);
 

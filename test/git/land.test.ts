@@ -5,7 +5,9 @@ import { VeError } from "../../src/errors.ts";
 import { landBranch, mergeTree } from "../../src/git/land.ts";
 import { deleteMergedBranch, listWorktrees, uncommittedChanges } from "../../src/git/worktrees.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { commitFiles, initRepo, sh } from "./support.ts";
+import { spawnSync } from "bun";
+import { gitEnvironment } from "../../src/git/git.ts";
+import { TEST_GIT_IDENTITY, commitFiles, initRepo, sh } from "./support.ts";
 
 const tempDir = useTempDirs("ve-land");
 
@@ -56,6 +58,42 @@ describe("landing a unit branch", () => {
     expect(sh(repo, "rev-parse", "main")).toBe(before);
     expect(readFileSync(join(repo, "README.md"), "utf8")).toBe("my edit\n");
     expect(readFileSync(join(repo, "notes.txt"), "utf8")).toBe("untracked\n");
+  });
+
+  test("base being rebased in a checkout (HEAD detached meanwhile): nothing moves, and the rebase can finish", async () => {
+    const { repo } = repoWithUnitBranch();
+    commitFiles(repo, { "mine.txt": "1\n" }, "mine 1");
+    commitFiles(repo, { "mine.txt": "2\n" }, "mine 2");
+    // `edit` on the first pick stops the rebase there, with a clean status.
+    const editor = { ...TEST_GIT_IDENTITY, GIT_SEQUENCE_EDITOR: "sed -i 1s/^pick/edit/" };
+    const stopped = spawnSync(["git", "rebase", "-i", "HEAD~2"], { cwd: repo, env: gitEnvironment(editor) });
+    expect(stopped.exitCode).toBe(0);
+    expect(existsSync(join(repo, ".git", "rebase-merge"))).toBe(true);
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+    const before = sh(repo, "rev-parse", "main");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result).toEqual({ kind: "busy", checkout: repo, operation: "rebase" });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    sh(repo, "rebase", "--continue");
+    expect(sh(repo, "branch", "--show-current")).toBe("main");
+    expect(sh(repo, "log", "-1", "--format=%s", "main")).toBe("mine 2");
+  });
+
+  test("base checked out in the middle of a merge that left nothing to commit: nothing moves", async () => {
+    const { repo } = repoWithUnitBranch();
+    // A side branch that adds a file and takes it away again: its merge changes nothing.
+    sh(repo, "checkout", "-q", "-b", "side");
+    commitFiles(repo, { "tmp.txt": "t\n" }, "add");
+    sh(repo, "rm", "-q", "tmp.txt");
+    sh(repo, "commit", "-q", "-m", "remove");
+    sh(repo, "checkout", "-q", "main");
+    sh(repo, "merge", "--no-ff", "--no-commit", "side");
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+    expect(existsSync(join(repo, ".git", "MERGE_HEAD"))).toBe(true);
+    const before = sh(repo, "rev-parse", "main");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result).toEqual({ kind: "busy", checkout: repo, operation: "merge" });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
   });
 
   test("a conflict names the files and changes nothing", async () => {

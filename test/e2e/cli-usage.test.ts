@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { VE, run, useProjects } from "./harness.ts";
-import { hasUtilLinuxScript } from "../helpers/processes.ts";
+import { hasUtilLinuxScript, onPty } from "../helpers/processes.ts";
 
 const { project, ve } = useProjects("ve-usage");
 const hasScript = hasUtilLinuxScript("cli-usage terminal tests");
@@ -86,7 +86,8 @@ describe("colour", () => {
   /** `ve args` on a pseudo-terminal (through `script`), as a person would see it. */
   function onTerminal(args: string[], env: Record<string, string | undefined>) {
     const command = [VE, ...args].map((a) => `'${a}'`).join(" ");
-    return run(["script", "-qfec", command, "/dev/null"], { env });
+    const terminal = onPty(command);
+    return run(terminal.argv, { env: { ...terminal.env, ...env } });
   }
 
   test.skipIf(!hasScript)("only on a terminal, and never with NO_COLOR", async () => {

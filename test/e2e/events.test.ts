@@ -7,7 +7,7 @@ import { createConnection } from "node:net";
 import { readFileSync } from "node:fs";
 import { SseParser, type SseMessage } from "../../src/client/sse.ts";
 import { DaemonStatus } from "../../src/models/index.ts";
-import { hasUtilLinuxScript } from "../helpers/processes.ts";
+import { hasUtilLinuxScript, onPty } from "../helpers/processes.ts";
 import { VE, jsonOf, killQuietly, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-events");
@@ -256,7 +256,8 @@ describe("ve orch watch", () => {
     for (const command of [["orch", "watch"], ["orch", "events"]]) {
       // exec: the terminal's SIGINT then reaches ve alone, not a shell waiting on it as well.
       const shell = `stty cols 100 rows 30; exec '${VE}' ${command.join(" ")} --project-dir '${dir}'`;
-      const pty = follow(["script", "-qfec", shell, "/dev/null"]);
+      const terminal = onPty(shell);
+      const pty = follow(terminal.argv, terminal.env);
       const marker = `${command[1]}-probe`;
       await waitFor(async () => {
         if (!pty.out.includes(marker)) await api(socket, "POST", "/work-units", { chunk: `${marker}-${Date.now()}` }).catch(() => {});

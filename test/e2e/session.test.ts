@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { DaemonStatus } from "../../src/models/index.ts";
 import { VE, isRunning, jsonOf, killQuietly, procStat, useProjects, waitFor } from "./harness.ts";
-import { hasUtilLinuxScript } from "../helpers/processes.ts";
+import { hasUtilLinuxScript, onPty } from "../helpers/processes.ts";
 
 const { project, ve } = useProjects("ve-session");
 const hasScript = hasUtilLinuxScript("session terminal tests");
@@ -80,7 +80,8 @@ describe("the daemon is detached from its starter", () => {
   test.skipIf(!hasScript)("Ctrl-C typed on the terminal that started it does not end it", async () => {
     const dir = project();
     // `script` gives the job a real pseudo-terminal; ^C on it is the terminal's SIGINT.
-    const term = Bun.spawn(["script", "-qfec", startJob(dir), "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    const terminal = onPty(startJob(dir));
+    const term = Bun.spawn(terminal.argv, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, ...terminal.env } });
     let shell: number | undefined;
     try {
       shell = Number((await readUntil(term.stdout, /STARTED (\d+)/))[1]);
@@ -103,7 +104,8 @@ describe("the daemon is detached from its starter", () => {
 
   test.skipIf(!hasScript)("closing the terminal that started it does not end it", async () => {
     const dir = project();
-    const term = Bun.spawn(["script", "-qfec", startJob(dir), "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    const terminal = onPty(startJob(dir));
+    const term = Bun.spawn(terminal.argv, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, ...terminal.env } });
     let shell: number | undefined;
     try {
       shell = Number((await readUntil(term.stdout, /STARTED (\d+)/))[1]);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { DaemonStatus, WorkUnitList } from "../../src/models/index.ts";
 import { VE, jsonOf, run, useProjects } from "./harness.ts";
-import { hasUtilLinuxScript } from "../helpers/processes.ts";
+import { hasUtilLinuxScript, onPty } from "../helpers/processes.ts";
 
 const { project, ve } = useProjects("ve-width");
 const hasScript = hasUtilLinuxScript("terminal-width terminal tests");
@@ -21,7 +21,8 @@ async function projectWithLongNames(): Promise<string> {
 /** `ve args` on a pseudo-terminal `columns` wide, as a person would see it. */
 function onTerminal(args: string[], columns: number, env: Record<string, string | undefined> = {}) {
   const command = [VE, ...args].map((a) => `'${a}'`).join(" ");
-  return run(["script", "-qfec", `stty cols ${columns} rows 40; ${command}`, "/dev/null"], { env: { COLUMNS: undefined, ...env } });
+  const terminal = onPty(`stty cols ${columns} rows 40; ${command}`);
+  return run(terminal.argv, { env: { COLUMNS: undefined, ...terminal.env, ...env } });
 }
 
 const lines = (text: string) => text.replaceAll("\r", "").trimEnd().split("\n");

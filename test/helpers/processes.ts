@@ -214,3 +214,13 @@ export function hasUtilLinuxScript(what: string): boolean {
   if (reason !== undefined) console.log(`${what} skipped: ${reason}`);
   return reason === undefined;
 }
+
+/**
+ * `shellCommand` on a pseudo-terminal: the argv for util-linux `script`, and the environment to
+ * add. script runs `$SHELL -c`, and shells differ in what a Ctrl-C typed on the terminal does to
+ * a shell waiting on a command (dash dies of it at once, exit 130; bash waits for the command),
+ * so the shell is /bin/sh whatever the machine's $SHELL is.
+ */
+export function onPty(shellCommand: string): { argv: string[]; env: { SHELL: string } } {
+  return { argv: ["script", "-qfec", shellCommand, "/dev/null"], env: { SHELL: "/bin/sh" } };
+}

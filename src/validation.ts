@@ -73,8 +73,11 @@ export function illFormedStringPath(value: unknown, path = ""): string | undefin
 
 /** A compiled checker that returns the typed value or throws `validation_failed`. */
 export function compileValidator<T extends TSchema>(schema: T, root: string): (value: unknown) => Static<T> {
-  const compiled = TypeCompiler.Compile(schema);
+  // Compiled at the first check, not here: validators are made when their modules load, and
+  // compiling them then weighs on the idle daemon's RSS (see serializer in api/respond.ts).
+  let compiled: ReturnType<typeof TypeCompiler.Compile<T>> | undefined;
   return (value: unknown) => {
+    compiled ??= TypeCompiler.Compile(schema);
     if (compiled.Check(value)) {
       const bad = illFormedStringPath(value);
       if (bad === undefined) return value as Static<T>;

@@ -14,6 +14,7 @@ import { type ProjectPaths, projectPaths } from "../../src/project/paths.ts";
 import { Store } from "../../src/state/store.ts";
 import { VERSION } from "../../src/version.ts";
 import { useTempDirs } from "../helpers/temp.ts";
+import { unusedPort } from "../helpers/ports.ts";
 
 const VERSION_FIXTURE = join(import.meta.dir, "fixtures", "version-warning.ts");
 const tempDir = useTempDirs("ve-client");
@@ -270,9 +271,7 @@ describe("Client over loopback TCP (port + token files)", () => {
 
   test("a port file left by a dead daemon: daemon_not_running naming the port file", async () => {
     const { paths } = project();
-    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x") });
-    const port = probe.port as number;
-    probe.stop(true);
+    const port = unusedPort();
     writeFileSync(paths.port, `${port}\n`, { mode: 0o600 });
     writeFileSync(paths.token, "t\n", { mode: 0o600 });
     const error = await veError(() => new Client(paths, { timeoutMs: 3000 }).status());

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Server, Socket, TCPSocketListener, UnixSocketListener } from "bun";
 import { type HttpResponse, type TransportFailure, TransportError, exchange } from "../../src/client/http.ts";
 import { useTempDirs } from "../helpers/temp.ts";
+import { unusedPort } from "../helpers/ports.ts";
 
 const tempDir = useTempDirs("ve-http");
 const socketPath = () => join(tempDir(), "s.sock");
@@ -283,9 +284,7 @@ describe("exchange: failures, each reported as a kind", () => {
   });
 
   test("a TCP port nobody listens on: connect ECONNREFUSED", async () => {
-    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x") });
-    const port = probe.port as number;
-    probe.stop(true);
+    const port = unusedPort();
     const result = await failure(exchange({ hostname: "127.0.0.1", port }, { method: "GET", path: "/" }, 2000));
     expect(result).toMatchObject({ kind: "connect", code: "ECONNREFUSED" });
   });

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { DaemonStatus, StartResult, WorkUnitList } from "../../src/models/index.ts";
+import { unusedPort } from "../helpers/ports.ts";
 import { tcpListenAddresses } from "../helpers/processes.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { isRunning, json, useProjects, waitFor } from "./harness.ts";
@@ -125,9 +126,7 @@ describe("TCP mode", () => {
     } finally {
       blocker.stop(true);
     }
-    const free = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-    const port = free.port as number;
-    free.stop(true);
+    const port = unusedPort();
     const daemon = await startJson(project(), ["--tcp", "--port", String(port)]);
     expect(daemon.port).toBe(port);
   });

@@ -168,20 +168,27 @@ export class EngineApi {
     return last?.reason ?? "set NEEDS_ATTENTION by hand";
   }
 
-  private toRun(row: RunRow, calls: AgentCall[]): Run {
-    return { ...row, agent_calls: calls, log: runLogPath(this.paths.stateDir, row.chunk, row.id) };
+  private toRun(row: RunRow, calls: AgentCall[], answer: { answer: string; answered_at: string } | undefined): Run {
+    return {
+      ...row,
+      agent_calls: calls,
+      answer: answer?.answer ?? null,
+      answered_at: answer?.answered_at ?? null,
+      log: runLogPath(this.paths.stateDir, row.chunk, row.id),
+    };
   }
 
   runs(chunk?: string): Run[] {
     if (chunk !== undefined) this.state.store.get(chunk);
     const calls = this.state.agentCallsByRun(chunk);
-    return this.state.runs(chunk).map((r) => this.toRun(r, calls.get(r.id) ?? []));
+    const answers = this.state.answersByRun(chunk);
+    return this.state.runs(chunk).map((r) => this.toRun(r, calls.get(r.id) ?? [], answers.get(r.id)));
   }
 
   run(id: string): Run {
     const row = this.state.run(id);
     if (!row) throw new VeError("not_found", `No run with id '${id}'; \`ve orch runs\` lists them.`, { run_id: id });
-    return this.toRun(row, this.state.agentCalls(id));
+    return this.toRun(row, this.state.agentCalls(id), this.state.answersByRun(row.chunk).get(id));
   }
 
   /**

@@ -57,6 +57,9 @@ export const Run = Type.Object(
     summary: nullable(Type.String()),
     /** What its agent told the daemon (ask_operator, report_done, `ve agent`, AskUserQuestion), in order. */
     agent_calls: Type.Array(AgentCall),
+    /** The operator's answer to the question it asked (`ve orch answer`); null while there is none. */
+    answer: nullable(Type.String()),
+    answered_at: nullable(Timestamp),
     /** Where its output is kept. */
     log: Type.String(),
   },

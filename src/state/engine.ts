@@ -313,6 +313,16 @@ export class EngineStore {
       .all(chunk, phase) as PhaseAnswer[];
   }
 
+  /** The operator's answers by the run whose question each answers (every run, or one unit's). */
+  answersByRun(chunk?: string): Map<string, { answer: string; answered_at: string }> {
+    const rows = (
+      chunk === undefined
+        ? this.db.query("SELECT run_id, answer, answered_at FROM operator_answers WHERE run_id IS NOT NULL ORDER BY id").all()
+        : this.db.query("SELECT run_id, answer, answered_at FROM operator_answers WHERE run_id IS NOT NULL AND chunk = ? ORDER BY id").all(chunk)
+    ) as { run_id: string; answer: string; answered_at: string }[];
+    return new Map(rows.map(({ run_id, ...answer }) => [run_id, answer]));
+  }
+
   // --- runs ----------------------------------------------------------------------------------
 
   /**

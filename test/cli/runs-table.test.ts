@@ -27,6 +27,8 @@ function run(overrides: Partial<Run>): Run {
     output_tokens: 80,
     summary: null,
     agent_calls: [],
+    answer: null,
+    answered_at: null,
     log: "/p/.ve/runs/parser/x.jsonl",
     ...overrides,
   };

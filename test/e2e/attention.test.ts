@@ -281,6 +281,17 @@ describe("the attention queue", () => {
     // The next phase starts clean.
     for (const part of ["Which store?", "SQLite", "One hour"]) expect(prompt("auto", "IMPLEMENT", 1)).not.toContain(part);
     expect(prompt("fresh", "IMPLEMENT", 1)).not.toContain("Postgres");
+    // Each run that asked carries the operator's answer in `ve orch runs --json`.
+    const runs = json<{ runs: { phase: string; outcome: string | null; answer: string | null; answered_at: string | null; ended_at: string | null }[] }>(
+      expectOk(await e.ve(dir, ["orch", "runs", "auto", "--json"])),
+    ).runs;
+    expect(runs.filter((r) => r.phase === "PLAN").map((r) => [r.outcome, r.answer])).toEqual([
+      ["question", "SQLite"],
+      ["question", "One hour"],
+      ["failed", null],
+      ["completed", null],
+    ]);
+    expect((runs[0]?.answered_at ?? "") > (runs[0]?.ended_at ?? "")).toBe(true);
   }, ENGINE_TEST_MS);
 
   test("answering what does not wait on a question is a 409 naming the unit and its status; nothing changes", async () => {

@@ -1,5 +1,6 @@
 // What the API's engine routes ask of the engine: one object, so the routes stay thin and the
 // engine's rules stay here.
+import { existsSync } from "node:fs";
 import { attentionOrder, quoteChunkName } from "../domain.ts";
 import { VeError } from "../errors.ts";
 import { listWorktrees, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
@@ -259,6 +260,9 @@ export class EngineApi {
       .list()
       .filter((u) => u.scheduled)
       .map((u) => ({ chunk: u.chunk, scheduled: true, inFlight: u.status !== "DONE" }));
+    // A project that only tracks units (git or not) never had an engine worktree: asking git
+    // would fail outside a repository.
+    if (units.length === 0 && !existsSync(`${this.paths.stateDir}/worktrees`)) return [];
     const rows = reconcileWorktrees(this.paths.stateDir, units, await listWorktrees(this.paths.root));
     return Promise.all(
       rows.map(async (row) => ({ ...row, size_bytes: withSizes && row.state !== "missing" ? await diskUsageBytes(row.path) : null })),

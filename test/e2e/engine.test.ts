@@ -248,8 +248,12 @@ describe("the engine refuses and recovers", () => {
     const noGit = await e.ve(plain, ["orch", "inject", "a"]);
     expect(noGit.code).toBe(1);
     expect(noGit.stderr).toContain("not a git repository");
-    // Tracking needs no git.
+    // Tracking needs no git, and a project without it has no engine worktrees to list.
     expectOk(await e.ve(plain, ["orch", "work-unit", "create", "a"]));
+    const listed = await e.ve(plain, ["orch", "worktree", "list", "--json"]);
+    expectOk(listed);
+    expect(json<{ worktrees: unknown[] }>(listed).worktrees).toEqual([]);
+    expectOk(await e.ve(plain, ["orch", "worktree", "prune", "--apply"]));
   }, ENGINE_TEST_MS);
 
   test("a chunk whose branch exists already is refused, naming the branch", async () => {

@@ -495,10 +495,10 @@ export class Engine {
     if (verdict.outcome === "completed") {
       const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
       try {
-        await commitWorktree(active.worktree, message, await commitIdentity(this.repo));
+        await commitWorktree(active.worktree, unitBranch(run.chunk), message, await commitIdentity(this.repo));
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
-        return { status: "NEEDS_ATTENTION", reason: `the work of ${run.phase} could not be committed: ${why}`, attention: { kind: "error", reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: ${why}` } };
+        return { status: "NEEDS_ATTENTION", reason: `the work of ${run.phase} could not be committed: ${why}`, attention: { kind: "error", reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: ${why} Then \`ve orch retry ${run.chunk}\` runs the phase again.` } };
       }
       const fresh = { retries: {}, retry_at: null, retry_kind: null, next_reason: null };
       if (run.purpose === "resolve") return { status: "READY", reason: "conflicts resolved; landing again", engine: { ...fresh, stage: "landing" }, phase_done: true };

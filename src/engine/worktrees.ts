@@ -5,6 +5,7 @@
 // so `git worktree prune` never takes it from under an agent.
 import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { VeError } from "../errors.ts";
 import { git, resolveCommit, runGit } from "../git/git.ts";
 import { addWorktree, branchExists, listWorktrees, lockWorktree, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
 
@@ -87,8 +88,23 @@ export async function copyIncludedFiles(repo: string, worktree: string): Promise
   return files;
 }
 
-/** Commits whatever the agent left in the worktree; returns the new commit, or null when there was nothing. */
-export async function commitWorktree(worktree: string, message: string, identity: Record<string, string>): Promise<string | null> {
+/**
+ * Commits whatever the agent left in the worktree on the unit's `branch`; returns the new
+ * commit, or null when there was nothing. A worktree the agent switched to another branch or a
+ * detached HEAD is refused, nothing committed: the landing takes the unit's branch, so work
+ * committed anywhere else would be lost with the worktree once the unit lands.
+ */
+export async function commitWorktree(worktree: string, branch: string, message: string, identity: Record<string, string>): Promise<string | null> {
+  const head = await runGit(["symbolic-ref", "--quiet", "HEAD"], { cwd: worktree });
+  const on = head.code === 0 ? head.stdout.trim() : null;
+  if (on !== `refs/heads/${branch}`) {
+    const where = on === null ? "a detached HEAD" : `the branch ${on.replace(/^refs\/heads\//, "")}`;
+    throw new VeError(
+      "git_failed",
+      `the agent left ${worktree} on ${where} instead of ${branch}; nothing was committed and its work is still there. Bring it to ${branch} (\`git -C '${worktree}' switch ${branch}\`, then merge or cherry-pick what was committed elsewhere).`,
+      { worktree, branch, head: on },
+    );
+  }
   await git(["add", "-A"], { cwd: worktree });
   const staged = await runGit(["diff", "--cached", "--quiet"], { cwd: worktree });
   if (staged.code === 0) return null;

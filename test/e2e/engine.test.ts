@@ -159,6 +159,26 @@ describe("the engine", () => {
     expect(git(dir, "status", "--porcelain")).toBe("");
   }, ENGINE_TEST_MS);
 
+  test("an agent that moves its worktree off the unit's branch: nothing is committed or landed, NEEDS_ATTENTION error; back on the branch, retry lands the work", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, {
+      a: { IMPLEMENT: [[{ git: ["switch", "-q", "--detach"] }, { write: { "a.txt": "a\n" } }], [{ append: { "a.txt": "again\n" } }]], "*": [] },
+    });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [a] = await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION" || us[0]?.status === "DONE");
+    expect(a?.status).toBe("NEEDS_ATTENTION");
+    expect(a?.attention?.kind).toBe("error");
+    expect(a?.attention?.reason).toContain("detached HEAD instead of ve/a");
+    expect(a?.attention?.reason).toContain("ve orch retry a");
+    const worktree = join(dir, ".ve", "worktrees", "a");
+    expect(readFileSync(join(worktree, "a.txt"), "utf8")).toBe("a\n");
+    expect(existsSync(join(dir, "a.txt"))).toBe(false);
+    git(worktree, "switch", "-q", "ve/a");
+    expectOk(await e.ve(dir, ["orch", "retry", "a"]));
+    await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\nagain\n");
+  }, ENGINE_TEST_MS);
+
   test("kill -9 of the daemon while agents run: the next start ends the orphans, closes the runs interrupted, and they land", async () => {
     const { dir, script } = e.repo();
     await e.start(dir, script, {

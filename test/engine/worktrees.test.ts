@@ -47,7 +47,7 @@ describe("unit worktrees", () => {
     const { repo, stateDir } = project();
     const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
     writeFileSync(join(wt.path, "work.txt"), "done\n");
-    expect(await commitWorktree(wt.path, "a: IMPLEMENT", await commitIdentity(repo))).not.toBeNull();
+    expect(await commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).not.toBeNull();
     rmSync(wt.path, { recursive: true, force: true });
     const again = await ensureUnitWorktree(repo, stateDir, "a", "main");
     expect(again.createdFrom).toBeNull();
@@ -75,10 +75,27 @@ describe("unit worktrees", () => {
     expect(sh(wt.path, "rev-parse", "HEAD")).toBe(tip);
   });
 
+  test("a worktree the agent moved off its branch is not committed: the work stays there, and the error says how to go on", async () => {
+    const { repo, stateDir } = project();
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const tip = sh(wt.path, "rev-parse", "HEAD");
+    for (const move of [["switch", "-q", "--detach"], ["switch", "-q", "-c", "elsewhere"]]) {
+      sh(wt.path, ...move);
+      writeFileSync(join(wt.path, "work.txt"), "mine\n");
+      const refused = commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo));
+      await expect(refused).rejects.toThrow(/ve\/a/);
+      await expect(refused).rejects.toThrow(/switch/);
+      expect(readFileSync(join(wt.path, "work.txt"), "utf8")).toBe("mine\n");
+      expect(sh(repo, "rev-parse", "ve/a")).toBe(tip);
+      sh(wt.path, "switch", "-q", "ve/a");
+    }
+    expect(await commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).not.toBeNull();
+  });
+
   test("committing an untouched worktree makes no commit; removal unlocks and removes it", async () => {
     const { repo, stateDir } = project();
     const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
-    expect(await commitWorktree(wt.path, "a: PLAN", await commitIdentity(repo))).toBeNull();
+    expect(await commitWorktree(wt.path, "ve/a", "a: PLAN", await commitIdentity(repo))).toBeNull();
     await removeUnitWorktree(repo, wt.path);
     expect(existsSync(wt.path)).toBe(false);
     expect((await listWorktrees(repo)).length).toBe(1);

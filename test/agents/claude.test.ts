@@ -189,8 +189,11 @@ describe("the claude backend's launch", () => {
     const fresh = await claudeBackend.launch(context(dir, { resumeSession: session }));
     expect(option(fresh.argv, "--session-id")).toBe(session);
     expect(fresh.argv).not.toContain("--resume");
+    // What the engine asks before it writes the prompt agrees with what launch does.
+    expect(await claudeBackend.canResume?.(session, context(dir).env)).toBe(false);
     mkdirSync(join(dir, "config", "projects", "-some-worktree"), { recursive: true });
     writeFileSync(join(dir, "config", "projects", "-some-worktree", `${session}.jsonl`), "{}\n");
+    expect(await claudeBackend.canResume?.(session, context(dir).env)).toBe(true);
     const resumed = await claudeBackend.launch(context(dir, { resumeSession: session }));
     expect(option(resumed.argv, "--resume")).toBe(session);
     expect(resumed.argv).not.toContain("--session-id");

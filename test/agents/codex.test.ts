@@ -236,10 +236,13 @@ describe("the codex backend's launch", () => {
     const thread = "01a23471-d6f5-70e2-8870-0a579e538e6c";
     const fresh = await codexBackend.launch(context(dir, { resumeSession: thread }));
     expect(fresh.argv).not.toContain("resume");
+    // What the engine asks before it writes the prompt agrees with what launch does.
+    expect(await codexBackend.canResume?.(thread, context(dir).env)).toBe(false);
     sessionFile(dir, thread, [
       { type: "session_meta", payload: { id: thread } },
       { type: "event_msg", payload: { type: "token_count", info: { total_token_usage: { input_tokens: 1000, cached_input_tokens: 200, output_tokens: 50 } } } },
     ]);
+    expect(await codexBackend.canResume?.(thread, context(dir).env)).toBe(true);
     const ctx = context(dir, { resumeSession: thread });
     const resumed = await codexBackend.launch(ctx);
     expect(resumed.argv.slice(-4)).toEqual(["resume", "--", thread, "-the prompt starts with a dash\n"]);

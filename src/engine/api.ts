@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { attentionOrder, quoteChunkName } from "../domain.ts";
 import { VeError } from "../errors.ts";
-import { listWorktrees, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
+import { listWorktrees, removeWorktree, uncommittedChanges, unlockWorktree } from "../git/worktrees.ts";
 import type {
   AgentAskRequest,
   AgentCall,
@@ -271,8 +271,22 @@ export class EngineApi {
 
   /** Removes worktrees no unit in flight owns; a dry run unless `apply`. Branches are kept. */
   async prune(apply: boolean): Promise<PruneResult> {
-    const orphans = (await this.worktrees()).filter((w) => w.state === "orphaned");
     const refused: PruneResult["refused"] = [];
+    const orphans: WorktreeInfo[] = [];
+    // Removing is `git worktree remove --force`: a worktree still holding work nobody committed
+    // (its unit deleted or forced DONE while its agent wrote) is kept, and the person told.
+    for (const worktree of (await this.worktrees()).filter((w) => w.state === "orphaned")) {
+      const changes = existsSync(worktree.path) ? await uncommittedChanges(worktree.path).catch(() => []) : [];
+      if (changes.length === 0) {
+        orphans.push(worktree);
+        continue;
+      }
+      const shown = changes.slice(0, 10).join(", ") + (changes.length > 10 ? ", ..." : "");
+      refused.push({
+        path: worktree.path,
+        reason: `it holds uncommitted changes (${shown}); commit them on its branch or remove them, then prune again (\`git worktree remove --force\` would discard them)`,
+      });
+    }
     const removed: WorktreeInfo[] = [];
     if (!apply) return { applied: false, worktrees: orphans, refused };
     for (const worktree of orphans) {

@@ -276,6 +276,25 @@ describe("the engine refuses and recovers", () => {
     expectOk(await e.ve(plain, ["orch", "worktree", "prune", "--apply"]));
   }, ENGINE_TEST_MS);
 
+  test("worktree prune keeps an orphaned worktree that holds uncommitted work, saying so, and removes a clean one", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, { "*": { IMPLEMENT: [{ print: "up" }, { hang: true }] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "dirty", "clean", "--phase", "IMPLEMENT"]));
+    await e.waitUnits(dir, (us) => us.length === 2 && us.every((u) => u.status === "RUNNING"));
+    for (const chunk of ["dirty", "clean"]) expectOk(await e.ve(dir, ["orch", "work-unit", "delete", chunk, "--force"]));
+    const dirty = join(dir, ".ve", "worktrees", "dirty");
+    writeFileSync(join(dirty, "unsaved.txt"), "work\n");
+    const preview = json<{ worktrees: { path: string }[]; refused: { path: string; reason: string }[] }>(await e.ve(dir, ["orch", "worktree", "prune", "--json"]));
+    expect(preview.worktrees.map((w) => w.path)).toEqual([join(dir, ".ve", "worktrees", "clean")]);
+    expect(preview.refused.map((r) => r.path)).toEqual([dirty]);
+    expect(preview.refused[0]?.reason).toContain("unsaved.txt");
+    const applied = await e.ve(dir, ["orch", "worktree", "prune", "--apply"]);
+    expectOk(applied);
+    expect(applied.stdout).toContain(`kept ${dirty}`);
+    expect(readFileSync(join(dirty, "unsaved.txt"), "utf8")).toBe("work\n");
+    expect(existsSync(join(dir, ".ve", "worktrees", "clean"))).toBe(false);
+  }, ENGINE_TEST_MS);
+
   test("a chunk whose branch exists already is refused, naming the branch", async () => {
     const { dir, script } = e.repo();
     git(dir, "branch", "ve/a");

@@ -1,8 +1,7 @@
 -- The operator's answers to the agents' questions (`ve orch answer`), each kept with the phase it
--- was given in. Every run of that phase after it is told them when its agent starts a new
--- session (the `command` backend always, Claude Code and Codex when their session cannot be
--- resumed or after `ve orch retry --fresh`), so a retry after the answered run failed does not
--- lose them. When the phase is completed they are settled: the next phase starts without them.
+-- was given in. The later runs of that phase are told them (a new session, the `command`
+-- backend's every run, a retry), so a retry after the answered run failed does not lose them.
+-- When the phase is completed they are settled: the next phase starts without them.
 CREATE TABLE operator_answers (
     id INTEGER PRIMARY KEY,
     chunk TEXT NOT NULL REFERENCES work_units (chunk) ON DELETE CASCADE ON UPDATE CASCADE,

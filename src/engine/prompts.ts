@@ -48,8 +48,8 @@ export interface PromptInput {
   /** The agent's own session continues: it has read everything said earlier in the phase. */
   resumed: boolean;
   /**
-   * Every question the operator answered in this phase, oldest first: told to an agent that
-   * starts a new session (not `resumed`), whatever the reason of its run.
+   * Every question the operator answered in this phase, oldest first: told in every run of the
+   * phase but a resumed session's reply to an answer (its conversation holds the earlier ones).
    */
   answers: readonly { question: string; answer: string }[];
   /** The phase prompt: the project's override, else the default. */
@@ -80,11 +80,15 @@ function quote(text: string): string {
 }
 
 /**
- * What a new session must be told of the phase so far. An answer that is this run's reason is
- * always among them, also when the phase's list lacks it (given before answers were kept).
+ * The phase's questions and answers so far. A new session knows none of them. A resumed one is
+ * told them again on a retry or after an interruption too: the run that failed may have died
+ * before its session recorded the answer it carried. Only a resumed session's reply to an
+ * answer goes without: each earlier answer led to a later turn, so the conversation holds it.
+ * An answer that is this run's reason is always among them, also when the phase's list lacks it
+ * (given before answers were kept).
  */
 function exchange(input: PromptInput): string | undefined {
-  if (input.resumed) return undefined;
+  if (input.resumed && input.reason.kind === "answer") return undefined;
   const answers = [...input.answers];
   const { reason } = input;
   if (reason.kind === "answer" && !answers.some((a) => a.question === reason.question && a.answer === reason.answer)) {

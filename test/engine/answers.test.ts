@@ -1,7 +1,7 @@
 // The operator's answers of a phase reach every later run of that phase: a run after an answer
 // that fails and is retried, a session that cannot be resumed (its transcript is gone), and
 // `retry --fresh` all get every question asked and answered in the phase, in order; a resumed
-// session is not told again what it already has; the next phase starts without them.
+// session's reply to an answer is only that answer; the next phase starts without them.
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -135,7 +135,7 @@ describe("the operator's answers of a phase", () => {
     for (const part of ["Which store?", "SQLite", "How long may an entry live?", "One hour"]) expect(t.prompt(5)).not.toContain(part);
   }, TEST_MS);
 
-  test("a resumed session is not told again what it has; `retry --fresh` starts a new session that gets every answer of the phase", async () => {
+  test("a resumed session's reply to an answer is only that answer; `retry --fresh` starts a new session that gets every answer of the phase", async () => {
     const t = setup(["ask:Which store?", "ask:How long may an entry live?", "fail", "ok", "ok", "ok"], { resumable: true, config: { "retries.failed": 0 } });
     await t.engine.start();
     await t.answer("Which store?", "SQLite");
@@ -153,5 +153,18 @@ describe("the operator's answers of a phase", () => {
     expect(fourth.every((p) => p >= 0)).toBe(true);
     expect([...fourth].sort((a, b) => a - b)).toEqual(fourth);
     expect(t.prompt(5)).not.toContain("SQLite");
+  }, TEST_MS);
+
+  test("a resumed session's retry after the answered run failed is told the phase's answers again (that run may have died before its session kept the answer)", async () => {
+    const t = setup(["ask:Which store?", "ask:How long may an entry live?", "fail", "ok", "ok", "ok"], { resumable: true, config: { "retries.failed": 1 } });
+    await t.engine.start();
+    await t.answer("Which store?", "SQLite");
+    await t.answer("How long may an entry live?", "One hour");
+    expect(await waitFor(() => t.unit().status === "DONE", SETTLE_MS)).toBe(true);
+    expect(t.launches[3]?.resumeSession).toBe("s-1");
+    expect(t.prompt(4)).toContain("the previous run failed");
+    const fourth = positions(t.prompt(4), ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"]);
+    expect(fourth.every((p) => p >= 0)).toBe(true);
+    expect([...fourth].sort((a, b) => a - b)).toEqual(fourth);
   }, TEST_MS);
 });

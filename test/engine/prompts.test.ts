@@ -48,7 +48,7 @@ describe("phase prompts", () => {
     expect(fresh.split("> Which format?")).toHaveLength(2);
   });
 
-  test("a new session gets every answered question of the phase, oldest first, whatever the reason of its run; a resumed one is not told again", () => {
+  test("every answered question of the phase, oldest first, whatever the reason of the run; a resumed session's reply to an answer only that answer", () => {
     const answers = [
       { question: "Which store?", answer: "SQLite,\nwith WAL" },
       { question: "How long may an entry live?", answer: "One hour" },
@@ -60,9 +60,12 @@ describe("phase prompts", () => {
     expect(order.every((at) => at >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     for (const reason of [{ kind: "interrupted" } as const, { kind: "first" } as const]) expect(assemblePrompt({ ...base, reason, answers })).toContain("> One hour");
+    // A resumed retry too: the run that failed may have died before its session kept the answer.
     const resumed = assemblePrompt({ ...base, reason: retry, resumed: true, answers });
-    expect(resumed).not.toContain("Which store?");
+    expect(resumed).toContain("> Which store?");
     expect(resumed).toContain("exit code 1");
+    const reply = assemblePrompt({ ...base, reason: { kind: "answer", question: "How long may an entry live?", answer: "One hour" }, resumed: true, answers });
+    expect(reply).not.toContain("Which store?");
     expect(assemblePrompt({ ...base, reason: retry })).not.toContain("asked the operator");
   });
 

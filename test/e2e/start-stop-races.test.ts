@@ -45,7 +45,7 @@ describe("start and stop racing", () => {
     const failed = runs.filter((r) => r.code !== 0).map((r) => r.stderr.trim());
     expect(failed).toEqual([]);
     // A start's child that lost the lock exits on its own, maybe just after its start returned.
-    expect(await waitFor(() => daemonPids(dir).length <= 1, 5000)).toBe(true);
+    expect(await waitFor(() => daemonPids(dir).length <= 1, 20_000, 50)).toBe(true);
   });
 
   test("a start during a graceful stop waits for it, then starts its own daemon", async () => {

@@ -70,6 +70,32 @@ const REASONS: Record<number, string> = {
 const longLived = new WeakSet<Request>();
 
 /**
+ * A request whose `signal` is aborted when its client goes away. The AbortController behind it
+ * is made only when a handler reads `signal` (GET /events' stream): making one for every
+ * request was a measurable part of a request's cost, and almost no handler looks.
+ */
+class FrontRequest extends Request {
+  #abort: AbortController | undefined;
+  #abandoned = false;
+
+  // Request's `signal` is an accessor on its prototype, which the types declare as a property.
+  // @ts-expect-error TS2611, see above
+  override get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#abandoned) this.#abort.abort();
+    }
+    return this.#abort.signal;
+  }
+
+  /** The client went away: the signal, made now or later, is aborted. */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#abort?.abort();
+  }
+}
+
+/**
  * Marks `request`'s answer as a stream that stays open as long as the client wants it (an SSE
  * stream): it is written as it comes, never buffered whole, and a graceful stop ends it at once
  * instead of waiting for it. No timer cuts any answer, streamed or not, however long the
@@ -121,8 +147,8 @@ interface Conn {
   endWhenFlushed: boolean;
   closed: boolean;
   peerEnded: boolean;
-  /** Ends the request in flight: its signal, and a stream being written. */
-  abort: AbortController | undefined;
+  /** The request in flight (its signal ends when the client goes), and a stream being written. */
+  request: FrontRequest | undefined;
   reader: { cancel(): Promise<void> } | undefined;
   /** The answer being written is a stream that a stop must end rather than wait for. */
   streaming: boolean;
@@ -375,7 +401,7 @@ export class Front {
       endWhenFlushed: false,
       closed: false,
       peerEnded: false,
-      abort: undefined,
+      request: undefined,
       reader: undefined,
       streaming: false,
       closeAfter: this.#stopping,
@@ -525,13 +551,12 @@ export class Front {
     conn.phase = "busy";
     conn.deadline = 0;
     conn.head = undefined;
-    const abort = new AbortController();
-    conn.abort = abort;
-    let request: Request;
+    let request: FrontRequest;
     try {
-      const init: RequestInit = { method: head.method, headers: head.headers, signal: abort.signal };
+      const init: RequestInit = { method: head.method, headers: head.headers };
       if (body && head.method !== "GET" && head.method !== "HEAD") init.body = body;
-      request = new Request(ORIGIN + head.target, init);
+      request = new FrontRequest(ORIGIN + head.target, init);
+      conn.request = request;
     } catch (error) {
       return this.#refuse(conn, malformed(`The request cannot be read (${quote((error as Error).message)})`));
     }
@@ -552,7 +577,7 @@ export class Front {
       conn.socket.terminate();
       return;
     } finally {
-      conn.abort = undefined;
+      conn.request = undefined;
       conn.reader = undefined;
       conn.streaming = false;
     }
@@ -730,7 +755,7 @@ export class Front {
     conn.closed = true;
     conn.queue = [];
     conn.queued = 0;
-    conn.abort?.abort();
+    conn.request?.abandon();
     conn.reader?.cancel().catch(() => {});
     const drained = conn.drained;
     conn.drained = undefined;

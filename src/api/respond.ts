@@ -2,6 +2,7 @@
 // can never drift from models.ts, and serialised once (the cache keeps the text).
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { textResponse } from "../daemon/front.ts";
 import { VERSION_HEADER } from "../version.ts";
 
 export type Serializer<T extends TSchema> = (value: Static<T>) => string;
@@ -22,7 +23,7 @@ export function serializer<T extends TSchema>(schema: T, name: string): Serializ
 }
 
 export function jsonResponse(body: string, version: string, status = 200): Response {
-  return new Response(body, {
+  return textResponse(body, {
     status,
     headers: { "content-type": "application/json", [VERSION_HEADER]: version },
   });

@@ -106,6 +106,19 @@ export function keepOpen(request: Request): void {
   longLived.add(request);
 }
 
+const knownText = new WeakMap<Response, string>();
+
+/**
+ * A Response with `text` as its body, which the front writes as it is instead of reading the
+ * body back (a promise and two copies of the text per answer). The API's JSON answers are made
+ * so (src/api/respond.ts); any other Response is read as usual.
+ */
+export function textResponse(text: string, init: ResponseInit): Response {
+  const response = new Response(text, init);
+  knownText.set(response, text);
+  return response;
+}
+
 export type Fetch = (request: Request) => Response | Promise<Response>;
 
 export interface FrontOptions {
@@ -129,6 +142,14 @@ interface Head {
 }
 
 type Phase = "waiting" | "body" | "busy" | "closing";
+
+/** An answer written whole: its status, its header lines so far, what ends the connection. */
+interface Whole {
+  status: number;
+  lines: string;
+  closeAfter: boolean;
+  noBody: boolean;
+}
 
 interface Conn {
   socket: Socket<Conn>;
@@ -571,7 +592,8 @@ export class Front {
     if (conn.closed) return;
     let close = head.close || conn.closeAfter || conn.peerEnded;
     try {
-      close = (await this.#write(conn, head, request, response, close)) || close;
+      const written = this.#write(conn, head, request, response, close);
+      close = (typeof written === "boolean" ? written : await written) || close;
     } catch (error) {
       // The answer's stream failed half-way: the client cannot be told in-band any more.
       conn.socket.terminate();
@@ -588,8 +610,11 @@ export class Front {
     this.#parse(conn);
   }
 
-  /** Writes `response`; returns whether the connection must close after it. */
-  async #write(conn: Conn, head: Head, request: Request, response: Response, close: boolean): Promise<boolean> {
+  /**
+   * Writes `response`; returns (or resolves to) whether the connection must close after it.
+   * An answer whose text is known (textResponse) is written at once, without a turn.
+   */
+  #write(conn: Conn, head: Head, request: Request, response: Response, close: boolean): boolean | Promise<boolean> {
     const status = response.status;
     let lines = "";
     let closeAfter = close;
@@ -613,35 +638,52 @@ export class Front {
     if (closeAfter) lines += "Connection: close\r\n";
     else if (head.http10) lines += "Connection: keep-alive\r\n";
     const noBody = head.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    // `body` is asked last: for an answer made from a string, asking makes a ReadableStream.
     const stream =
       !noBody &&
       status < 300 &&
-      response.body !== null &&
-      (longLived.has(request) || contentType.startsWith("text/event-stream"));
-    if (!stream) {
-      const lengthLine = status !== 204 && status !== 304 && status >= 200;
-      // JSON and text (every answer of the API) go out as one string: one native encoding and
-      // one write, where bytes would cost a copy into a buffer first.
-      const textual = TEXTUAL.test(contentType);
-      let body: Uint8Array | string | undefined;
-      try {
-        body = response.body === null ? undefined : textual ? await response.text() : new Uint8Array(await response.arrayBuffer());
-      } catch (error) {
-        return this.#write(conn, head, request, this.options.error(error), close);
-      }
-      if (conn.closed) return true;
-      if (typeof body === "string") {
-        const length = Buffer.byteLength(body);
-        const headText = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n${lines}${lengthLine ? `Content-Length: ${length}\r\n` : ""}\r\n`;
-        const headBytes = Buffer.byteLength(headText);
-        if (noBody) this.#sendText(conn, headText, headBytes);
-        else this.#sendText(conn, headText + body, headBytes + length);
-        return closeAfter;
-      }
-      if (lengthLine) lines += `Content-Length: ${body?.length ?? 0}\r\n`;
-      this.#send(conn, message(status, lines, noBody ? undefined : body));
+      (longLived.has(request) || contentType.startsWith("text/event-stream")) &&
+      response.body !== null;
+    if (stream) return this.#stream(conn, head, response, status, lines, closeAfter);
+    const answer: Whole = { status, lines, closeAfter, noBody };
+    const known = knownText.get(response);
+    if (known !== undefined) return this.#whole(conn, answer, known);
+    if (response.body === null) return this.#whole(conn, answer, undefined);
+    return this.#readWhole(conn, head, request, response, close, answer, TEXTUAL.test(contentType));
+  }
+
+  /** Reads a body the front does not know, then writes it whole. */
+  async #readWhole(conn: Conn, head: Head, request: Request, response: Response, close: boolean, answer: Whole, textual: boolean): Promise<boolean> {
+    let body: Uint8Array | string;
+    try {
+      body = textual ? await response.text() : new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      return this.#write(conn, head, request, this.options.error(error), close);
+    }
+    if (conn.closed) return true;
+    return this.#whole(conn, answer, body);
+  }
+
+  /** Writes an answer with its whole body, head and body at once; returns whether the connection must close. */
+  #whole(conn: Conn, { status, lines, closeAfter, noBody }: Whole, body: Uint8Array | string | undefined): boolean {
+    const lengthLine = status !== 204 && status !== 304 && status >= 200;
+    // JSON and text (every answer of the API) go out as one string: one native encoding and
+    // one write, where bytes would cost a copy into a buffer first.
+    if (typeof body === "string") {
+      const length = Buffer.byteLength(body);
+      const headText = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n${lines}${lengthLine ? `Content-Length: ${length}\r\n` : ""}\r\n`;
+      const headBytes = Buffer.byteLength(headText);
+      if (noBody) this.#sendText(conn, headText, headBytes);
+      else this.#sendText(conn, headText + body, headBytes + length);
       return closeAfter;
     }
+    if (lengthLine) lines += `Content-Length: ${body?.length ?? 0}\r\n`;
+    this.#send(conn, message(status, lines, noBody ? undefined : body));
+    return closeAfter;
+  }
+
+  /** Writes a streamed answer as it comes; resolves to whether the connection must close. */
+  async #stream(conn: Conn, head: Head, response: Response, status: number, lines: string, closeAfter: boolean): Promise<boolean> {
     // An HTTP/1.0 client cannot read chunks: it reads the stream until the connection closes.
     const chunked = !head.http10;
     if (chunked) this.#send(conn, message(status, `${lines}Transfer-Encoding: chunked\r\n`, undefined));

@@ -287,6 +287,8 @@ export class Engine {
         readAtRef(this.repo, base, promptOverridePath(unit.phase)),
       ]);
       active.worktree = worktree.path;
+      // The unit's `worktree` says where its work is, for people and scripts (`work-unit show`).
+      if (unit.worktree !== worktree.path) this.state.store.engineChange(run.chunk, { worktree: worktree.path }, `worktree ${worktree.path}`);
       if (worktree.included.length > 0) log.note(`copied into the new worktree from .worktreeinclude: ${worktree.included.join(", ")}`);
       const goal = await this.goalText(run.chunk, worktree.path, engine, unit.phase);
       const env = agentEnvironment({
@@ -577,6 +579,7 @@ export class Engine {
           return deleteMergedBranch(this.repo, branch, base);
         });
         if (!deleted) this.log.warn(`branch ${branch} holds commits ${base} lacks; kept`);
+        if (unit.worktree === path) this.state.store.engineChange(chunk, { worktree: null }, "worktree removed after landing");
       } catch (error) {
         this.log.warn(`cleaning up after landing '${chunk}': ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -30,6 +30,7 @@ export interface UnitJson {
   status: string;
   attention: { kind: string; reason: string } | null;
   blocked_by: string[];
+  worktree: string | null;
 }
 
 export function git(cwd: string, ...args: string[]): string {

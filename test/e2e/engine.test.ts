@@ -52,6 +52,21 @@ describe("the engine", () => {
     expect(new Set(shown.history.map((h) => h.new_phase))).toEqual(new Set(["GOAL", "PLAN", "IMPLEMENT", "COMPLETE"]));
   }, ENGINE_TEST_MS);
 
+  test("a unit's worktree field names its worktree while it is in flight, and is null once it landed and the worktree is gone", async () => {
+    const { dir, script } = e.repo();
+    const gate = `${script}.gate`;
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }, { wait_for_file: gate }], "*": [] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const worktree = join(dir, ".ve", "worktrees", "a");
+    const [running] = await e.waitUnits(dir, (us) => us[0]?.status === "RUNNING" && us[0]?.worktree !== null);
+    expect(running?.worktree).toBe(worktree);
+    writeFileSync(gate, "");
+    const [done] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE" || us[0]?.status === "NEEDS_ATTENTION");
+    expect(done?.status).toBe("DONE");
+    expect(done?.worktree).toBeNull();
+    expect(existsSync(worktree)).toBe(false);
+  }, ENGINE_TEST_MS);
+
   test("max_agents = 2 with 12 independent units: never more than 2 agents alive, all 12 land", async () => {
     const { dir, script } = e.repo();
     const chunks = Array.from({ length: 12 }, (_, i) => `u${i}`);

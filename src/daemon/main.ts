@@ -32,9 +32,6 @@ function onSignals(ending: Ending, log: () => Reporter, foreground: boolean): vo
 }
 
 export async function runDaemon(options: DaemonOptions): Promise<number> {
-  // The binary starts with a JIT reluctant to compile (right for one-shot CLI runs); a daemon
-  // runs for weeks and wants the normal policy.
-  Bun.unsafe.setJITPolicy(1);
   // Nothing this process creates is ever readable by another user, with no window in between.
   process.umask(0o077);
   const paths = projectPaths(options.root);
@@ -55,6 +52,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       const server = await add(new ServerService(paths, options, store.store, log.logger, fdLimit, engine.api));
       const files = () => [...lock.watched(), ...store.watched(), ...server.watched()];
       watch = await add(new StateWatchService(paths, files, ending, log.logger));
+      // The binary starts with a JIT reluctant to compile (right for one-shot CLI runs), and so
+      // does the daemon's start-up, which also runs once: compiling it cost the idle daemon its
+      // JIT threads and ~1 MB (docs/performance.md). Serving for weeks wants the normal policy.
+      Bun.unsafe.setJITPolicy(1);
+      // What only start-up used (its garbage, the code of the migrations and the route set-up)
+      // is given back now rather than carried while idle: ~1 MB. Bun.shrink, deprecated in the
+      // pinned Bun but the only way to release unused code, is skipped should it go away.
+      Bun.gc(true);
+      Bun.shrink?.();
     },
     { ending, reporter: () => log.logger, echoRefusals: options.foreground },
   );

@@ -100,7 +100,20 @@ export class ReferenceServer {
     });
     // Exactly one request, as `ve orch start`'s readiness probe makes exactly one to the daemon
     // (the idle memory figures compare processes that have served one request each).
-    const res = await fetch(`http://localhost${launch.probe}`, { unix: socket });
+    // The socket file exists from bind(), a moment before listen(): until then a connection is
+    // refused (Bun reports ECONNREFUSED or ENOENT), and a loaded machine widens that moment.
+    let res: Response | undefined;
+    await waitUntil(`the ${launch.name} to accept`, async () => {
+      try {
+        res = await fetch(`http://localhost${launch.probe}`, { unix: socket });
+        return true;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (child.exitCode === null && (code === "ECONNREFUSED" || code === "ENOENT")) return false;
+        throw error;
+      }
+    });
+    if (!res) throw new Error(`the ${launch.name} did not answer ${launch.probe}`);
     const body = await res.text();
     if (res.status !== 200) throw new Error(`the ${launch.name} answered ${launch.probe} with ${res.status}: ${body.slice(0, 200)}`);
     launch.checkProbe?.(body);

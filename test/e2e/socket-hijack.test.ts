@@ -82,6 +82,8 @@ function scene(): Scene | undefined {
   mkdirSync(attackerHome);
   chownSync(attackerHome, user.uid, user.gid);
   writeFileSync(join(attackerHome, "fake-daemon.py"), FAKE_DAEMON);
+  // The attacker's own file, readable by it whatever the umask the tests run under.
+  chownSync(join(attackerHome, "fake-daemon.py"), user.uid, user.gid);
   const dir = track(join(base, `project-${"p".repeat(100)}`));
   mkdirSync(dir);
   const digest = createHash("sha256").update(dir).digest("hex").slice(0, 16);

@@ -568,7 +568,7 @@ export class Engine {
       result = await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: `Land ${chunk} (ve)` }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why}` } });
+      this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why} Once that is fixed, \`ve orch retry ${chunk}\` lands it.` } });
       return;
     }
     if (result.kind === "landed" || result.kind === "already_landed") {

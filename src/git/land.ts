@@ -101,13 +101,18 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
       if (changes.length > 0) return { kind: "dirty", checkout: checkout.path, files: changes };
       // --ff-only: the checkout moves to exactly our merge commit, or not at all when its
       // branch moved since we read it (then the loop merges again).
-      const forward = await runGit(["merge", "--ff-only", "--no-edit", commit], { cwd: checkout.path });
+      const merge = ["merge", "--ff-only", "--no-edit", commit];
+      const forward = await runGit(merge, { cwd: checkout.path });
       if (forward.code === 0) return { kind: "landed", commit, checkout: checkout.path };
+      // Only a base that moved since it was read is merged again; a base still where it was
+      // means git refused to update that checkout (an index.lock of a git command running
+      // there, a file it cannot write), which no retry here fixes.
+      if ((await resolveCommit(baseRef, repo)) === baseHead) throw gitFailure(merge, checkout.path, forward);
     }
     if (attempt >= LAND_MAX_ATTEMPTS) {
       throw new VeError(
         "git_failed",
-        `The base branch ${base} kept moving while ${branch} was being landed (${attempt} tries); the landing is retried later.`,
+        `The base branch ${base} kept moving while ${branch} was being landed (${attempt} tries); nothing was landed.`,
         { base, branch },
       );
     }

@@ -96,6 +96,16 @@ describe("landing a unit branch", () => {
     expect(sh(repo, "rev-parse", "main")).toBe(before);
   });
 
+  test("a clean checkout of the base that git cannot update (index.lock held) is an error naming git's reason, not a base that kept moving", async () => {
+    const { repo } = repoWithUnitBranch();
+    writeFileSync(join(repo, ".git", "index.lock"), "");
+    const before = sh(repo, "rev-parse", "main");
+    const landing = landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    await expect(landing).rejects.toThrow(/index\.lock/);
+    await expect(landing).rejects.not.toThrow(/kept moving/);
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+  });
+
   test("a conflict names the files and changes nothing", async () => {
     const { repo } = repoWithUnitBranch({ "README.md": "theirs\n" });
     commitFiles(repo, { "README.md": "ours\n" }, "base edit");

@@ -27,8 +27,10 @@ function escapeRegExp(text: string): string {
 }
 
 /** How the command names field `field`: `--blocked-by`, `CHUNK`, `NEW_STATUS`, or undefined. */
-function labelOf(field: string, { defs }: Terms): string | undefined {
+function labelOf(field: string, { defs, args }: Terms): string | undefined {
   const flag = field.replaceAll("_", "-");
+  // `--goal-file F` gives the goal without --goal: name the flag that was typed.
+  if (args[flag] === undefined && typeof args[`${flag}-file`] === "string") return `the text of --${flag}-file`;
   const def = defs[flag];
   if (def && def.type !== "positional") return `--${flag}`;
   // The unit's own name reads better as words than as the placeholder in the usage line.

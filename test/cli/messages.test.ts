@@ -9,6 +9,8 @@ import create from "../../src/cli/commands/work-unit/create.ts";
 import remove from "../../src/cli/commands/work-unit/delete.ts";
 import status from "../../src/cli/commands/work-unit/status.ts";
 import update from "../../src/cli/commands/work-unit/update.ts";
+import inject from "../../src/cli/commands/orch/inject.ts";
+import { VeError } from "../../src/errors.ts";
 import { thrownVeError } from "../helpers/errors.ts";
 import { useStores } from "../helpers/stores.ts";
 
@@ -114,6 +116,14 @@ describe("daemon errors in the CLI's terms", () => {
     expect(stale).toContain("--expected-updated-at");
     expect(stale).toContain(unit.updated_at);
     expect(stale).toContain("ve orch work-unit show a");
+  });
+
+  test("a goal read from --goal-file is named by that flag, not by --goal, which was not given", async () => {
+    const tooLong = () => {
+      throw new VeError("validation_failed", "goal must be 1-100000 characters.", { field: "goal" });
+    };
+    expect(await shown(inject, ["a", "--goal-file", "goal.md"], tooLong)).toBe("the text of --goal-file must be 1-100000 characters.");
+    expect(await shown(inject, ["a", "--goal", "x"], tooLong)).toBe("--goal 'x' must be 1-100000 characters.");
   });
 
   test("codes and details stay as the daemon sent them", async () => {

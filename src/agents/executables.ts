@@ -51,12 +51,18 @@ export async function resolveExecutable(
   return found;
 }
 
+/**
+ * The program at `path`, absolute: a relative one (`./my-agent`) is taken from the daemon's
+ * directory, the project root, where it was checked; the agent starts in its worktree, where
+ * the same relative path would name another file or none.
+ */
 async function executableFile(path: string): Promise<string | undefined> {
   const { accessSync, constants, statSync } = await import("node:fs");
+  const { resolve } = await import("node:path");
   try {
     if (!statSync(path).isFile()) return undefined;
     accessSync(path, constants.X_OK);
-    return path;
+    return resolve(path);
   } catch {
     return undefined;
   }

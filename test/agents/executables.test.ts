@@ -1,7 +1,7 @@
 // A backend's program: found, its version read, and held against the backend's minimum.
 import { describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { installHint, parseVersion, readVersion, requireMinVersion, resolveExecutable } from "../../src/agents/executables.ts";
 import { compareVersions } from "../../src/version.ts";
 import { VeError } from "../../src/errors.ts";
@@ -84,5 +84,12 @@ describe("finding the program", () => {
       "The codex backend's program codex is not on the PATH; install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`.",
     );
     expect(installHint("command")).toBe("set it with `ve orch config backends.command.path /path/to/program`");
+  });
+
+  test("a relative path is taken from the daemon's directory (the project's) and given back absolute, so the agent's worktree does not change its meaning", async () => {
+    const path = program(tempDir(), "my-agent", "exit 0");
+    const relativePath = relative(process.cwd(), path);
+    expect(relativePath.startsWith("/")).toBe(false);
+    expect(await resolveExecutable("command", relativePath, undefined, "")).toBe(path);
   });
 });

@@ -312,6 +312,19 @@ describe("the engine refuses and recovers", () => {
     expect(existsSync(join(dir, ".ve", "worktrees", "clean"))).toBe(false);
   }, ENGINE_TEST_MS);
 
+  test("backends.command.path ./my-agent (the README's example: a script in the project, not committed) runs in the unit's worktree", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, {});
+    writeFileSync(join(dir, "my-agent"), '#!/bin/sh\necho "$VE_PHASE" >> "phases-$VE_CHUNK.txt"\n', { mode: 0o755 });
+    writeFileSync(join(dir, ".git", "info", "exclude"), "my-agent\n");
+    expectOk(await e.ve(dir, ["orch", "config", "backends.command.path", "./my-agent"]));
+    expectOk(await e.ve(dir, ["orch", "config", "--unset", "backends.command.args"]));
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [a] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE" || us[0]?.status === "NEEDS_ATTENTION");
+    expect(a?.attention?.reason ?? "").toBe("");
+    expect(readFileSync(join(dir, "phases-a.txt"), "utf8")).toBe("IMPLEMENT\nCOMPLETE\n");
+  }, ENGINE_TEST_MS);
+
   test("a chunk whose branch exists already is refused, naming the branch", async () => {
     const { dir, script } = e.repo();
     git(dir, "branch", "ve/a");

@@ -44,21 +44,46 @@ export interface AgentProcess extends ProcessIdentity {
   lastOutputAt(): number;
 }
 
+/**
+ * The longest line kept whole, in characters (the run log's own bound). An agent printing
+ * without newlines would otherwise grow one string in the daemon until it runs out of memory.
+ */
+export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+
 function splitLines(stream: ReadableStream<Uint8Array>, name: OutputStream, onLine: SpawnSpec["onLine"], touch: () => void) {
   const decoder = new TextDecoder();
   let partial = "";
+  // The line was cut and its rest is dropped until its newline.
+  let dropping = false;
+  const emit = (line: string) => onLine(name, line.endsWith("\r") ? line.slice(0, -1) : line);
+  const take = (text: string) => {
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf("\n", start);
+      if (end === -1) break;
+      if (dropping) dropping = false;
+      else emit(partial + text.slice(start, end));
+      partial = "";
+      start = end + 1;
+    }
+    if (dropping || start === text.length) return;
+    partial += text.slice(start);
+    if (partial.length > MAX_LINE_CHARS) {
+      onLine(name, `${partial.slice(0, MAX_LINE_CHARS)} [ve: the rest of this line, beyond ${MAX_LINE_CHARS} characters, was not kept]`);
+      partial = "";
+      dropping = true;
+    }
+  };
   const reader = stream.getReader();
   const finished = (async () => {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       touch();
-      const parts = (partial + decoder.decode(value, { stream: true })).split("\n");
-      partial = parts.pop() ?? "";
-      for (const line of parts) onLine(name, line.endsWith("\r") ? line.slice(0, -1) : line);
+      take(decoder.decode(value, { stream: true }));
     }
-    partial += decoder.decode();
-    if (partial !== "") onLine(name, partial);
+    take(decoder.decode());
+    if (partial !== "") emit(partial);
   })().catch(() => {});
   return { finished, cancel: () => reader.cancel().catch(() => {}) };
 }

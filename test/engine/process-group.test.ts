@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { endProcessGroup, ownsGroup, startProcess } from "../../src/engine/process-group.ts";
+import { MAX_LINE_CHARS, endProcessGroup, ownsGroup, startProcess } from "../../src/engine/process-group.ts";
 import { processGroupMembers, processInfo, processesWithCwdInside } from "../../src/platform/process.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
@@ -44,6 +44,24 @@ describe("agent processes", () => {
     started.push(proc.pid);
     expect(await proc.done).toEqual({ code: 0, signal: null });
     expect(lines).toEqual(["stdout:got:the prompt", "stdout:done", "stderr:oops"]);
+  });
+
+  test("a line longer than MAX_LINE_CHARS is cut there and the rest of it dropped: the daemon holds no unbounded line", async () => {
+    const lines: string[] = [];
+    const proc = startProcess({
+      argv: ["sh", "-c", `head -c ${MAX_LINE_CHARS * 3} /dev/zero | tr '\\0' x; echo; echo next`],
+      cwd: tempDir(),
+      env: env(),
+      stdin: null,
+      onLine: (_, line) => lines.push(line),
+    });
+    started.push(proc.pid);
+    expect(await proc.done).toEqual({ code: 0, signal: null });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.startsWith("x".repeat(MAX_LINE_CHARS))).toBe(true);
+    expect(lines[0]?.length).toBeLessThan(MAX_LINE_CHARS + 200);
+    expect(lines[0]).toContain("not kept");
+    expect(lines[1]).toBe("next");
   });
 
   test("each agent leads its own process group", async () => {

@@ -34,7 +34,7 @@ function labelOf(field: string, { defs, args }: Terms): string | undefined {
   const def = defs[flag];
   if (def && def.type !== "positional") return `--${flag}`;
   // The unit's own name reads better as words than as the placeholder in the usage line.
-  if (field === "chunk" && defs.chunk?.type === "positional") return "Chunk name";
+  if ((field === "chunk" || field === "chunks") && defs[field]?.type === "positional") return "Chunk name";
   if (defs[`new_${field}`]?.type === "positional") return `NEW_${field.toUpperCase()}`;
   return undefined;
 }
@@ -59,7 +59,7 @@ function rewriteSubject(message: string, field: string, terms: Terms): string {
   if (label === undefined || !message.startsWith(`${field} `)) return message;
   const value = valueOf(base, index, terms);
   // A chunk name gets the one rule it broke (the daemon may state the whole rule instead).
-  const problem = value !== undefined && (base === "chunk" || base === "blocked_by") ? chunkNameProblem(value) : undefined;
+  const problem = value !== undefined && (base === "chunk" || base === "chunks" || base === "blocked_by") ? chunkNameProblem(value) : undefined;
   if (value !== undefined && problem !== undefined) return `${label} ${quoteChunkName(value)} ${problem}.`;
   let rest = message.slice(field.length);
   // A message that already quotes the value right after the field keeps its wording.

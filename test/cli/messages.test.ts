@@ -118,6 +118,13 @@ describe("daemon errors in the CLI's terms", () => {
     expect(stale).toContain("ve orch work-unit show a");
   });
 
+  test("an invalid chunk of inject's CHUNKS is a chunk name, not chunks[1]", async () => {
+    const bad = () => {
+      throw new VeError("validation_failed", "chunks[1] 'bad name' contains a space; only letters, digits, '.', '_' and '-' are allowed.", { field: "chunks[1]" });
+    };
+    expect(await shown(inject, ["ok", "bad name"], bad)).toBe("Chunk name 'bad name' contains a space; only letters, digits, '.', '_' and '-' are allowed.");
+  });
+
   test("a goal read from --goal-file is named by that flag, not by --goal, which was not given", async () => {
     const tooLong = () => {
       throw new VeError("validation_failed", "goal must be 1-100000 characters.", { field: "goal" });

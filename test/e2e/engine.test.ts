@@ -67,6 +67,21 @@ describe("the engine", () => {
     expect(existsSync(worktree)).toBe(false);
   }, ENGINE_TEST_MS);
 
+  test("tail of a run whose log was deleted says so on stderr instead of printing nothing", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, { a: { "*": [{ print: "hello from a" }] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "COMPLETE"]));
+    await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
+    const shown = await e.ve(dir, ["orch", "tail", "a"]);
+    expectOk(shown);
+    expect(shown.stdout).toContain("hello from a");
+    rmSync(join(dir, ".ve", "runs", "a"), { recursive: true, force: true });
+    const gone = await e.ve(dir, ["orch", "tail", "a"]);
+    expectOk(gone);
+    expect(gone.stdout).toBe("");
+    expect(gone.stderr).toContain("is gone");
+  }, ENGINE_TEST_MS);
+
   test("max_agents = 2 with 12 independent units: never more than 2 agents alive, all 12 land", async () => {
     const { dir, script } = e.repo();
     const chunks = Array.from({ length: 12 }, (_, i) => `u${i}`);

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { AgentEvent } from "../../../agents/backend.ts";
 import { type RunLogEntry, readRunLog } from "../../../engine/run-log.ts";
@@ -5,7 +6,7 @@ import { VeError } from "../../../errors.ts";
 import type { Run } from "../../../models/index.ts";
 import { chunkArg, commonArgs, usageError } from "../../args.ts";
 import { commandContext, emitValue } from "../../context.ts";
-import { print } from "../../output.ts";
+import { print, printErr } from "../../output.ts";
 
 const FOLLOW_POLL_MS = 200;
 
@@ -74,6 +75,9 @@ export default defineCommand({
     };
     if (ctx.json) return emitValue(ctx, { run, entries: readRunLog(run.log) }, () => "");
     flush();
+    // An ended run whose log was deleted (by hand, or with its .ve/runs/ directory) would
+    // otherwise print nothing at all, as if the agent had been silent.
+    if (run.ended_at !== null && !existsSync(run.log)) printErr(`ve: the output of run ${run.id} is not kept: ${run.log} is gone.`);
     if (!args.follow) return;
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());

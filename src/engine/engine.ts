@@ -12,7 +12,7 @@ import { commitIdentity, landBranch } from "../git/land.ts";
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
-import type { EngineRow, EngineStore, NextStep, RunRow } from "../state/engine.ts";
+import type { EngineRow, EngineStore, NextStep, PhaseAnswer, RunRow } from "../state/engine.ts";
 import { type ConfigValue, backendConfig, configValue } from "./config.ts";
 import { readAtRef } from "./documents.ts";
 import { type AgentProcess, endProcessGroup, startProcess } from "./process-group.ts";
@@ -302,7 +302,8 @@ export class Engine {
       // A session that cannot be resumed (none yet, its transcript gone, `retry --fresh`, a
       // backend without sessions) starts anew: its prompt carries the phase's answers.
       const resumed = engine.session_id !== null && backend.canResume !== undefined && (await backend.canResume(engine.session_id, env));
-      const reason = this.runReason(engine, base, run.attempt);
+      const answers = this.state.phaseAnswers(run.chunk, unit.phase);
+      const reason = this.runReason(engine, base, run.attempt, answers);
       const template = override ?? DEFAULT_PHASE_PROMPTS[unit.phase];
       const prompt = assemblePrompt({
         chunk: run.chunk,
@@ -312,7 +313,7 @@ export class Engine {
         branch: worktree.branch,
         reason,
         resumed,
-        answers: this.state.phaseAnswers(run.chunk, unit.phase),
+        answers,
         phaseTemplate: template,
         askHow: backend.askHow,
         doneHow: backend.doneHow,
@@ -429,16 +430,22 @@ export class Engine {
     return engine.goal;
   }
 
-  private runReason(engine: EngineRow, base: string, attempt: number): RunReason {
+  /** Why this run happens; `answers` are the operator's answers of the unit's current phase. */
+  private runReason(engine: EngineRow, base: string, attempt: number, answers: readonly PhaseAnswer[]): RunReason {
     if (engine.stage === "resolving") {
       return { kind: "conflict", base, files: engine.conflict_files ?? [], attempt: engine.conflict_runs };
     }
     if (engine.next_reason) {
-      const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string; question?: string; answer?: string };
+      const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string; question?: string; answer?: string; run_id?: string | null };
       if (reason.kind === "interrupted") return { kind: "interrupted" };
-      // The operator's reply: the agent's own session continues when it can be resumed; else a
-      // new one gets the phase's questions with their answers.
-      if (reason.kind === "answer") return { kind: "answer", question: reason.question ?? "", answer: reason.answer ?? "" };
+      if (reason.kind === "answer") {
+        const question = reason.question ?? "";
+        const answer = reason.answer ?? "";
+        // An answer of another phase (a person moved the unit on before it ran) is not this
+        // phase's: the run starts the phase as a first run would.
+        const ofThisPhase = answers.some((a) => a.run_id === (reason.run_id ?? null) && a.question === question && a.answer === answer);
+        return ofThisPhase ? { kind: "answer", question, answer } : { kind: "first" };
+      }
       if (reason.kind === "retry") return { kind: "retry", attempt, error: reason.error ?? "" };
       if (reason.kind === "retry_after_attention") return { kind: "retry", attempt, error: reason.reason ?? "" };
     }

@@ -1,7 +1,8 @@
 // What an agent is told for one run: assembled from the operator's answer (when there is
-// one), a preamble that sets the rules of the worktree, the phase's questions and answers (for
-// an agent that starts a new session), why this run exists, and the phase's prompt. Pure functions over data: the scheduler reads the override files and the goal, this
-// module only puts the text together, so every piece is testable without git or a daemon.
+// one), a preamble that sets the rules of the worktree, the phase's questions and answers (but
+// for a resumed session's reply to an answer), why this run exists, and the phase's prompt.
+// Pure functions over data: the scheduler reads the override files and the goal, this module
+// only puts the text together, so every piece is testable without git or a daemon.
 import type { Phase } from "../domain.ts";
 import COMPLETE from "./prompts/COMPLETE.md" with { type: "text" };
 import GOAL from "./prompts/GOAL.md" with { type: "text" };
@@ -48,8 +49,9 @@ export interface PromptInput {
   /** The agent's own session continues: it has read everything said earlier in the phase. */
   resumed: boolean;
   /**
-   * Every question the operator answered in this phase, oldest first: told in every run of the
-   * phase but a resumed session's reply to an answer (its conversation holds the earlier ones).
+   * Every question the operator answered in this phase, oldest first (an `answer` reason is the
+   * last of them): told in every run of the phase but a resumed session's reply to an answer
+   * (its conversation holds the earlier ones).
    */
   answers: readonly { question: string; answer: string }[];
   /** The phase prompt: the project's override, else the default. */
@@ -84,16 +86,10 @@ function quote(text: string): string {
  * told them again on a retry or after an interruption too: the run that failed may have died
  * before its session recorded the answer it carried. Only a resumed session's reply to an
  * answer goes without: each earlier answer led to a later turn, so the conversation holds it.
- * An answer that is this run's reason is always among them, also when the phase's list lacks it
- * (given before answers were kept).
  */
 function exchange(input: PromptInput): string | undefined {
   if (input.resumed && input.reason.kind === "answer") return undefined;
-  const answers = [...input.answers];
-  const { reason } = input;
-  if (reason.kind === "answer" && !answers.some((a) => a.question === reason.question && a.answer === reason.answer)) {
-    answers.push({ question: reason.question, answer: reason.answer });
-  }
+  const { answers } = input;
   if (answers.length === 0) return undefined;
   const one = answers.length === 1;
   return [

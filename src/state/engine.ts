@@ -407,7 +407,11 @@ export class EngineStore {
         );
       this.patchEngine(run.chunk, keepAnswer(this.engineRow(run.chunk), next.engine ?? {}));
       if (next.phase_done) {
-        this.db.query("UPDATE operator_answers SET settled_at = ? WHERE chunk = ? AND settled_at IS NULL").run(this.timestamp(), run.chunk);
+        // Only the run's own phase: the answers of a phase a person moved the unit out of stay
+        // with that phase, for when the unit is moved back to it.
+        this.db
+          .query("UPDATE operator_answers SET settled_at = ? WHERE chunk = ? AND phase = ? AND settled_at IS NULL")
+          .run(this.timestamp(), run.chunk, run.phase);
       }
       this.setAttention(run.chunk, next.attention, runId);
       this.store.engineChange(run.chunk, { status: next.status, ...(next.phase ? { phase: next.phase } : {}) }, next.reason);

@@ -167,4 +167,17 @@ describe("the operator's answers of a phase", () => {
     expect(fourth.every((p) => p >= 0)).toBe(true);
     expect([...fourth].sort((a, b) => a - b)).toEqual(fourth);
   }, TEST_MS);
+
+  test("a unit a person moves to another phase after the answer, before its next run, gets none of the old phase's answers", async () => {
+    const t = setup(["ask:Which store?", "ok", "ok"], { resumable: false });
+    await t.engine.start();
+    expect(await waitFor(() => t.unit().attention?.question === "Which store?", SETTLE_MS)).toBe(true);
+    // In one transaction, so the scheduler cannot start the PLAN run in between.
+    t.state.store.atomically(() => {
+      t.state.answer("cache", "SQLite");
+      t.state.store.update("cache", { phase: "IMPLEMENT" });
+    });
+    expect(await waitFor(() => t.unit().status === "DONE", SETTLE_MS)).toBe(true);
+    for (const part of ["Which store?", "SQLite", "The operator's answer"]) expect(t.prompt(2)).not.toContain(part);
+  }, TEST_MS);
 });

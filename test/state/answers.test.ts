@@ -83,10 +83,14 @@ describe("the answers of a phase", () => {
     expect(texts(state, "COMPLETE")).toEqual([]);
   });
 
-  test("belong to their phase: a unit moved to another phase does not get them", () => {
+  test("belong to their phase: a unit moved to another phase does not get them, and completing that phase does not settle them", () => {
     const state = asked();
     state.store.update("q", { phase: "COMPLETE" });
     expect(texts(state, "COMPLETE")).toEqual([]);
+    expect(texts(state)).toEqual([["Which?", "this one", "r0"]]);
+    claim(state, "r1");
+    state.finishRun("r1", { outcome: "completed", reason: "done", exit_code: 0 }, { status: "READY", reason: "phase done", phase_done: true });
+    state.store.update("q", { phase: "IMPLEMENT", force: true });
     expect(texts(state)).toEqual([["Which?", "this one", "r0"]]);
   });
 

@@ -101,6 +101,19 @@ describe("POST /work-units/:chunk/answer", () => {
     }
     expect(store.list()).toEqual(before);
     expect(["asks", "fails", "after", "idle"].map((c) => state.engineRow(c))).toEqual(rows);
+    expect(store.db.query("SELECT count(*) AS n FROM operator_answers").get()).toEqual({ n: 0 });
+  });
+
+  test("two answers at once: one is taken and kept, the other is not_waiting and kept nowhere", async () => {
+    const { app, store, state } = world();
+    const replies = await Promise.all(["left", "right"].map((answer) => send(app, "POST", "/work-units/asks/answer", { json: { answer } })));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 409]);
+    const taken = replies[0]?.status === 200 ? "left" : "right";
+    const refused = replies.find((r) => r.status === 409);
+    if (refused) expectError(refused, 409, "not_waiting");
+    expect(state.phaseAnswers("asks", "IMPLEMENT").map((a) => [a.question, a.answer, a.run_id])).toEqual([["Which one?", taken, "r2"]]);
+    expect(JSON.parse(state.engineRow("asks")?.next_reason ?? "null").answer).toBe(taken);
+    expect(store.history("asks").filter((h) => h.reason?.startsWith("answered by a person"))).toHaveLength(1);
   });
 });
 

@@ -3,7 +3,7 @@
 // `retry --fresh` all get every question asked and answered in the phase, in order; a resumed
 // session's reply to an answer is only that answer; the next phase starts without them.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend, OutputReader, RunContext } from "../../src/agents/backend.ts";
 import { Engine } from "../../src/engine/engine.ts";
@@ -97,19 +97,20 @@ function setup(plan: string[], options: { resumable: boolean; config?: Record<st
   engines.push({ engine, store });
   state.inject([{ chunk: "cache", phase: "PLAN", blocked_by: [], goal: "Add a cache." }], { priority: 0, base_branch: "main", backend: "claude" });
   const prompt = (n: number) => readFileSync(join(agentDir, `prompt.${n}`), "utf8");
-  const ran = (n: number) => existsSync(join(agentDir, `prompt.${n}`));
   const unit = () => store.get("cache");
   /** Waits for the unit's question, then answers it as `ve orch answer` does. */
   const answer = async (question: string, text: string) => {
     expect(await waitFor(() => unit().attention?.question === question, SETTLE_MS)).toBe(true);
     state.answer("cache", text);
   };
-  return { engine, state, unit, prompt, ran, answer, launches };
+  return { engine, state, unit, prompt, answer, launches };
 }
 
-/** Where each of `parts` is in `text`; -1 for one that is missing. */
-function positions(text: string, parts: string[]): number[] {
-  return parts.map((part) => text.indexOf(part));
+/** Every one of `parts` is in `text`, in this order. */
+function expectInOrder(text: string, parts: string[]): void {
+  const at = parts.map((part) => text.indexOf(part));
+  expect(at.every((p) => p >= 0)).toBe(true);
+  expect([...at].sort((a, b) => a - b)).toEqual(at);
 }
 
 describe("the operator's answers of a phase", () => {
@@ -123,14 +124,10 @@ describe("the operator's answers of a phase", () => {
     const qa = ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"];
     // Run 3 answers the second question in a new session: it starts with the answer and has the whole phase's exchange.
     expect(t.prompt(3).startsWith("The operator's answer:\n\nOne hour\n")).toBe(true);
-    const third = positions(t.prompt(3), qa);
-    expect(third.every((p) => p >= 0)).toBe(true);
-    expect([...third].sort((a, b) => a - b)).toEqual(third);
+    expectInOrder(t.prompt(3), qa);
     // Run 3 failed; its retry (run 4) still has every question and answer, in order.
     expect(t.prompt(4)).toContain("the previous run failed");
-    const fourth = positions(t.prompt(4), qa);
-    expect(fourth.every((p) => p >= 0)).toBe(true);
-    expect([...fourth].sort((a, b) => a - b)).toEqual(fourth);
+    expectInOrder(t.prompt(4), qa);
     // Run 5 is the next phase (IMPLEMENT): none of PLAN's exchange.
     for (const part of ["Which store?", "SQLite", "How long may an entry live?", "One hour"]) expect(t.prompt(5)).not.toContain(part);
   }, TEST_MS);
@@ -149,9 +146,7 @@ describe("the operator's answers of a phase", () => {
     t.state.retry("cache", true);
     expect(await waitFor(() => t.unit().status === "DONE", SETTLE_MS)).toBe(true);
     expect(t.launches[3]?.resumeSession).toBeNull();
-    const fourth = positions(t.prompt(4), ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"]);
-    expect(fourth.every((p) => p >= 0)).toBe(true);
-    expect([...fourth].sort((a, b) => a - b)).toEqual(fourth);
+    expectInOrder(t.prompt(4), ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"]);
     expect(t.prompt(5)).not.toContain("SQLite");
   }, TEST_MS);
 
@@ -163,9 +158,7 @@ describe("the operator's answers of a phase", () => {
     expect(await waitFor(() => t.unit().status === "DONE", SETTLE_MS)).toBe(true);
     expect(t.launches[3]?.resumeSession).toBe("s-1");
     expect(t.prompt(4)).toContain("the previous run failed");
-    const fourth = positions(t.prompt(4), ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"]);
-    expect(fourth.every((p) => p >= 0)).toBe(true);
-    expect([...fourth].sort((a, b) => a - b)).toEqual(fourth);
+    expectInOrder(t.prompt(4), ["> Which store?", "> SQLite", "> How long may an entry live?", "> One hour"]);
   }, TEST_MS);
 
   test("a unit a person moves to another phase after the answer, before its next run, gets none of the old phase's answers", async () => {

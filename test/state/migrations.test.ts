@@ -258,6 +258,49 @@ describe("applying migrations", () => {
     }
   });
 
+  test("0007: an answer of version 6 not yet run to its end (READY, or its run open) is kept with its unit's phase; no other reason is", () => {
+    const path = newPath();
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 6) });
+    const t0 = "2026-12-01T00:00:00.000Z";
+    const unit = db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES (?, ?, ?, ?, ?, ?, 1)");
+    const engine = db.query("INSERT INTO unit_engine (chunk, backend, next_reason) VALUES (?, 'command', ?)");
+    const answer = (question: string, text: string, run: string) => JSON.stringify({ kind: "answer", question, answer: text, run_id: run });
+    for (const [chunk, phase, status, reason] of [
+      ["ready", "PLAN", "READY", answer("Which?", "this one", "r1")],
+      ["running", "IMPLEMENT", "RUNNING", answer("Tabs?", "spaces,\nfour", "r2")],
+      ["retried", "PLAN", "READY", JSON.stringify({ kind: "retry", error: "boom" })],
+      ["first", "GOAL", "READY", null],
+    ] as const) {
+      unit.run(chunk, phase, status, t0, t0, t0);
+      engine.run(chunk, reason);
+    }
+    unit.run("tracked", "GOAL", "READY", t0, t0, t0);
+    closeDatabase(db);
+
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(6));
+      expect(store.db.query("SELECT chunk, phase, run_id, question, answer, answered_at, settled_at FROM operator_answers ORDER BY chunk").all()).toEqual([
+        { chunk: "ready", phase: "PLAN", run_id: "r1", question: "Which?", answer: "this one", answered_at: t0, settled_at: null },
+        { chunk: "running", phase: "IMPLEMENT", run_id: "r2", question: "Tabs?", answer: "spaces,\nfour", answered_at: t0, settled_at: null },
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  test("0007 on an empty version-6 database: the table of answers, empty", () => {
+    const path = newPath();
+    closeDatabase(openDatabase(path, { migrations: MIGRATIONS.slice(0, 6) }).db);
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(6));
+      expect(store.db.query("SELECT count(*) AS n FROM operator_answers").get()).toEqual({ n: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
   test("database files are created with mode 0600", () => {
     const path = newPath();
     const store = Store.open(path);

@@ -105,7 +105,7 @@ function why(reason: RunReason, resumed: boolean): string | undefined {
     case "answer":
       return resumed
         ? "The operator has answered your question (above). Continue the phase with that answer."
-        : "The operator's answer to your last question is above. Continue the phase with the answers.";
+        : "The operator's answer to your last question is at the top. Continue the phase with what the operator told you.";
     case "retry":
       return `This is attempt ${reason.attempt} of this phase; the previous run failed:\n\n${reason.error}\n\nCheck what is already in the worktree before you redo anything.`;
     case "interrupted":

@@ -79,7 +79,8 @@ describe("a check of the command backend", () => {
     expect(outcome?.ok).toBe(false);
     expect(outcome?.summary).toContain("exited with status 3");
     expect(outcome?.hint).toContain("ve orch config backends.command.args");
-    expect(report.output).toEqual(["working", "stderr: no credentials"]);
+    // Both lines, whichever of the two pipes was read first.
+    expect([...report.output].sort()).toEqual(["stderr: no credentials", "working"]);
     expect(existsSync(report.scratch_dir as string)).toBe(false);
   });
 

@@ -31,6 +31,7 @@
 //   await mock.stop();
 import type { Server } from "bun";
 import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 
 /** Token counts a `response.completed` reports (codex sums them into `turn.completed.usage`). */
 export interface MockUsage {
@@ -468,8 +469,8 @@ export function codexMockArgs(mock: Pick<MockOpenAI, "baseUrl">, options: { requ
   return Object.entries(overrides).flatMap(([key, value]) => ["-c", `${key}=${typeof value === "string" ? JSON.stringify(value) : String(value)}`]);
 }
 
-/** The real codex CLI the tests run (the exact-pinned dev dependency). */
-export const CODEX_BIN = `${import.meta.dir}/../../node_modules/.bin/codex`;
+/** The real codex CLI the tests run (the exact-pinned dev dependency), as an absolute path without `..` (ve reports the path it resolved). */
+export const CODEX_BIN = resolve(import.meta.dir, "../../node_modules/.bin/codex");
 
 export interface CodexExecResult {
   exitCode: number | null;

@@ -3,11 +3,11 @@
 // exits non-zero when the backend does not work.
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { BackendCheck, BackendList } from "../../src/models/index.ts";
 import { expectOk, useEngineProjects } from "./engine-harness.ts";
 import { processInfo } from "../../src/platform/process.ts";
+import { useTempDirs } from "../helpers/temp.ts";
 import { json, jsonOf, waitFor } from "./harness.ts";
 
 const e = useEngineProjects("ve-backend-check-e2e");
@@ -21,21 +21,27 @@ function agent(script: string, body: string): string {
   return path;
 }
 
-function scratchDirs(): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith("ve-backend-check-") && !name.startsWith("ve-backend-check-e2e-"));
+/** Each daemon's own TMPDIR: other suites on the machine make scratch directories in /tmp too. */
+const daemonTmpDirs = useTempDirs("ve-check-tmp");
+
+/** The scratch directories the daemon made in its TMPDIR `tmp` and left there. */
+function scratchDirs(tmp: string): string[] {
+  return readdirSync(tmp).filter((name) => name.startsWith("ve-backend-check-"));
 }
 
-async function daemon(dir: string, env: Record<string, string> = {}): Promise<void> {
-  expectOk(await e.ve(dir, ["orch", "start"], env));
+/** Starts the project's daemon with its own TMPDIR, returned. */
+async function daemon(dir: string, env: Record<string, string> = {}): Promise<string> {
+  const tmp = daemonTmpDirs();
+  expectOk(await e.ve(dir, ["orch", "start"], { TMPDIR: tmp, ...env }));
+  return tmp;
 }
 
 describe("ve orch backend check", () => {
   test("a command that answers: every step ok, exit 0; it ran with the daemon's environment, not the CLI's", async () => {
     const { dir, script } = e.repo();
-    await daemon(dir, { CHECK_MARK: "from-the-daemon" });
+    const tmp = await daemon(dir, { CHECK_MARK: "from-the-daemon" });
     const path = agent(script, 'read line; echo "mark=$CHECK_MARK"; echo "$line"');
     expectOk(await e.ve(dir, ["orch", "config", "backends.command.path", path]));
-    const before = new Set(scratchDirs());
     const result = await e.ve(dir, ["orch", "backend", "check", "command"], { CHECK_MARK: "from-the-cli" });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("Checking the command backend:");
@@ -44,7 +50,7 @@ describe("ve orch backend check", () => {
     expect(result.stdout).toContain("reply: mark=from-the-daemon");
     expect(result.stdout.trim().endsWith("The command backend works.")).toBe(true);
     // The scratch repository is gone once the answer came.
-    expect(scratchDirs().filter((d) => !before.has(d))).toEqual([]);
+    expect(scratchDirs(tmp)).toEqual([]);
   }, TEST_MS);
 
   test("a command that fails: exit 1, --json is the report with the outcome, its output and a hint", async () => {
@@ -106,20 +112,21 @@ describe("ve orch backend check", () => {
 
   test("a daemon that stops during a check ends its agent and removes its scratch repository", async () => {
     const { dir, script } = e.repo();
-    await daemon(dir);
+    const tmp = await daemon(dir);
     const pidFile = join(dirname(script), "agent.pid");
     const path = agent(script, `echo $$ > ${pidFile}; sleep 300`);
     expectOk(await e.ve(dir, ["orch", "config", "backends.command.path", path]));
-    const before = new Set(scratchDirs());
     const checking = e.ve(dir, ["orch", "backend", "check", "command", "--timeout", "300"]);
     expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 20_000)).toBe(true);
     const pid = Number(readFileSync(pidFile, "utf8"));
+    // It is there while the agent runs: the check below is not vacuous.
+    expect(scratchDirs(tmp)).toHaveLength(1);
     expectOk(await e.ve(dir, ["orch", "stop"]));
     const result = await checking;
     // The answer or the stop, never a hang until the check's own bound.
     expect([1, 3]).toContain(result.code);
     expect(processInfo(pid)).toBeUndefined();
-    expect(scratchDirs().filter((d) => !before.has(d))).toEqual([]);
+    expect(scratchDirs(tmp)).toEqual([]);
   }, TEST_MS);
 
   test("without a daemon it says to start one (exit 3)", async () => {

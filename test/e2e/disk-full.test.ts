@@ -26,7 +26,9 @@ interface Answer {
 }
 
 async function call(socket: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const init: RequestInit & { unix: string } = { method, unix: socket };
+  // One connection per request, as ve's own client does: a pooled one the daemon closes for
+  // idling can be reset under the next request.
+  const init: RequestInit & { unix: string } = { method, unix: socket, keepalive: false };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { "content-type": "application/json" };

@@ -59,7 +59,9 @@ async function started(dir: string): Promise<{ socket: string; pid: number }> {
 }
 
 async function api(socket: string, method: string, path: string, body?: unknown): Promise<Response> {
-  const init: RequestInit & { unix: string } = { method, unix: socket };
+  // One connection per request, as ve's own client does: a pooled one the daemon closes for
+  // idling (3 s, more on a loaded machine between two uses) can be reset under the next request.
+  const init: RequestInit & { unix: string } = { method, unix: socket, keepalive: false };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { "content-type": "application/json" };

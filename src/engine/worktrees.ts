@@ -95,6 +95,15 @@ export async function copyIncludedFiles(repo: string, worktree: string): Promise
  * committed anywhere else would be lost with the worktree once the unit lands.
  */
 export async function commitWorktree(worktree: string, branch: string, message: string, identity: Record<string, string>): Promise<string | null> {
+  // Without its .git file, git in the worktree finds the main repository around it, and a
+  // commit there would take the user's staged changes onto the user's branch.
+  if (!existsSync(`${worktree}/.git`)) {
+    throw new VeError(
+      "git_failed",
+      `${worktree} is no git worktree any more (its .git file is gone); nothing was committed. Move the directory aside (it holds the agent's files): the next run makes the worktree again from ${branch}.`,
+      { worktree, branch },
+    );
+  }
   const head = await runGit(["symbolic-ref", "--quiet", "HEAD"], { cwd: worktree });
   const on = head.code === 0 ? head.stdout.trim() : null;
   if (on !== `refs/heads/${branch}`) {

@@ -92,6 +92,19 @@ describe("unit worktrees", () => {
     expect(await commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).not.toBeNull();
   });
 
+  test("a worktree whose .git file the agent deleted is not committed, and the user's staged change stays uncommitted", async () => {
+    const { repo, stateDir } = project();
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    writeFile(repo, "mine.txt", "staged by the user\n");
+    sh(repo, "add", "mine.txt");
+    const head = sh(repo, "rev-parse", "main");
+    rmSync(join(wt.path, ".git"));
+    writeFileSync(join(wt.path, "work.txt"), "agent\n");
+    await expect(commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).rejects.toThrow(/\.git file is gone/);
+    expect(sh(repo, "rev-parse", "main")).toBe(head);
+    expect(sh(repo, "status", "--porcelain")).toContain("A  mine.txt");
+  });
+
   test("committing an untouched worktree makes no commit; removal unlocks and removes it", async () => {
     const { repo, stateDir } = project();
     const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");

@@ -58,11 +58,11 @@ export async function resolveExecutable(
  */
 async function executableFile(path: string): Promise<string | undefined> {
   const { accessSync, constants, statSync } = await import("node:fs");
-  const { resolve } = await import("node:path");
+  const { isAbsolute, resolve } = await import("node:path");
   try {
     if (!statSync(path).isFile()) return undefined;
     accessSync(path, constants.X_OK);
-    return resolve(path);
+    return isAbsolute(path) ? path : resolve(path);
   } catch {
     return undefined;
   }

@@ -56,6 +56,19 @@ describe("documentation links", () => {
     });
   }
 
+  test("every file of the repository the pages name (`src/...`, `test/...`) exists", () => {
+    const missing: string[] = [];
+    for (const page of PAGES) {
+      const text = readFileSync(join(ROOT, page), "utf8");
+      // Written by a run, not kept in the repository: bench/results/ (npm run bench).
+      const named = [...text.matchAll(/(?<![\w/.-])((?:src|test|bench|sql|scripts)\/[\w./-]*\w)/g)].map((m) => m[1] as string);
+      for (const path of new Set(named)) {
+        if (!path.startsWith("bench/results/") && !existsSync(join(ROOT, path))) missing.push(`${page}: ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   test("the README's quick start is exactly the two commands that work on a fresh clone", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("\n## ", readme.indexOf("## Quick start") + 1));

@@ -8,7 +8,7 @@ import type { Backend, RunVerdict } from "../agents/backend.ts";
 import { agentEnvironment } from "../agents/environment.ts";
 import { requireMinVersion } from "../agents/executables.ts";
 import { VeError } from "../errors.ts";
-import { commitIdentity, landBranch } from "../git/land.ts";
+import { commitIdentity, filesWithConflictMarkers, landBranch } from "../git/land.ts";
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -572,6 +572,20 @@ export class Engine {
     const branch = unitBranch(chunk);
     let result: Awaited<ReturnType<typeof landBranch>>;
     try {
+      // The files a resolution run was to resolve: committed with their markers, they merge cleanly.
+      const marked = await filesWithConflictMarkers(this.repo, `refs/heads/${branch}`, engine.conflict_files ?? []);
+      if (marked.length > 0) {
+        this.state.advance(chunk, {
+          status: "NEEDS_ATTENTION",
+          reason: `${branch} still holds conflict markers in ${marked.join(", ")}`,
+          attention: {
+            kind: "conflict",
+            reason: `${branch} still holds conflict markers in ${marked.join(", ")}; resolve them in ${unitWorktreePath(this.options.paths.stateDir, chunk)} and commit, then \`ve orch retry ${chunk}\`.`,
+          },
+          engine: { stage: "landing" },
+        });
+        return;
+      }
       result = await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: `Land ${chunk} (ve)` }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);

@@ -3,7 +3,7 @@
 // landed work); the worktree `.ve/worktrees/<chunk>` keeps the same path for the unit's whole
 // life (agent sessions are tied to their directory) and is locked while the unit is in flight,
 // so `git worktree prune` never takes it from under an agent.
-import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { VeError } from "../errors.ts";
 import { git, resolveCommit, runGit } from "../git/git.ts";
@@ -88,6 +88,17 @@ export async function copyIncludedFiles(repo: string, worktree: string): Promise
   return files;
 }
 
+/** Whether a file still holds git's start and end conflict markers (a deleted file holds none). */
+function hasConflictMarkers(path: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return false;
+  }
+  return /^<{7} /m.test(text) && /^>{7} /m.test(text);
+}
+
 /**
  * Commits whatever the agent left in the worktree on the unit's `branch`; returns the new
  * commit, or null when there was nothing. A worktree the agent switched to another branch or a
@@ -112,6 +123,18 @@ export async function commitWorktree(worktree: string, branch: string, message: 
       "git_failed",
       `the agent left ${worktree} on ${where} instead of ${branch}; nothing was committed and its work is still there. Bring it to ${branch} (\`git -C '${worktree}' switch ${branch}\`, then merge or cherry-pick what was committed elsewhere).`,
       { worktree, branch, head: on },
+    );
+  }
+  // A merge the agent began and left unresolved: `add -A` would stage the conflict markers
+  // as content, and the unit would land them on the base.
+  const unmerged = (await git(["diff", "--name-only", "-z", "--diff-filter=U"], { cwd: worktree })).split("\0").filter((f) => f !== "");
+  const marked = unmerged.filter((file) => hasConflictMarkers(`${worktree}/${file}`));
+  if (marked.length > 0) {
+    const shown = marked.slice(0, 10).join(", ") + (marked.length > 10 ? ", ..." : "");
+    throw new VeError(
+      "git_failed",
+      `the merge in ${worktree} is not resolved: ${shown} still hold conflict markers (<<<<<<< ... >>>>>>>); nothing was committed. Resolve them there (or \`git merge --abort\`).`,
+      { worktree, files: marked },
     );
   }
   await git(["add", "-A"], { cwd: worktree });

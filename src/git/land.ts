@@ -70,6 +70,20 @@ async function requireCommit(ref: string, repo: string, what: string): Promise<s
   return commit;
 }
 
+/**
+ * Which of `files` hold git's start and end conflict markers in the tree of `ref` (a
+ * resolution committed as it was left by `git merge`): a merge of that tree is clean to git,
+ * and would land the markers.
+ */
+export async function filesWithConflictMarkers(repo: string, ref: string, files: readonly string[]): Promise<string[]> {
+  const marked: string[] = [];
+  for (const file of files) {
+    const shown = await runGit(["show", `${ref}:${file}`], { cwd: repo });
+    if (shown.code === 0 && /^<{7} /m.test(shown.stdout) && /^>{7} /m.test(shown.stdout)) marked.push(file);
+  }
+  return marked;
+}
+
 export async function landBranch(options: LandOptions): Promise<LandResult> {
   const { repo, base, branch, message } = options;
   const baseRef = `refs/heads/${base}`;

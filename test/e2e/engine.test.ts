@@ -145,6 +145,26 @@ describe("the engine", () => {
     expect(runs.filter((r) => r.purpose === "resolve")).toHaveLength(2);
   }, ENGINE_TEST_MS);
 
+  test("a resolution run that leaves conflict markers (unresolved, or committed as they are) never lands them: NEEDS_ATTENTION, main clean", async () => {
+    for (const resolution of [[{ git: ["merge", "main"] }], [{ git: ["merge", "main"] }, { git: ["commit", "-qam", "resolved?"] }]]) {
+      const { dir, script } = e.repo({ "shared.txt": "one\n" });
+      await e.start(dir, script, {
+        x: { IMPLEMENT: [{ write: { "shared.txt": "X\n" } }] },
+        y: { IMPLEMENT: [{ wait_for_file: `${script}.go` }, { write: { "shared.txt": "Y\n" } }], COMPLETE: [[], resolution] },
+      });
+      expectOk(await e.ve(dir, ["orch", "inject", "x", "y", "--phase", "IMPLEMENT"]));
+      await waitFor(async () => (await e.units(dir)).find((u) => u.chunk === "x")?.status === "DONE", 60_000, 50);
+      writeFileSync(`${script}.go`, "");
+      const units = await e.waitUnits(dir, (us) => ["NEEDS_ATTENTION", "DONE"].includes(us.find((u) => u.chunk === "y")?.status ?? ""));
+      const y = units.find((u) => u.chunk === "y");
+      expect(y?.status).toBe("NEEDS_ATTENTION");
+      expect(y?.attention?.reason).toContain("conflict markers");
+      expect(y?.attention?.reason).toContain("shared.txt");
+      expect(readFileSync(join(dir, "shared.txt"), "utf8")).toBe("X\n");
+      expect(git(dir, "log", "--format=%s", "-1", "main")).toBe("Land x (ve)");
+    }
+  }, ENGINE_TEST_MS);
+
   test("the base checked out with uncommitted changes: NEEDS_ATTENTION merge, the changes untouched; after a commit, retry lands it", async () => {
     const { dir, script } = e.repo();
     writeFileSync(join(dir, "README.md"), "my unsaved edit\n");

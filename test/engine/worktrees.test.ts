@@ -5,7 +5,8 @@ import { commitIdentity } from "../../src/git/land.ts";
 import { listWorktrees } from "../../src/git/worktrees.ts";
 import { commitWorktree, ensureUnitWorktree, removeUnitWorktree } from "../../src/engine/worktrees.ts";
 import { useTempDirs } from "../helpers/temp.ts";
-import { commitFiles, initRepo, sh, writeFile } from "../git/support.ts";
+import { gitEnvironment } from "../../src/git/git.ts";
+import { TEST_GIT_IDENTITY, commitFiles, initRepo, sh, writeFile } from "../git/support.ts";
 
 const tempDir = useTempDirs("ve-unit-wt");
 
@@ -103,6 +104,23 @@ describe("unit worktrees", () => {
     await expect(commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).rejects.toThrow(/\.git file is gone/);
     expect(sh(repo, "rev-parse", "main")).toBe(head);
     expect(sh(repo, "status", "--porcelain")).toContain("A  mine.txt");
+  });
+
+  test("a merge left with conflict markers is not committed; resolved but not staged, it is committed as the merge", async () => {
+    const { repo, stateDir } = project();
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    commitFiles(wt.path, { "shared.txt": "mine\n" }, "a: IMPLEMENT");
+    commitFiles(repo, { "shared.txt": "theirs\n" }, "landed meanwhile");
+    // What an agent does that merges the base in and stops without resolving.
+    const merging = Bun.spawnSync(["git", "merge", "main"], { cwd: wt.path, env: gitEnvironment(TEST_GIT_IDENTITY) });
+    expect(merging.exitCode).not.toBe(0);
+    expect(readFileSync(join(wt.path, "shared.txt"), "utf8")).toContain("<<<<<<< ");
+    const tip = sh(wt.path, "rev-parse", "HEAD");
+    await expect(commitWorktree(wt.path, "ve/a", "a: resolve conflicts", await commitIdentity(repo))).rejects.toThrow(/shared\.txt.*conflict markers/);
+    expect(sh(wt.path, "rev-parse", "HEAD")).toBe(tip);
+    writeFileSync(join(wt.path, "shared.txt"), "mine and theirs\n");
+    const merged = await commitWorktree(wt.path, "ve/a", "a: resolve conflicts", await commitIdentity(repo));
+    expect(sh(wt.path, "rev-list", "--parents", "-n", "1", merged as string).split(" ")).toHaveLength(3);
   });
 
   test("committing an untouched worktree makes no commit; removal unlocks and removes it", async () => {

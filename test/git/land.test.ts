@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VeError } from "../../src/errors.ts";
-import { landBranch, mergeTree } from "../../src/git/land.ts";
+import { filesWithConflictMarkers, landBranch, mergeTree } from "../../src/git/land.ts";
 import { deleteMergedBranch, listWorktrees, uncommittedChanges } from "../../src/git/worktrees.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { spawnSync } from "bun";
@@ -104,6 +104,12 @@ describe("landing a unit branch", () => {
     await expect(landing).rejects.toThrow(/index\.lock/);
     await expect(landing).rejects.not.toThrow(/kept moving/);
     expect(sh(repo, "rev-parse", "main")).toBe(before);
+  });
+
+  test("conflict markers committed on a branch are found in the files named, and only in files that hold both markers", async () => {
+    const { repo, worktree } = repoWithUnitBranch({ "x.txt": "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> main\n", "doc.md": "Title\n=======\n" });
+    commitFiles(worktree, { "half.txt": "<<<<<<< not a conflict\n" }, "more");
+    expect(await filesWithConflictMarkers(repo, "refs/heads/ve/x", ["x.txt", "doc.md", "half.txt", "absent.txt"])).toEqual(["x.txt"]);
   });
 
   test("a conflict names the files and changes nothing", async () => {

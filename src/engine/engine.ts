@@ -290,6 +290,11 @@ export class Engine {
       // The unit's `worktree` says where its work is, for people and scripts (`work-unit show`).
       if (unit.worktree !== worktree.path) this.state.store.engineChange(run.chunk, { worktree: worktree.path }, `worktree ${worktree.path}`);
       if (worktree.included.length > 0) log.note(`copied into the new worktree from .worktreeinclude: ${worktree.included.join(", ")}`);
+      if (worktree.notIncluded.length > 0) {
+        const why = "git does not ignore them, so they would be committed with the agent's work; add them to .gitignore to have them copied";
+        log.note(`not copied from .worktreeinclude: ${worktree.notIncluded.join(", ")} (${why})`);
+        this.log.warn(`'${run.chunk}': .worktreeinclude names ${worktree.notIncluded.join(", ")}, which ${why}`);
+      }
       const goal = await this.goalText(run.chunk, worktree.path, engine, unit.phase);
       const env = agentEnvironment({
         projectDir: this.options.paths.root,

@@ -28,6 +28,8 @@ export interface UnitWorktree {
   createdFrom: string | null;
   /** Files copied in from `.worktreeinclude`, when this call made the worktree. */
   included: string[];
+  /** Files `.worktreeinclude` names that git does not ignore, so they were not copied. */
+  notIncluded: string[];
 }
 
 function lockReason(chunk: string): string {
@@ -45,7 +47,7 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
   let createdFrom: string | null = null;
   // The common case, every phase after the first: the worktree is there, and was locked when it
   // was made (a lock outlives the daemon). No git runs for it: dispatch latency is mostly git.
-  if (existsSync(`${path}/.git`)) return { path, branch, createdFrom, included: [] };
+  if (existsSync(`${path}/.git`)) return { path, branch, createdFrom, included: [], notIncluded: [] };
   const registered = (await listWorktrees(repo)).find((w) => w.path === path);
   if (registered && !existsSync(path)) {
     // Deleted by hand: drop git's stale record (a lock would keep it) before adding it again.
@@ -53,6 +55,7 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
     await git(["worktree", "prune"], { cwd: repo });
   }
   let included: string[] = [];
+  let notIncluded: string[] = [];
   if (!existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true });
     if (await branchExists(repo, branch)) {
@@ -63,10 +66,10 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
       await addWorktree(repo, path, branch, head);
       createdFrom = head;
     }
-    included = await copyIncludedFiles(repo, path);
+    ({ copied: included, notIgnored: notIncluded } = await copyIncludedFiles(repo, path));
   }
   await lockWorktree(repo, path, lockReason(chunk));
-  return { path, branch, createdFrom, included };
+  return { path, branch, createdFrom, included, notIncluded };
 }
 
 /**
@@ -75,17 +78,23 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
  * itself (`ls-files --others --ignored --exclude-from`), so the patterns mean exactly what they
  * mean in a .gitignore.
  */
-export async function copyIncludedFiles(repo: string, worktree: string): Promise<string[]> {
+export async function copyIncludedFiles(repo: string, worktree: string): Promise<{ copied: string[]; notIgnored: string[] }> {
   const list = `${repo}/${WORKTREE_INCLUDE_FILE}`;
-  if (!existsSync(list)) return [];
+  if (!existsSync(list)) return { copied: [], notIgnored: [] };
   const out = await git(["ls-files", "-z", "--others", "--ignored", `--exclude-from=${list}`], { cwd: repo });
   const files = out.split("\0").filter((file) => file !== "" && !file.startsWith(".ve/"));
-  for (const file of files) {
+  if (files.length === 0) return { copied: [], notIgnored: [] };
+  // Only what the repository itself ignores: a file it does not ignore would be committed in
+  // the worktree with the agent's work and land on the base (a secret kept out of git so far).
+  const checked = await runGit(["check-ignore", "-z", "--stdin"], { cwd: repo, input: `${files.join("\0")}\0` });
+  const ignored = new Set(checked.stdout.split("\0").filter((file) => file !== ""));
+  const copied = files.filter((file) => ignored.has(file));
+  for (const file of copied) {
     const target = `${worktree}/${file}`;
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(`${repo}/${file}`, target);
   }
-  return files;
+  return { copied, notIgnored: files.filter((file) => !ignored.has(file)) };
 }
 
 /** Whether a file still holds git's start and end conflict markers (a deleted file holds none). */

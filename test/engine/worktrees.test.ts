@@ -44,6 +44,18 @@ describe("unit worktrees", () => {
     expect(existsSync(join(wt.path, "build/out.bin"))).toBe(false);
   });
 
+  test(".worktreeinclude copies only files git ignores: one it does not ignore would be committed with the agent's work", async () => {
+    const { repo, stateDir } = project();
+    commitFiles(repo, { ".worktreeinclude": ".env\nsecrets.txt\n" });
+    writeFile(repo, ".env", "SECRET=1\n");
+    writeFile(repo, "secrets.txt", "API_KEY=hunter2\n");
+    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    expect(wt.included).toEqual([".env"]);
+    expect(wt.notIncluded).toEqual(["secrets.txt"]);
+    expect(existsSync(join(wt.path, "secrets.txt"))).toBe(false);
+    expect(await commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).toBeNull();
+  });
+
   test("a worktree deleted by hand comes back from its branch with the committed work", async () => {
     const { repo, stateDir } = project();
     const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");

@@ -39,10 +39,11 @@ async function take(path: string, retryMs = 0): Promise<HeldLock> {
 async function holder(path: string): Promise<Subprocess> {
   const child = Bun.spawn([process.execPath, FIXTURE, path, "hold"], { stdio: ["ignore", "ignore", "inherit"] });
   children.push(child);
-  const deadline = Date.now() + 5000;
+  // A hang guard for a process starting up on a loaded machine.
+  const deadline = Date.now() + 20_000;
   while (readPid(path) !== child.pid) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error("the holder exited without taking the lock");
-    if (Date.now() > deadline) throw new Error("the holder did not take the lock within 5 s");
+    if (Date.now() > deadline) throw new Error("the holder did not take the lock within 20 s");
     await Bun.sleep(5);
   }
   return child;

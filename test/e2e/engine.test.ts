@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processesWithCwdInside } from "../../src/platform/process.ts";
 import { GIT_ENV, git, expectOk, useEngineProjects } from "./engine-harness.ts";
-import { json, waitFor } from "./harness.ts";
+import { VE, json, waitFor } from "./harness.ts";
 
 const e = useEngineProjects();
 const ENGINE_TEST_MS = 120_000;
@@ -80,6 +80,34 @@ describe("the engine", () => {
     expectOk(gone);
     expect(gone.stdout).toBe("");
     expect(gone.stderr).toContain("is gone");
+  }, ENGINE_TEST_MS);
+
+  test("tail -f right after inject waits for the unit's first run and follows it to its end; a tracked unit with no runs is refused", async () => {
+    const { dir, script } = e.repo();
+    const gate = `${script}.gate`;
+    await e.start(dir, script, { a: { "*": [{ wait_for_file: gate }] }, b: { "*": [{ print: "hello from b" }] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "COMPLETE"]));
+    expectOk(await e.ve(dir, ["orch", "inject", "b", "--phase", "COMPLETE", "--blocked-by", "a"]));
+    // b cannot run before a's gate opens, so this tail starts with no run to show.
+    const tail = Bun.spawn([VE, "orch", "tail", "b", "-f", "--project-dir", dir], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    try {
+      let stderr = "";
+      const readingErr = (async () => {
+        for await (const piece of tail.stderr) stderr += new TextDecoder().decode(piece);
+      })();
+      const stdout = new Response(tail.stdout).text();
+      expect(await waitFor(() => stderr.includes("waiting for the first run of 'b'"), 20_000)).toBe(true);
+      writeFileSync(gate, "");
+      expect(await tail.exited).toBe(0);
+      await readingErr;
+      expect(await stdout).toContain("hello from b");
+    } finally {
+      tail.kill("SIGKILL");
+    }
+    expectOk(await e.ve(dir, ["orch", "work-unit", "create", "notes"]));
+    const tracked = await e.ve(dir, ["orch", "tail", "notes", "-f"]);
+    expect(tracked.code).toBe(1);
+    expect(tracked.stderr).toContain("only tracked");
   }, ENGINE_TEST_MS);
 
   test("max_agents = 2 with 12 independent units: never more than 2 agents alive, all 12 land", async () => {

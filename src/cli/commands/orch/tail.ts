@@ -44,7 +44,7 @@ export default defineCommand({
   meta: { name: "tail", description: "Show what a unit's agent printed (its latest run, or --run ID)" },
   args: {
     ...chunkArg,
-    follow: { type: "boolean", alias: "f", description: "Keep printing until the run ends" },
+    follow: { type: "boolean", alias: "f", description: "Keep printing until the run ends (waiting for the first run of a unit that has none yet)" },
     run: { type: "string", valueHint: "id", description: "This run instead of the latest" },
     raw: { type: "boolean", description: "The agent's own output lines, as it printed them" },
     ...commonArgs,
@@ -54,12 +54,31 @@ export default defineCommand({
     if (args.follow && ctx.json) throw usageError("--follow cannot be combined with --json (one document only)");
     const runs = (await ctx.client.runs(args.chunk)).data.runs;
     let run: Run | undefined = typeof args.run === "string" ? runs.find((r) => r.id === args.run) : runs.at(-1);
+    const stop = new AbortController();
+    if (args.follow) {
+      process.once("SIGINT", () => stop.abort());
+      process.once("SIGTERM", () => stop.abort());
+    }
+    // `inject` then `tail -f` at once: a unit the engine will run gets followed from its first run.
+    let none = "";
+    if (!run && args.follow && typeof args.run !== "string") {
+      const unit = (await ctx.client.getWorkUnit(args.chunk)).data;
+      none = unit.scheduled ? " and it is DONE" : "; it is only tracked, so none will start (`ve orch inject` has the engine run units)";
+      if (unit.scheduled && unit.status !== "DONE") {
+        printErr(`ve: waiting for the first run of '${args.chunk}' (${unit.status}); Ctrl-C stops.`);
+        while (!run && !stop.signal.aborted) {
+          await Bun.sleep(FOLLOW_POLL_MS);
+          run = (await ctx.client.runs(args.chunk)).data.runs.at(-1);
+        }
+        if (!run) return;
+      }
+    }
     if (!run) {
       throw new VeError(
         "not_found",
         typeof args.run === "string"
           ? `Work unit '${args.chunk}' has no run '${args.run}'; \`ve orch runs ${args.chunk}\` lists them.`
-          : `Work unit '${args.chunk}' has no runs yet.`,
+          : `Work unit '${args.chunk}' has no runs yet${none}.`,
         { chunk: args.chunk },
       );
     }
@@ -79,9 +98,6 @@ export default defineCommand({
     // otherwise print nothing at all, as if the agent had been silent.
     if (run.ended_at !== null && !existsSync(run.log)) printErr(`ve: the output of run ${run.id} is not kept: ${run.log} is gone.`);
     if (!args.follow) return;
-    const stop = new AbortController();
-    process.once("SIGINT", () => stop.abort());
-    process.once("SIGTERM", () => stop.abort());
     while (!stop.signal.aborted && run.ended_at === null) {
       await Bun.sleep(FOLLOW_POLL_MS);
       flush();

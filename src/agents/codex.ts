@@ -401,7 +401,7 @@ export const codexBackend: Backend = {
   name: "codex",
   program: "codex",
   minVersion: MIN_CODEX_VERSION,
-  askHow: "call the `ask_operator` tool of the `ve` MCP server with your `question` (and `options` when you offer choices), then end your turn. (`ve agent ask` cannot reach ve from inside codex's sandbox.)",
+  askHow: "call the `ask_operator` tool of the `ve` MCP server with your `question` (and `options` when you offer choices); `ve agent ask` cannot reach ve from inside codex's sandbox.",
   doneHow: "call the `report_done` tool of the `ve` MCP server with a one-line `summary`, then end your turn; ve commits what you leave in the worktree.",
 
   async canResume(threadId: string, env: Record<string, string>): Promise<boolean> {

@@ -16,6 +16,14 @@ export type RetryDecision =
   | { retry: true; kind: RetryKind; attempt: number; at: number }
   | { retry: false; kind: RetryKind; attempt: number; why: string };
 
+/** What each budget is spent on, as a person reads it in an attention record. */
+const RETRIED: Record<RetryKind, string> = {
+  transient: "transient failures",
+  failed: "failed runs",
+  timeout: "runs that timed out",
+  limit: "usage limits",
+};
+
 /** Which retry budget a verdict spends; undefined for a verdict that is not a failure. */
 export function retryKindOf(verdict: RunVerdict): RetryKind | undefined {
   switch (verdict.outcome) {
@@ -46,7 +54,7 @@ export function decideRetry(verdict: RunVerdict, used: number, policy: RetryPoli
   const attempt = used + 1;
   if (attempt > policy.caps[kind]) {
     const cap = policy.caps[kind];
-    return { retry: false, kind, attempt, why: `${cap === 0 ? "no retries are allowed" : `all ${cap} retries are used`} for ${kind} failures` };
+    return { retry: false, kind, attempt, why: `${cap === 0 ? "no retries are allowed" : cap === 1 ? "its one retry is used" : `all ${cap} retries are used`} for ${RETRIED[kind]}` };
   }
   const reset = verdict.reset_at ? Date.parse(verdict.reset_at) : Number.NaN;
   if (kind === "limit" && Number.isFinite(reset) && reset > now) return { retry: true, kind, attempt, at: reset };

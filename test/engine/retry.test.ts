@@ -15,7 +15,8 @@ describe("retries", () => {
     expect(decideRetry(transient, 2, policy, NOW)).toEqual({ retry: true, kind: "transient", attempt: 3, at: NOW + 4000 });
     expect(decideRetry(transient, 3, policy, NOW)).toMatchObject({ retry: false, why: "all 3 retries are used for transient failures" });
     expect(decideRetry({ outcome: "failed", reason: "exit 1" }, 1, policy, NOW)).toMatchObject({ retry: false, kind: "failed" });
-    expect(decideRetry({ outcome: "timeout", reason: "t" }, 0, policy, NOW)).toMatchObject({ retry: false, why: "no retries are allowed for timeout failures" });
+    expect(decideRetry({ outcome: "failed", reason: "f" }, 1, policy, NOW)).toMatchObject({ retry: false, why: "its one retry is used for failed runs" });
+    expect(decideRetry({ outcome: "timeout", reason: "t" }, 0, policy, NOW)).toMatchObject({ retry: false, why: "no retries are allowed for runs that timed out" });
   });
 
   test("a usage limit waits for the reported reset, else backs off", () => {

@@ -293,7 +293,7 @@ export class Engine {
       if (worktree.notIncluded.length > 0) {
         const why = "git does not ignore them, so they would be committed with the agent's work; add them to .gitignore to have them copied";
         log.note(`not copied from .worktreeinclude: ${worktree.notIncluded.join(", ")} (${why})`);
-        this.log.warn(`'${run.chunk}': .worktreeinclude names ${worktree.notIncluded.join(", ")}, which ${why}`);
+        this.log.warn(`'${run.chunk}': not copied from .worktreeinclude: ${worktree.notIncluded.join(", ")} (${why})`);
       }
       const goal = await this.goalText(run.chunk, worktree.path, engine, unit.phase);
       const env = agentEnvironment({

@@ -109,7 +109,7 @@ export async function planInject(repo: string, state: EngineStore, request: Inje
     const declared = docs.goal === null ? [] : stripFrontmatter(docs.goal).dependsOn;
     const invalid = declared.find((name) => !isValidChunkName(name));
     if (invalid !== undefined) {
-      throw new VeError("validation_failed", `docs/chunks/${chunk}/GOAL.md on ${base} names '${invalid}' in depends_on, which is not a valid chunk name; fix the frontmatter.`, {
+      throw new VeError("validation_failed", `docs/chunks/${chunk}/GOAL.md on the branch ${base} names '${invalid}' in depends_on, which is not a valid chunk name; fix the frontmatter.`, {
         field: "depends_on",
         chunk,
       });

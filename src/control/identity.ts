@@ -19,8 +19,12 @@ export interface DaemonProcess {
   startTime: string | undefined;
 }
 
-/** A starting daemon writes its pid right after taking the lock; an identity is retried this long. */
-const IDENTIFY_RETRY_MS = 1000;
+/**
+ * A starting daemon writes its pid right after taking the lock; an identity is retried this long.
+ * On a loaded machine the daemon can be descheduled between the two for over a second (a stop
+ * racing a start then failed): the wait only happens while the record does not match the lock.
+ */
+const IDENTIFY_RETRY_MS = 10_000;
 const IDENTIFY_STEP_MS = 10;
 
 function ownerOf(path: string): string {

@@ -17,9 +17,11 @@ import { json, jsonOf } from "./harness.ts";
 const CLAUDE = resolve(import.meta.dir, "../../node_modules/.bin/claude");
 const e = useEngineProjects("ve-check-claude");
 const homes = useTempDirs("ve-check-claude-home");
-const TEST_MS = 90_000;
+const TEST_MS = 150_000;
 /** The check's run is the real CLI talking to the mock: seconds, but a loaded machine is slow. */
 const CHECK_TIMEOUT_S = "60";
+/** The command waits up to the check's own timeout, so its hang guard lies beyond it. */
+const CHECK_COMMAND_MS = 90_000;
 
 let mock: MockAnthropic | undefined;
 afterEach(async () => {
@@ -39,7 +41,7 @@ describe("ve orch backend check claude", () => {
   test("the real claude answers the mock: every step ok, its version against the minimum, turns and cost", async () => {
     const { dir } = e.repo();
     await daemonWithMock(dir, [{ match: "ve orch backend check", turns: [{ text: "OK", usage: { input_tokens: 12, output_tokens: 1 } }] }]);
-    const result = await e.ve(dir, ["orch", "backend", "check", "claude", "--timeout", CHECK_TIMEOUT_S, "--json"]);
+    const result = await e.ve(dir, ["orch", "backend", "check", "claude", "--timeout", CHECK_TIMEOUT_S, "--json"], {}, CHECK_COMMAND_MS);
     const report = jsonOf(BackendCheck, result);
     expect(result.code, JSON.stringify(report.steps)).toBe(0);
     expect(report.ok).toBe(true);
@@ -64,7 +66,7 @@ describe("ve orch backend check claude", () => {
   test("a model API that keeps failing: the outcome fails with the API's error, exit 1", async () => {
     const { dir } = e.repo();
     await daemonWithMock(dir, [{ turns: [{ status: 500, message: "the mock is down" }] }]);
-    const result = await e.ve(dir, ["orch", "backend", "check", "claude", "--timeout", CHECK_TIMEOUT_S, "--json"]);
+    const result = await e.ve(dir, ["orch", "backend", "check", "claude", "--timeout", CHECK_TIMEOUT_S, "--json"], {}, CHECK_COMMAND_MS);
     expect(result.code).toBe(1);
     const report = jsonOf(BackendCheck, result);
     expect(report.steps.map((s) => [s.step, s.ok])).toEqual([["executable", true], ["version", true], ["start", true], ["outcome", false]]);

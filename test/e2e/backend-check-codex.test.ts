@@ -13,8 +13,10 @@ import { jsonOf } from "./harness.ts";
 
 const e = useEngineProjects("ve-check-codex");
 const homes = useTempDirs("ve-check-codex-home");
-const TEST_MS = 90_000;
+const TEST_MS = 150_000;
 const CHECK_TIMEOUT_S = "60";
+/** The command waits up to the check's own timeout, so its hang guard lies beyond it. */
+const CHECK_COMMAND_MS = 90_000;
 
 let mock: MockOpenAI | undefined;
 afterEach(async () => {
@@ -34,7 +36,7 @@ describe("ve orch backend check codex", () => {
   test("the real codex answers the mock: every step ok, its version against the minimum, its tokens", async () => {
     const { dir } = e.repo();
     await daemonWithMock(dir, [reply.text("OK", { input_tokens: 321, cached_input_tokens: 0, output_tokens: 7 })]);
-    const result = await e.ve(dir, ["orch", "backend", "check", "codex", "--timeout", CHECK_TIMEOUT_S, "--json"]);
+    const result = await e.ve(dir, ["orch", "backend", "check", "codex", "--timeout", CHECK_TIMEOUT_S, "--json"], {}, CHECK_COMMAND_MS);
     const report = jsonOf(BackendCheck, result);
     expect(result.code, JSON.stringify({ steps: report.steps, output: report.output })).toBe(0);
     expect(report.steps.map((s) => [s.step, s.ok])).toEqual([["executable", true], ["version", true], ["start", true], ["outcome", true]]);
@@ -63,7 +65,7 @@ describe("ve orch backend check codex", () => {
     const { dir } = e.repo();
     const refusal = reply.status(400, { error: { type: "invalid_request_error", message: "mock: this model does not exist" } });
     await daemonWithMock(dir, [refusal, refusal, refusal, refusal]);
-    const result = await e.ve(dir, ["orch", "backend", "check", "codex", "--timeout", CHECK_TIMEOUT_S, "--json"]);
+    const result = await e.ve(dir, ["orch", "backend", "check", "codex", "--timeout", CHECK_TIMEOUT_S, "--json"], {}, CHECK_COMMAND_MS);
     expect(result.code).toBe(1);
     const report = jsonOf(BackendCheck, result);
     expect(report.steps.map((s) => [s.step, s.ok])).toEqual([["executable", true], ["version", true], ["start", true], ["outcome", false]]);

@@ -52,8 +52,9 @@ export function useEngineProjects(label = "ve-engine") {
     await waitFor(() => dirs.every((dir) => processesWithCwdInside(dir).length === 0), 5000);
   });
 
-  const ve = (dir: string, args: string[], env: Record<string, string> = {}) =>
-    projects.ve(dir, args, { env: { ...GIT_ENV, ...env } });
+  /** `timeoutMs`: the hang guard of this one command, for one that waits on purpose (a backend check). */
+  const ve = (dir: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number) =>
+    projects.ve(dir, args, { env: { ...GIT_ENV, ...env }, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 
   return {
     ...projects,

@@ -15,7 +15,14 @@ import { DAEMON_COMMAND, EXIT_ANOTHER_DAEMON, EXIT_STORAGE_FULL, EXIT_STORAGE_UN
 import { removeTransportFiles, transportFiles } from "../project/transport-files.ts";
 
 
-export const START_TIMEOUT_MS = 15_000;
+/** A start takes tens of ms; this only bounds a daemon that never answers (an overloaded machine is slow, not hung). */
+export const START_TIMEOUT_MS = 20_000;
+
+/** VE_START_TIMEOUT_MS, for a machine known to be slower still. */
+export function startTimeoutMs(): number {
+  const fromEnv = Number(process.env.VE_START_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : START_TIMEOUT_MS;
+}
 export const STOP_TIMEOUT_MS = 10_000;
 /** How long `stop --drain` lets running phases finish by default: as long as run_timeout_s allows one run by default. */
 export const DRAIN_TIMEOUT_MS = 3_600_000;
@@ -221,7 +228,7 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
 
   const notice = lostStateNotice(paths);
   ensureStateDir(paths);
-  const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? startTimeoutMs();
   const deadline = Date.now() + timeoutMs;
   let ours: { child: ReturnType<typeof Bun.spawn>; logOffset: number } | undefined;
   let spawns = 0;
@@ -260,7 +267,21 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
       { pid: holder, log: paths.log },
     );
   }
-  throw startFailed(paths, `did not answer within ${timeoutMs / 1000} s`, logOffset);
+  // Ours never answered: it is ended, so that a start reported as failed leaves no daemon that
+  // comes up later behind the user's back.
+  let ended = "";
+  if (ours && ours.child.exitCode === null) {
+    const daemon = await lockHolder(paths);
+    if (daemon?.pid === ours.child.pid) {
+      await stopDaemon(paths);
+      ended = ", and was stopped";
+    } else {
+      ours.child.kill("SIGKILL");
+      ended = ", and was ended";
+    }
+    ended += " (on a machine this slow, set VE_START_TIMEOUT_MS higher and start again)";
+  }
+  throw startFailed(paths, `did not answer within ${timeoutMs / 1000} s${ended}`, logOffset);
 }
 
 /** Removes what a crashed daemon left, holding the lock so no daemon can start meanwhile. */

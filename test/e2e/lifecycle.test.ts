@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { StartResult } from "../../src/models/index.ts";
-import { VE, isRunning, isVeDaemon, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
+import { VE, daemonPids, isRunning, isVeDaemon, jsonOf, killQuietly, stateFiles, useProjects, waitFor } from "./harness.ts";
 
 const { project, ve } = useProjects("ve-life");
 
@@ -152,6 +152,19 @@ describe("lifecycle in human output", () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("ve daemon started");
     expect(second.stdout).not.toContain(`(pid ${pid})`);
+  });
+
+  test("a start whose daemon does not answer in time fails and leaves no daemon behind to come up later", async () => {
+    const dir = project();
+    // 1 ms: no daemon can answer that fast, so this start always gives up on the one it launched.
+    const start = await ve(dir, ["orch", "start"], { env: { VE_START_TIMEOUT_MS: "1" } });
+    expect(start.code).toBe(1);
+    expect(start.stderr).toMatch(/did not answer within 0\.001 s, and was (stopped|ended) \(on a machine this slow, set VE_START_TIMEOUT_MS higher/);
+    expect(start.stderr).not.toContain("    at ");
+    expect(await waitFor(() => daemonPids(dir).length === 0)).toBe(true);
+    // Nothing came up afterwards either: the project is free for the next start.
+    expect((await ve(dir, ["orch", "status"])).code).toBe(3);
+    expect((await ve(dir, ["orch", "start"])).code).toBe(0);
   });
 
   test("start --foreground runs the daemon attached: same process, log on stderr, SIGTERM ends it", async () => {

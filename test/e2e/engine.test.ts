@@ -361,6 +361,8 @@ describe("the engine refuses and recovers", () => {
     await e.start(dir, script, { "*": { IMPLEMENT: [{ print: "up" }, { hang: true }] } });
     expectOk(await e.ve(dir, ["orch", "inject", "dirty", "clean", "--phase", "IMPLEMENT"]));
     await e.waitUnits(dir, (us) => us.length === 2 && us.every((u) => u.status === "RUNNING"));
+    // RUNNING comes with the claim, before the worktree is made: wait for both agents to run in theirs.
+    expect(await waitFor(() => new Set(records(script).filter((r) => r.what === "start").map((r) => r.chunk)).size === 2, 30_000, 20)).toBe(true);
     for (const chunk of ["dirty", "clean"]) expectOk(await e.ve(dir, ["orch", "work-unit", "delete", chunk, "--force"]));
     const dirty = join(dir, ".ve", "worktrees", "dirty");
     writeFileSync(join(dirty, "unsaved.txt"), "work\n");

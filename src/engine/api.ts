@@ -259,7 +259,7 @@ export class EngineApi {
     const units = this.state.store
       .list()
       .filter((u) => u.scheduled)
-      .map((u) => ({ chunk: u.chunk, scheduled: true, inFlight: u.status !== "DONE" }));
+      .map((u) => ({ chunk: u.chunk, scheduled: true, inFlight: u.status !== "DONE", worktreeMade: u.worktree !== null }));
     // A project that only tracks units (git or not) never had an engine worktree: asking git
     // would fail outside a repository.
     if (units.length === 0 && !existsSync(`${this.paths.stateDir}/worktrees`)) return [];

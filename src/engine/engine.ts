@@ -682,7 +682,7 @@ export class Engine {
       );
       this.log.info(`run ${run.id} of '${run.chunk}' was left open by a daemon that ended: closed as interrupted`);
     }
-    const units = this.state.unitsInFlight().map(({ unit }) => ({ chunk: unit.chunk, scheduled: true, inFlight: true }));
+    const units = this.state.unitsInFlight().map(({ unit }) => ({ chunk: unit.chunk, scheduled: true, inFlight: true, worktreeMade: unit.worktree !== null }));
     // A project that only tracks units (v1, git or not) has no engine worktrees to compare: no
     // git runs for it at start.
     if (units.length === 0 && !existsSync(`${this.options.paths.stateDir}/worktrees`)) return;

@@ -6,8 +6,10 @@ import { UNIT_BRANCH_PREFIX, unitBranch, unitWorktreePath } from "./worktrees.ts
 export interface UnitView {
   chunk: string;
   scheduled: boolean;
-  /** The unit still has work ahead (not DONE): its worktree and branch must exist. */
+  /** The unit still has work ahead (not DONE): its worktree and branch must exist once made. */
   inFlight: boolean;
+  /** Its first run has made its worktree; a unit still waiting for that run has none to miss. */
+  worktreeMade: boolean;
 }
 
 export type WorktreeState =
@@ -41,7 +43,7 @@ function chunkOfBranch(branch: string | null): string | undefined {
 /**
  * One row per engine worktree git knows (the main checkout and the user's own worktrees on
  * other branches are not the engine's business), plus one per unit in flight whose worktree
- * git does not know at all.
+ * was made but git does not know at all.
  */
 export function reconcileWorktrees(stateDir: string, units: readonly UnitView[], worktrees: readonly Worktree[]): WorktreeRow[] {
   const inFlight = new Map(units.filter((u) => u.scheduled && u.inFlight).map((u) => [u.chunk, u]));
@@ -64,8 +66,8 @@ export function reconcileWorktrees(stateDir: string, units: readonly UnitView[],
       locked: worktree.locked !== null,
     });
   }
-  for (const chunk of inFlight.keys()) {
-    if (!seen.has(chunk)) {
+  for (const [chunk, unit] of inFlight) {
+    if (!seen.has(chunk) && unit.worktreeMade) {
       rows.push({ chunk, path: unitWorktreePath(stateDir, chunk), branch: unitBranch(chunk), state: "missing", locked: false });
     }
   }

@@ -11,10 +11,12 @@ test("engine worktrees are active, missing or orphaned; the user's own are not l
   const rows = reconcileWorktrees(
     S,
     [
-      { chunk: "a", scheduled: true, inFlight: true },
-      { chunk: "b", scheduled: true, inFlight: true },
-      { chunk: "c", scheduled: true, inFlight: true },
-      { chunk: "done", scheduled: true, inFlight: false },
+      { chunk: "a", scheduled: true, inFlight: true, worktreeMade: true },
+      { chunk: "b", scheduled: true, inFlight: true, worktreeMade: true },
+      { chunk: "c", scheduled: true, inFlight: true, worktreeMade: true },
+      { chunk: "done", scheduled: true, inFlight: false, worktreeMade: true },
+      // Waiting for its first run: no worktree yet, and none is missing.
+      { chunk: "waiting", scheduled: true, inFlight: true, worktreeMade: false },
     ],
     [
       wt("/p", "main"),

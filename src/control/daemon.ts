@@ -246,13 +246,17 @@ export async function startDaemon(paths: ProjectPaths, options: StartOptions): P
       };
     }
     const exitCode = ours?.child.exitCode ?? null;
-    if (exitCode !== null && exitCode !== EXIT_ANOTHER_DAEMON) {
+    if (ours?.child.signalCode) throw startFailed(paths, `was killed by ${ours.child.signalCode} during start`, logOffset);
+    // 0: a stop asked for while it started (`ve orch stop` in another shell). This start still
+    // means to leave a daemon running, as a start after that stop would.
+    const stoppedWhileStarting = exitCode === 0;
+    if (exitCode !== null && exitCode !== EXIT_ANOTHER_DAEMON && !stoppedWhileStarting) {
       throw startFailed(paths, `exited during start (code ${exitCode})`, logOffset, exitCode);
     }
-    // No child yet, or ours lost the lock to a daemon that has since let go: start one, unless a
-    // daemon (starting, or stopping) holds the lock now.
-    if ((!ours || exitCode === EXIT_ANOTHER_DAEMON) && !isLockHeld(paths.pid)) {
-      if (spawns === MAX_SPAWNS) throw startFailed(paths, `lost the lock ${MAX_SPAWNS} times to daemons that then exited`, logOffset);
+    // No child yet, or ours lost the lock to a daemon that has since let go (or was stopped):
+    // start one, unless a daemon (starting, or stopping) holds the lock now.
+    if ((!ours || exitCode === EXIT_ANOTHER_DAEMON || stoppedWhileStarting) && !isLockHeld(paths.pid)) {
+      if (spawns === MAX_SPAWNS) throw startFailed(paths, `was stopped, or lost the lock to a daemon that then exited, ${MAX_SPAWNS} times while starting`, logOffset);
       ours = spawnDaemon(paths, options);
       logOffset = ours.logOffset;
       spawns += 1;

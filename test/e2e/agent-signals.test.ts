@@ -187,6 +187,19 @@ describe("ve agent ask / done with the command backend", () => {
     ENGINE_TEST_MS,
   );
 
+  test("`ve agent ask` with an empty question or an empty --option is a usage error in its own terms (exit 2)", async () => {
+    const dir = e.project();
+    for (const [args, said] of [
+      [["agent", "ask", "Which?", "--option", "yes", "--option", " "], "--option number 2 is empty"],
+      [["agent", "ask", ""], "The question is empty"],
+    ] as const) {
+      const result = await run([VE, ...args], { env: { VE_RUN_ID: "r", VE_RUN_TOKEN: "t", VE_PROJECT_DIR: dir } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(said);
+      expect(result.stderr).not.toContain("options[");
+    }
+  });
+
   test("outside a run, `ve agent ask` and `ve agent done` say they work only inside one (exit 1)", async () => {
     const dir = e.project();
     for (const args of [["agent", "ask", "Anyone?"], ["agent", "done"]]) {

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { jsonArg } from "../../args.ts";
+import { jsonArg, usageError } from "../../args.ts";
 import { agentClient, agentRun } from "../../agent-run.ts";
 import { logger, print, printBytes } from "../../output.ts";
 import type { VeArgDef } from "../../runner.ts";
@@ -22,8 +22,12 @@ export default defineCommand({
     ...jsonArg,
   } satisfies Record<string, VeArgDef>,
   async run({ args }) {
-    const run = agentRun("`ve agent ask`");
+    // Refused here, in the command's own terms: the daemon would name its API fields (options[2]).
+    if (String(args.question).trim() === "") throw usageError("The question is empty: give it as one quoted argument");
     const options = Array.isArray(args.option) ? (args.option as string[]) : [];
+    const empty = options.findIndex((o) => o.trim() === "");
+    if (empty !== -1) throw usageError(`--option number ${empty + 1} is empty: give each choice its text`);
+    const run = agentRun("`ve agent ask`");
     const reply = await agentClient(run, (m) => logger().warn(m)).agentAsk(run.token, {
       run_id: run.runId,
       question: String(args.question),

@@ -8,7 +8,7 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type MockAnthropic, type RecordedRequest, claudeEnv, startMockAnthropic, userText } from "../helpers/mock-anthropic.ts";
+import { type MockAnthropic, type RecordedRequest, CLAUDE_REAL_ACCOUNT, claudeEnv, startMockAnthropic, userText } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { GIT_ENV, type UnitJson, endProject, expectOk, initRepo } from "./engine-harness.ts";
 import { VE, json, run, waitFor } from "./harness.ts";
@@ -54,7 +54,7 @@ test("AskUserQuestion: the unit waits with the question and options; answer --op
     },
   ]);
   const { env: base } = claudeEnv(mock, scratch());
-  const env = { ANTHROPIC_AUTH_TOKEN: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_MODEL: undefined, ...GIT_ENV, ...base };
+  const env = { ...CLAUDE_REAL_ACCOUNT, ...GIT_ENV, ...base };
   const ve = (args: string[]) => run([VE, ...args, "--project-dir", dir], { env });
   expectOk(await ve(["orch", "start"]));
   for (const [key, value] of Object.entries({ backend: "claude", "backends.claude.path": CLAUDE, silence_timeout_s: "120" })) {
@@ -112,7 +112,7 @@ test("a session whose transcript is gone: the answered run is a new conversation
     { match: "on branch ve/store. ", turns: [ASK, { text: "I asked the operator; ending my turn." }] },
   ]);
   const { env: base, configDir } = claudeEnv(server, scratch());
-  const env = { ANTHROPIC_AUTH_TOKEN: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_MODEL: undefined, ...GIT_ENV, ...base };
+  const env = { ...CLAUDE_REAL_ACCOUNT, ...GIT_ENV, ...base };
   ended.push(async () => {
     await endProject(repo, env);
     await server.stop();

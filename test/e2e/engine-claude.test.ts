@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { MOCK_SUBSCRIPTION_ENV, type MockAnthropic, type RecordedRequest, claudeEnv, startMockAnthropic, userText } from "../helpers/mock-anthropic.ts";
+import { MOCK_SUBSCRIPTION_ENV, type MockAnthropic, type RecordedRequest, CLAUDE_REAL_ACCOUNT, claudeEnv, startMockAnthropic, userText } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { type AgentDaemon, GIT_ENV, type UnitJson, expectOk, git, initRepo, startAgentDaemon } from "./engine-harness.ts";
 import { waitFor } from "./harness.ts";
@@ -43,14 +43,6 @@ function forChunk(chunk: string): string {
   return `on branch ve/${chunk}. `;
 }
 
-/** Variables of this test process that would point claude at a real account. */
-const REAL_ACCOUNT: Record<string, undefined> = {
-  ANTHROPIC_AUTH_TOKEN: undefined,
-  CLAUDE_CODE_OAUTH_TOKEN: undefined,
-  CLAUDE_CODE_USE_BEDROCK: undefined,
-  CLAUDE_CODE_USE_VERTEX: undefined,
-  ANTHROPIC_MODEL: undefined,
-};
 
 interface Daemon extends AgentDaemon<RunJson> {
   mock: MockAnthropic;
@@ -64,7 +56,7 @@ async function claudeDaemon(script: Parameters<typeof startMockAnthropic>[0], op
   initRepo(dir);
   const mock = await startMockAnthropic(script);
   const { env: base, configDir } = claudeEnv(mock, scratch(), options.extraEnv);
-  const env = { ...REAL_ACCOUNT, ...GIT_ENV, ...base };
+  const env = { ...CLAUDE_REAL_ACCOUNT, ...GIT_ENV, ...base };
   const settings: Record<string, string> = {
     backend: "claude",
     "backends.claude.path": options.claudePath ?? CLAUDE,

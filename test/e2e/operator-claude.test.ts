@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type MockAnthropic, type RecordedRequest, claudeEnv, contentText, startMockAnthropic } from "../helpers/mock-anthropic.ts";
+import { type MockAnthropic, type RecordedRequest, CLAUDE_REAL_ACCOUNT, claudeEnv, contentText, startMockAnthropic } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { GIT_ENV, type UnitJson, endProject, expectOk, git, initRepo } from "./engine-harness.ts";
 import { VE, json, run, waitFor } from "./harness.ts";
@@ -17,14 +17,6 @@ const scratch = useTempDirs("ve-operator-claude");
 setDefaultTimeout(240_000);
 const SETTLE_MS = 150_000;
 
-/** Variables of this process that would point claude at a real account. */
-const REAL_ACCOUNT: Record<string, undefined> = {
-  ANTHROPIC_AUTH_TOKEN: undefined,
-  CLAUDE_CODE_OAUTH_TOKEN: undefined,
-  CLAUDE_CODE_USE_BEDROCK: undefined,
-  CLAUDE_CODE_USE_VERTEX: undefined,
-  ANTHROPIC_MODEL: undefined,
-};
 
 interface RunJson {
   id: string;
@@ -110,7 +102,7 @@ describe("the operator loop with the real claude", () => {
       },
     ]);
     const hermetic = claudeEnv(mock, scratch());
-    env = { ...REAL_ACCOUNT, ...GIT_ENV, ...hermetic.env };
+    env = { ...CLAUDE_REAL_ACCOUNT, ...GIT_ENV, ...hermetic.env };
     expectOk(await ve(["orch", "start"]));
     for (const [key, value] of Object.entries({ backend: "claude", "backends.claude.path": CLAUDE, max_agents: "2", silence_timeout_s: "120", backoff_base_s: "1", backoff_max_s: "2" })) {
       expectOk(await ve(["orch", "config", key, value]));

@@ -387,6 +387,18 @@ export interface ClaudeEnv {
 }
 
 /**
+ * Variables of the test process that would point claude at a real account or another provider:
+ * unset them in an env merged over the test's own (claudeEnv's sets the mock's key and URL).
+ */
+export const CLAUDE_REAL_ACCOUNT: Record<string, undefined> = {
+  ANTHROPIC_AUTH_TOKEN: undefined,
+  CLAUDE_CODE_OAUTH_TOKEN: undefined,
+  CLAUDE_CODE_USE_BEDROCK: undefined,
+  CLAUDE_CODE_USE_VERTEX: undefined,
+  ANTHROPIC_MODEL: undefined,
+};
+
+/**
  * The environment for running the real `claude` against `mock`, hermetic: HOME and
  * CLAUDE_CONFIG_DIR under `dir` (nothing of the real ~/.claude is read or written), an API key
  * that is not a credential, telemetry and every non-essential request off, and only PATH and

@@ -65,6 +65,8 @@ interface ActiveRun {
   limit?: string;
   /** The engine itself is closing the run: the change that follows is its own, not a person's. */
   closing?: boolean;
+  /** What the run left was ended (endLeftovers). */
+  leftoversEnded?: boolean;
   finished: Promise<void>;
 }
 
@@ -95,6 +97,11 @@ export class Engine {
    */
   private repoQueue: Promise<unknown> = Promise.resolve();
   private readonly landingQueued = new Set<string>();
+  /**
+   * Runs of this daemon's life whose end found processes left (killed then, or not): swept
+   * again at stop, for one that was forking while the ladder ran or could not be ended.
+   */
+  private readonly leftovers = new Map<string, { run: RunRow; worktree: string }>();
   private readonly repo: string;
 
   constructor(private readonly options: EngineOptions) {
@@ -141,7 +148,31 @@ export class Engine {
       await active.finished;
     });
     await Promise.all(ending);
+    await Promise.all(
+      [...this.leftovers.values()].map(async (left) => {
+        const report = await endProcessGroup({ pid: 0, startTime: "" }, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(left) });
+        if (report.swept.length > 0) this.log.info(`run ${left.run.id} of '${left.run.chunk}': ended ${report.swept.length} more processes it had left (${report.swept.join(", ")})`);
+        if (report.left.length > 0) this.log.warn(`run ${left.run.id} of '${left.run.chunk}': processes ${report.left.join(", ")} it left could not be ended`);
+      }),
+    );
     await this.landing;
+  }
+
+  /**
+   * However a run ended (its agent exited, a limit, a person, the stop), what it left goes
+   * before its unit moves on: its group and whatever carries its VE_RUN_ID, through the ladder.
+   */
+  private async endLeftovers(active: ActiveRun, proc: AgentProcess): Promise<void> {
+    if (active.leftoversEnded) return;
+    active.leftoversEnded = true;
+    const { run } = active;
+    const report = await endProcessGroup(proc, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(active) });
+    if (report.killed || report.swept.length > 0 || report.left.length > 0) {
+      this.leftovers.set(run.id, { run, worktree: active.worktree });
+      const count = report.swept.length > 0 ? ` (${report.swept.length} outside its group: ${report.swept.join(", ")})` : "";
+      this.log.info(`run ${run.id} of '${run.chunk}': ended the processes it left${count}${report.killed ? ", SIGKILL needed" : ""}`);
+    }
+    if (report.left.length > 0) this.log.warn(`run ${run.id} of '${run.chunk}': processes ${report.left.join(", ")} it left could not be ended; the stop tries again`);
   }
 
   /**
@@ -364,6 +395,7 @@ export class Engine {
       const stopLimits = this.watchLimits(active, proc, config);
       const exit = await proc.done;
       stopLimits();
+      await this.endLeftovers(active, proc);
       const verdict: RunVerdict = active.limit ? { outcome: "timeout", reason: active.limit } : reader.finish(exit.code);
       log.event({ type: "result", outcome: verdict.outcome, reason: verdict.reason });
       if (log.lost > 0) this.log.warn(`run ${run.id}: ${log.lost} lines of output could not be written to ${log.path}`);
@@ -397,6 +429,7 @@ export class Engine {
         },
       );
     } finally {
+      if (active.process) await this.endLeftovers(active, active.process);
       log.close();
     }
   }

@@ -1,8 +1,15 @@
 // An agent process in its own process group, its output as lines, and the ladder that ends it:
-// SIGTERM to the group, a bounded wait, SIGKILL to the group, then (Linux) whatever is left
-// with its working directory inside the worktree. A process is only ever signalled when the
+// SIGTERM to the group and (Linux) to every process carrying the run's marker in its
+// environment, a bounded wait, then SIGKILL to all of them. A process is only ever signalled when the
 // kernel confirms it is the one we started (pid and start time), and never a pid or group <= 1.
-import { isSameProcess, processGroupMembers, processInfo, processesWithCwdInside } from "../platform/process.ts";
+import {
+  type ProcessInfo,
+  isSameProcess,
+  processGroupMembers,
+  processInfo,
+  processesWithCwdInside,
+  processesWithEnvironmentEntry,
+} from "../platform/process.ts";
 
 /** How long a group gets between SIGTERM and SIGKILL. */
 export const TERM_GRACE_MS = 3000;
@@ -137,15 +144,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (processGroupMembers(pgid).length === 0) return true;
-    if (Date.now() >= deadline) return false;
-    await Bun.sleep(GROUP_POLL_MS);
-  }
-}
-
 /**
  * Whether the group led by `identity.pid` is still the one we started. While any member of a
  * group lives the kernel does not hand its id out again, so members of a group whose leader is
@@ -161,9 +159,12 @@ export function ownsGroup(identity: ProcessIdentity): boolean {
 
 export interface EndOptions {
   termGraceMs?: number;
-  /** Also kill what is left with its working directory inside this directory (Linux)... */
+  /** Without `sweepMarker`: also kill what is left with its working directory inside this directory (Linux). */
   sweepDir?: string;
-  /** ...and this `NAME=value` in its environment (the run's id, which every descendant inherits). */
+  /**
+   * And every process, wherever it works, whose environment holds this `NAME=value` (the run's
+   * id, which every descendant inherits: also one that left the group and the session). Linux.
+   */
   sweepMarker?: string;
   /** The leader is known to have exited (its pid may already be reused): check the group only. */
   leaderExited?: boolean;
@@ -172,38 +173,91 @@ export interface EndOptions {
 export interface EndReport {
   /** SIGKILL was needed. */
   killed: boolean;
-  /** Processes outside the group killed because they worked inside `sweepDir`. */
+  /** Processes outside the group that were signalled because the sweep found them. */
   swept: number[];
+  /** Still alive when the ladder gave up (a process in uninterruptible sleep, or not ours to signal). */
+  left: number[];
 }
 
-/** The kill ladder. Safe to call for a process that already ended. */
+/**
+ * VE_TERM_GRACE_MS, in place of every SIGTERM-to-SIGKILL grace of the daemon: for tests, which
+ * wait for the processes to be gone rather than for seconds of grace.
+ */
+export function termGraceMs(defaultMs: number): number {
+  const raw = process.env.VE_TERM_GRACE_MS;
+  const fromEnv = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
+  return Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv : defaultMs;
+}
+
+/** Reading every process's environment costs more than its group: the sweep looks less often. */
+const SWEEP_POLL_MS = 50;
+
+/**
+ * The kill ladder, for the group and whatever the sweep finds outside it together: SIGTERM (and
+ * SIGCONT), a bounded wait, then SIGKILL until nothing is left (a process forking meanwhile is
+ * found again and killed too). Safe to call for a process that already ended, and for a pid
+ * of 0 (no group: the sweep only).
+ */
 export async function endProcessGroup(identity: ProcessIdentity, options: EndOptions = {}): Promise<EndReport> {
   const pgid = identity.pid;
-  let killed = false;
-  const ours = options.leaderExited
-    ? processInfo(pgid) === undefined || isSameProcess(pgid, identity.startTime)
-    : ownsGroup(identity);
-  if (ours && processGroupMembers(pgid).length > 0) {
+  const graceMs = termGraceMs(options.termGraceMs ?? TERM_GRACE_MS);
+  // Group 0 would be this process's own group in kill(2), and a pgid of 0 in /proc is a kernel thread's.
+  const ours =
+    pgid > 1 &&
+    (options.leaderExited ? processInfo(pgid) === undefined || isSameProcess(pgid, identity.startTime) : ownsGroup(identity));
+  const sweeping = options.sweepMarker !== undefined || options.sweepDir !== undefined;
+  const groupLeft = () => (ours ? processGroupMembers(pgid) : []);
+  const strays = (): ProcessInfo[] => {
+    if (options.sweepMarker !== undefined) return processesWithEnvironmentEntry(options.sweepMarker).filter((p) => !(ours && p.pgid === pgid));
+    if (options.sweepDir === undefined) return [];
+    return processesWithCwdInside(options.sweepDir)
+      .map((pid) => processInfo(pid))
+      .filter((p): p is ProcessInfo => p !== undefined && !(ours && p.pgid === pgid));
+  };
+  const swept = new Set<number>();
+  const signalled = new Set<string>();
+  const signalStrays = (list: readonly ProcessInfo[], signal: NodeJS.Signals, once: boolean) => {
+    for (const p of list) {
+      const key = `${p.pid}:${p.startTime}`;
+      if (once && signalled.has(key)) continue;
+      // The pid is signalled only while it is still the process the sweep found.
+      if (p.pid <= 1 || p.pid === process.pid || !isSameProcess(p.pid, p.startTime)) continue;
+      try {
+        process.kill(p.pid, signal);
+        if (signal === "SIGTERM") process.kill(p.pid, "SIGCONT");
+        signalled.add(key);
+        swept.add(p.pid);
+      } catch {
+        // Gone meanwhile, or not ours to signal (EPERM): reported in `left` if it stays.
+      }
+    }
+  };
+  let found = strays();
+  if (groupLeft().length === 0 && found.length === 0) return { killed: false, swept: [], left: [] };
+  const pollMs = sweeping ? SWEEP_POLL_MS : GROUP_POLL_MS;
+  if (ours) {
     signalGroup(pgid, "SIGTERM");
     // A stopped process handles SIGTERM only once it runs again.
     signalGroup(pgid, "SIGCONT");
-    if (!(await groupGone(pgid, options.termGraceMs ?? TERM_GRACE_MS))) {
-      killed = true;
-      signalGroup(pgid, "SIGKILL");
-      await groupGone(pgid, KILL_WAIT_MS);
+  }
+  signalStrays(found, "SIGTERM", true);
+  const termDeadline = Date.now() + graceMs;
+  for (;;) {
+    await Bun.sleep(Math.min(pollMs, Math.max(0, termDeadline - Date.now())));
+    found = strays();
+    if (groupLeft().length === 0 && found.length === 0) return { killed: false, swept: [...swept], left: [] };
+    if (Date.now() >= termDeadline) break;
+    signalStrays(found, "SIGTERM", true);
+  }
+  const killDeadline = Date.now() + KILL_WAIT_MS;
+  for (;;) {
+    if (ours) signalGroup(pgid, "SIGKILL");
+    signalStrays(found, "SIGKILL", false);
+    await Bun.sleep(GROUP_POLL_MS);
+    found = strays();
+    const group = groupLeft();
+    if ((group.length === 0 && found.length === 0) || Date.now() >= killDeadline) {
+      return { killed: true, swept: [...swept], left: [...group, ...found.map((p) => p.pid)] };
     }
   }
-  const swept: number[] = [];
-  if (options.sweepDir !== undefined) {
-    for (const pid of processesWithCwdInside(options.sweepDir, options.sweepMarker)) {
-      if (pid <= 1 || pid === process.pid) continue;
-      try {
-        process.kill(pid, "SIGKILL");
-        swept.push(pid);
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-  }
-  return { killed, swept };
 }

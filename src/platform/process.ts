@@ -147,6 +147,26 @@ export function processesWithCwdInside(dir: string, marker?: string): number[] {
   return found;
 }
 
+/**
+ * Processes whose environment holds exactly `entry` (`VE_RUN_ID=<id>`), wherever they work:
+ * every descendant of a run inherits it, also one that left the run's group, session and
+ * worktree. An entry, not a substring: `VE_RUN_ID=<id>0` or `OTHER=VE_RUN_ID=<id>` is not it.
+ * Never this process. Linux only (macOS has no readable environment of other processes).
+ */
+export function processesWithEnvironmentEntry(entry: string): ProcessInfo[] {
+  if (!IS_LINUX || !entry.includes("=")) return [];
+  const found: ProcessInfo[] = [];
+  for (const pid of allPids()) {
+    if (pid <= 1 || pid === process.pid) continue;
+    // The identity first: a pid that ends and is reused between the two reads reads as
+    // another start time at the signal, and is spared.
+    const info = processInfo(pid);
+    if (!info) continue;
+    if (hasEnvironmentEntry(pid, entry)) found.push(info);
+  }
+  return found;
+}
+
 /** Whether `pid`'s environment holds exactly `entry` (`NAME=value`); false when unreadable. */
 function hasEnvironmentEntry(pid: number, entry: string): boolean {
   try {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { MAX_LINE_CHARS, endProcessGroup, ownsGroup, startProcess } from "../../src/engine/process-group.ts";
-import { processGroupMembers, processInfo, processesWithCwdInside } from "../../src/platform/process.ts";
+import { MAX_LINE_CHARS, endProcessGroup, ownsGroup, startProcess, termGraceMs } from "../../src/engine/process-group.ts";
+import { processGroupMembers, processInfo, processesWithCwdInside, processesWithEnvironmentEntry } from "../../src/platform/process.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
 const tempDir = useTempDirs("ve-procs");
@@ -130,6 +130,38 @@ describe("agent processes", () => {
   test("a process that already ended is a no-op", async () => {
     const proc = startProcess({ argv: ["true"], cwd: tempDir(), env: env(), stdin: null, onLine: () => {} });
     await proc.done;
-    expect(await endProcessGroup(proc)).toEqual({ killed: false, swept: [] });
+    expect(await endProcessGroup(proc)).toEqual({ killed: false, swept: [], left: [] });
+  });
+
+  linuxOnly("the marker sweep ends a SIGTERM-ignoring process that left the group and the directory, and only an exact VE_RUN_ID entry", async () => {
+    const spawnWith = (extra: Record<string, string>) => {
+      const p = Bun.spawn(["sh", "-c", 'trap "" TERM; exec sleep 600'], { cwd: "/", env: env(extra), detached: true, stdio: ["ignore", "ignore", "ignore"] });
+      started.push(p.pid);
+      return p;
+    };
+    const marked = spawnWith({ VE_RUN_ID: "run-7" });
+    const lookAlikes = [spawnWith({ VE_RUN_ID: "run-70" }), spawnWith({ VE_RUN_ID: "run-" }), spawnWith({ OTHER: "VE_RUN_ID=run-7" })];
+    expect(await until(() => processesWithEnvironmentEntry("VE_RUN_ID=run-7").some((p) => p.pid === marked.pid))).toBe(true);
+    expect(processesWithEnvironmentEntry("VE_RUN_ID=run-7").map((p) => p.pid)).toEqual([marked.pid]);
+    // No group of its own to end: the sweep alone.
+    const report = await endProcessGroup({ pid: 0, startTime: "" }, { termGraceMs: 100, sweepMarker: "VE_RUN_ID=run-7" });
+    expect(report).toEqual({ killed: true, swept: [marked.pid], left: [] });
+    expect(await until(() => processInfo(marked.pid) === undefined)).toBe(true);
+    for (const p of lookAlikes) expect(processInfo(p.pid)).toBeDefined();
+  });
+
+  test("VE_TERM_GRACE_MS stands in for every grace; unset, empty or not a number, the default holds", () => {
+    const saved = process.env.VE_TERM_GRACE_MS;
+    try {
+      delete process.env.VE_TERM_GRACE_MS;
+      expect(termGraceMs(3000)).toBe(3000);
+      for (const [raw, want] of [["250", 250], ["0", 0], ["", 3000], ["soon", 3000], ["-5", 3000]] as const) {
+        process.env.VE_TERM_GRACE_MS = raw;
+        expect(termGraceMs(3000)).toBe(want);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.VE_TERM_GRACE_MS;
+      else process.env.VE_TERM_GRACE_MS = saved;
+    }
   });
 });

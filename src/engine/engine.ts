@@ -9,6 +9,8 @@ import { agentEnvironment } from "../agents/environment.ts";
 import { requireMinVersion } from "../agents/executables.ts";
 import { VeError } from "../errors.ts";
 import { commitIdentity, filesWithConflictMarkers, landBranch } from "../git/land.ts";
+import { resolveCommit } from "../git/git.ts";
+import { landedMergeOf, landingMessage } from "../git/landed.ts";
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -610,8 +612,12 @@ export class Engine {
     const branch = unitBranch(chunk);
     let result: Awaited<ReturnType<typeof landBranch>>;
     try {
+      // A landing a crash cut short after its merge was published: the branch is gone, the
+      // merge (found by its trailer) is on the base; only the clean-up and DONE are left.
+      const landed = (await resolveCommit(`refs/heads/${branch}`, this.repo)) === undefined ? await landedMergeOf(this.repo, base, chunk, unit.created_at) : undefined;
+      if (landed !== undefined) this.log.info(`'${chunk}' was landed on ${base} as ${landed} by a daemon that ended before it was DONE`);
       // The files a resolution run was to resolve: committed with their markers, they merge cleanly.
-      const marked = await filesWithConflictMarkers(this.repo, `refs/heads/${branch}`, engine.conflict_files ?? []);
+      const marked = landed !== undefined ? [] : await filesWithConflictMarkers(this.repo, `refs/heads/${branch}`, engine.conflict_files ?? []);
       if (marked.length > 0) {
         this.state.advance(chunk, {
           status: "NEEDS_ATTENTION",
@@ -624,7 +630,7 @@ export class Engine {
         });
         return;
       }
-      result = await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: `Land ${chunk} (ve)` }));
+      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(chunk) }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why} Once that is fixed, \`ve orch retry ${chunk}\` lands it.` } });

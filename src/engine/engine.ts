@@ -24,7 +24,7 @@ import { RunLog, runLogPath } from "./run-log.ts";
 import { hashRunToken, newRunToken } from "./run-token.ts";
 import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
-import { commitWorktree, ensureUnitWorktree, removeUnitWorktree, unitBranch, unitWorktreePath } from "./worktrees.ts";
+import { commitWorktree, ensureUnitWorktree, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
 
 /** SIGTERM to SIGKILL when a time or silence limit ends a run. */
 export const LIMIT_TERM_GRACE_MS = 800;
@@ -625,6 +625,23 @@ export class Engine {
           attention: {
             kind: "conflict",
             reason: `${branch} still holds conflict markers in ${marked.join(", ")}; resolve them in ${unitWorktreePath(this.options.paths.stateDir, chunk)} and commit, then \`ve orch retry ${chunk}\`.`,
+          },
+          engine: { stage: "landing" },
+        });
+        return;
+      }
+      // Committed by the agent with git (the engine's own commits leave them out): landed, they
+      // would write over the project's live state in the checkout.
+      const own = landed !== undefined ? [] : await veOwnPathsOnBranch(this.repo, base, branch);
+      if (own.length > 0) {
+        const shown = own.slice(0, 10).join(", ") + (own.length > 10 ? `, ... (${own.length} in all)` : "");
+        const worktree = unitWorktreePath(this.options.paths.stateDir, chunk);
+        this.state.advance(chunk, {
+          status: "NEEDS_ATTENTION",
+          reason: `${branch} carries ve's own files: ${shown}`,
+          attention: {
+            kind: "error",
+            reason: `${branch} carries ve's own files (${shown}); landing them would write over the project's state in the checkout, so nothing was landed. Take them off the branch (\`git -C '${worktree}' rm -r -q --cached --ignore-unmatch -- ${own.map((p) => `'${p}'`).slice(0, 10).join(" ")}${own.length > 10 ? " ..." : ""} && git -C '${worktree}' commit -m 'drop ve state files'\`), then \`ve orch retry ${chunk}\` lands it.`,
           },
           engine: { stage: "landing" },
         });

@@ -6,10 +6,18 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { VeError } from "../errors.ts";
-import { git, resolveCommit, runGit } from "../git/git.ts";
+import { git, gitFailure, resolveCommit, runGit } from "../git/git.ts";
 import { addWorktree, branchExists, listWorktrees, lockWorktree, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
 
 export const UNIT_BRANCH_PREFIX = "ve/";
+
+/**
+ * ve's own paths as git pathspecs: a `.ve` (the state directory, with the database and the
+ * worktrees) at any depth, since a project nested in the repository has its `.ve/` below the
+ * root, and the landing's fast-forward writes over the ignored one in the user's checkout.
+ */
+export const VE_OWN_PATHSPECS: readonly string[] = ["**/.ve", "**/.ve/**"].map((glob) => `:(glob)${glob}`);
+const VE_OWN_EXCLUDED: readonly string[] = ["**/.ve", "**/.ve/**"].map((glob) => `:(exclude,glob)${glob}`);
 /** Committed at the repository root: gitignored files (gitignore syntax) each new worktree gets a copy of. */
 export const WORKTREE_INCLUDE_FILE = ".worktreeinclude";
 
@@ -146,12 +154,31 @@ export async function commitWorktree(worktree: string, branch: string, message: 
       { worktree, files: marked },
     );
   }
-  await git(["add", "-A"], { cwd: worktree });
+  // ve's own paths stay out, whatever the agent wrote there (an `.ve/orchestrator.db` landed
+  // over the live one in the checkout and took every unit's state with it).
+  await git(["add", "-A", "--", ":/", ...VE_OWN_EXCLUDED], { cwd: worktree });
   const staged = await runGit(["diff", "--cached", "--quiet"], { cwd: worktree });
   if (staged.code === 0) return null;
   // No hooks: the agent's work is recorded as it is; the project's checks belong to its phases.
   await git(["commit", "--no-verify", "--no-gpg-sign", "-q", "-F", "-"], { cwd: worktree, input: `${message}\n`, env: identity });
   return (await git(["rev-parse", "HEAD"], { cwd: worktree })).trim();
+}
+
+/**
+ * The paths of ve's own (`.ve/` at any depth) that `branch` adds, changes or deletes against
+ * its merge base with `base`: what its landing would write over in the checkout's live state.
+ * Empty for a branch the engine committed alone; an agent can still commit them with git.
+ */
+export async function veOwnPathsOnBranch(repo: string, base: string, branch: string): Promise<string[]> {
+  const [baseHead, tip] = await Promise.all([resolveCommit(`refs/heads/${base}`, repo), resolveCommit(`refs/heads/${branch}`, repo)]);
+  // A missing ref is the landing's to report, in its own words.
+  if (baseHead === undefined || tip === undefined) return [];
+  const found = await runGit(["merge-base", baseHead, tip], { cwd: repo });
+  if (found.code !== 0 && found.code !== 1) throw gitFailure(["merge-base", baseHead, tip], repo, found);
+  // No common history (exit 1): everything on the branch would be new to the base.
+  const from = found.code === 0 ? found.stdout.trim() : (await git(["hash-object", "-t", "tree", "/dev/null"], { cwd: repo })).trim();
+  const out = await git(["diff-tree", "-r", "-z", "--no-renames", "--name-only", from, tip, "--", ...VE_OWN_PATHSPECS], { cwd: repo });
+  return out.split("\0").filter((path) => path !== "");
 }
 
 /** After landing: unlock and remove the worktree (the branch is deleted separately, only if merged). */

@@ -47,13 +47,14 @@ function killAll(pidList: number[]): void {
 }
 
 /** The harness's start, with the daemon's environment: the grace is an environment setting. */
-async function start(dir: string, scriptPath: string, script: Script): Promise<void> {
+async function start(dir: string, scriptPath: string, script: Script, config: Record<string, string> = {}): Promise<void> {
   writeFileSync(scriptPath, JSON.stringify(script));
   expectOk(await e.ve(dir, ["orch", "start"], DAEMON_ENV));
   const settings: Record<string, string> = {
     "backends.command.path": process.execPath,
     "backends.command.args": JSON.stringify([AGENT, scriptPath]),
     silence_timeout_s: "60",
+    ...config,
   };
   for (const [key, value] of Object.entries(settings)) expectOk(await e.ve(dir, ["orch", "config", key, value]));
 }
@@ -103,6 +104,35 @@ describe("processes an agent leaves", () => {
       for (const name of LEFTOVERS) started.push(pidOf(pids, name));
       expectOk(await e.ve(dir, ["orch", "stop"]));
       const left = LEFTOVERS.filter((name) => alive(pidOf(pids, name)));
+      expect(left).toEqual([]);
+    } finally {
+      killAll(started);
+    }
+  }, TEST_MS);
+
+  linuxOnly("none outlives a run that failed, asked a question or hit its time limit", async () => {
+    const { dir, script } = e.repo();
+    const chunks = ["fails", "asks", "slow"] as const;
+    const pidsOf = (chunk: string) => `${script}.${chunk}.pids`;
+    for (const chunk of chunks) mkdirSync(pidsOf(chunk));
+    await start(
+      dir,
+      script,
+      {
+        fails: { IMPLEMENT: [spawnLeftovers(pidsOf("fails")), { exit: 1 }], "*": [] },
+        asks: { IMPLEMENT: [spawnLeftovers(pidsOf("asks")), { run: ["sh", "-c", "ve agent ask 'Which one?'"] }], "*": [] },
+        slow: { IMPLEMENT: [spawnLeftovers(pidsOf("slow")), { hang: true }], "*": [] },
+      },
+      { run_timeout_s: "3", "retries.failed": "0", "retries.timeout": "0" },
+    );
+    const started: number[] = [];
+    try {
+      expectOk(await e.ve(dir, ["orch", "inject", ...chunks, "--phase", "IMPLEMENT"]));
+      expect(await waitFor(() => chunks.every((c) => existsSync(join(pidsOf(c), "run-id"))), 60_000)).toBe(true);
+      for (const chunk of chunks) for (const name of LEFTOVERS) started.push(pidOf(pidsOf(chunk), name));
+      const units = await e.waitUnits(dir, (us) => us.length === 3 && us.every((u) => u.status === "NEEDS_ATTENTION"));
+      expect(Object.fromEntries(units.map((u) => [u.chunk, u.attention?.kind]))).toEqual({ fails: "error", asks: "question", slow: "error" });
+      const left = chunks.flatMap((chunk) => LEFTOVERS.filter((name) => alive(pidOf(pidsOf(chunk), name))).map((name) => `${chunk}:${name}`));
       expect(left).toEqual([]);
     } finally {
       killAll(started);

@@ -11,6 +11,7 @@ import { VeError } from "../errors.ts";
 import { commitIdentity, filesWithConflictMarkers, landBranch } from "../git/land.ts";
 import { resolveCommit } from "../git/git.ts";
 import { landedMergeOf, landingMessage } from "../git/landed.ts";
+import { type RepoSettings, commonGitDir, readRepoSettings, repoSettingsChanges } from "../git/repo-settings.ts";
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -69,6 +70,8 @@ interface ActiveRun {
   closing?: boolean;
   /** What the run left was ended (endLeftovers). */
   leftoversEnded?: boolean;
+  /** The repository's shared config and hooks when the agent started, to find what it changed. */
+  settings?: RepoSettings;
   finished: Promise<void>;
 }
 
@@ -108,6 +111,17 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.repo = options.paths.root;
+  }
+
+  private commonDirFound: Promise<string> | undefined;
+
+  /** The repository's common git directory, asked of git once (a failure is asked again). */
+  private commonDir(): Promise<string> {
+    this.commonDirFound ??= commonGitDir(this.repo).catch((error) => {
+      this.commonDirFound = undefined;
+      throw error;
+    });
+    return this.commonDirFound;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -375,6 +389,7 @@ export class Engine {
       requireMinVersion(backend.name, launch.argv[0] ?? backend.name, launch.version, backend.minVersion);
       const reader = backend.reader(context);
       if (active.abandoned) return;
+      active.settings = readRepoSettings(await this.commonDir());
       const proc = startProcess({
         argv: launch.argv,
         cwd: worktree.path,
@@ -528,6 +543,12 @@ export class Engine {
     };
     if (active.abandoned === "person") return;
     active.closing = true;
+    const planted = active.settings ? await repoSettingsChanges(active.settings, this.repo) : [];
+    if (planted.length > 0) {
+      this.log.warn(`run ${run.id} of '${run.chunk}': the repository's shared git settings changed while it ran: ${planted.join("; ")}`);
+      this.state.finishRun(run.id, result, settingsChangedStep(run, active.settings?.commonDir ?? "", planted));
+      return;
+    }
     if (stopped && verdict.outcome !== "question") {
       this.state.finishRun(run.id, result, {
         status: "READY",
@@ -765,6 +786,22 @@ function questionStep(verdict: RunVerdict): NextStep {
     status: "NEEDS_ATTENTION",
     reason: "the agent asked a question",
     attention: { kind: "question", reason: verdict.reason, ...(verdict.question ? { question: verdict.question } : {}), ...(verdict.options ? { options: verdict.options } : {}) },
+  };
+}
+
+/**
+ * A run during which the repository's shared config or hooks changed: the user's git would run
+ * what they name (ve's does not), so nothing is committed until a person has looked.
+ */
+function settingsChangedStep(run: RunRow, commonDir: string, changes: readonly string[]): NextStep {
+  const shown = changes.slice(0, 20).join("; ") + (changes.length > 20 ? `; ... (${changes.length} in all)` : "");
+  return {
+    status: "NEEDS_ATTENTION",
+    reason: `the repository's shared git settings changed during run ${run.id}`,
+    attention: {
+      kind: "error",
+      reason: `While run ${run.id} ran, the repository's shared git settings in ${commonDir} changed (every checkout's git reads them; ve's own git runs none of their commands): ${shown}. Nothing of the run was committed. Look at them and undo what you did not make yourself (\`git config --unset KEY\`, or remove the hook); then \`ve orch retry ${run.chunk}\` runs the phase again from what is there then.`,
+    },
   };
 }
 

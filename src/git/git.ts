@@ -41,13 +41,51 @@ export interface GitOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Settings the engine's git always runs with, over whatever the repository's config says: the
+ * repository's `.git/` is writable by every agent, and these are the commands it names that the
+ * engine's own git would run and does not need.
+ * - `core.hooksPath`: no hook at all (`post-commit` runs despite `--no-verify`, `post-checkout`
+ *   on `worktree add`, `post-merge` on the checkout's fast-forward, `reference-transaction` on
+ *   every ref update): the engine records the agent's work as it is, and the project's checks
+ *   belong to its phases.
+ * - `core.fsmonitor`: a command run by `status`, `add` and `diff`; a full scan is what the
+ *   engine's few reads need.
+ * - `commit.gpgSign`: signing runs `gpg.program` and can wait on a passphrase no one sees; the
+ *   phase commits pass `--no-gpg-sign` already, this covers `commit-tree` in a git that signs
+ *   there too.
+ * Kept on purpose: filter drivers (`filter.<x>.clean/smudge/process`, run by `add` and every
+ * checkout) and merge drivers, since git-lfs and lockfile drivers are how those repositories
+ * store and merge their files, and turning them off would commit an LFS file's content instead
+ * of its pointer; textconv and external diff drivers, which no command of the engine's runs
+ * (`diff --quiet`/`--name-only` and plumbing only); and remote settings (`core.sshCommand`,
+ * credential helpers), since the engine contacts no remote but the lazy fetch of a partial
+ * clone's missing blobs, which needs them. A change of the repository's config during a run is
+ * reported to a person instead (repo-settings.ts).
+ */
+export const ENGINE_GIT_CONFIG: readonly (readonly [string, string])[] = [
+  ["core.hooksPath", "/dev/null"],
+  ["core.fsmonitor", "false"],
+  ["commit.gpgSign", "false"],
+];
+
+/**
+ * `GIT_CONFIG_PARAMETERS` (what `git -c` passes to the commands it runs) with ours last, so
+ * they win over the repository's config and over any inherited one; argv stays as the caller
+ * wrote it. The `'key=value'` form is the one every git reads.
+ */
+function configParameters(inherited: string | undefined): string {
+  const ours = ENGINE_GIT_CONFIG.map(([key, value]) => `'${key}=${value}'`);
+  return [inherited, ...ours].filter((part) => part !== undefined && part !== "").join(" ");
+}
+
 /** The environment every git child gets: ours minus the redirecting variables. */
 export function gitEnvironment(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !GIT_REDIRECTING_VARIABLES.includes(key)) env[key] = value;
   }
-  return {
+  const merged: Record<string, string> = {
     ...env,
     LC_ALL: "C",
     LANGUAGE: "C",
@@ -56,6 +94,8 @@ export function gitEnvironment(extra: Record<string, string> = {}): Record<strin
     GIT_OPTIONAL_LOCKS: "0",
     ...extra,
   };
+  merged.GIT_CONFIG_PARAMETERS = configParameters(merged.GIT_CONFIG_PARAMETERS);
+  return merged;
 }
 
 /** Runs `git args...` in `cwd`; resolves with its exit code and output whatever the code. */

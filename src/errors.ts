@@ -157,3 +157,15 @@ export function storageFault(error: unknown, path: string, action: string, full 
     system_code: code ?? null,
   });
 }
+
+/**
+ * Whether a failure (a thrown error, or a child's message such as git's "fatal: ... No space
+ * left on device") says the disk or the quota is full.
+ */
+export function isStorageFull(error: unknown): boolean {
+  if (storageFault(error, "", "")?.code === "storage_full") return true;
+  if (error instanceof VeError && error.code === "storage_full") return true;
+  const details = error instanceof VeError ? (error.details as { stderr?: unknown } | undefined) : undefined;
+  const text = `${error instanceof Error ? error.message : String(error)} ${typeof details?.stderr === "string" ? details.stderr : ""}`;
+  return /No space left on device|Disk quota exceeded|\bENOSPC\b|\bEDQUOT\b|SQLITE_FULL|database or disk is full/i.test(text);
+}

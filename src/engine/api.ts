@@ -150,6 +150,7 @@ export class EngineApi {
           since,
           waiting_s: Math.max(0, Math.floor((now - Date.parse(since)) / 1000)),
           run_id: record?.run_id ?? null,
+          ...(record?.code === undefined ? {} : { code: record.code }),
           releases: 0,
           command: !u.scheduled
             ? `ve orch work-unit status ${u.chunk} READY`

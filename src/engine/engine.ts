@@ -7,7 +7,7 @@ import { PHASES, type Phase, claimOrder } from "../domain.ts";
 import type { Backend, RunVerdict } from "../agents/backend.ts";
 import { agentEnvironment } from "../agents/environment.ts";
 import { requireMinVersion } from "../agents/executables.ts";
-import { VeError } from "../errors.ts";
+import { VeError, isStorageFull } from "../errors.ts";
 import { commitIdentity, filesWithConflictMarkers, landBranch } from "../git/land.ts";
 import { resolveCommit } from "../git/git.ts";
 import { landedMergeOf, landingMessage } from "../git/landed.ts";
@@ -15,7 +15,7 @@ import { type RepoSettings, commonGitDir, readRepoSettings, repoSettingsChanges 
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
-import type { EngineRow, EngineStore, NextStep, PhaseAnswer, RunRow } from "../state/engine.ts";
+import type { EngineRow, EngineStore, NextStep, PhaseAnswer, RunResult, RunRow } from "../state/engine.ts";
 import { type ConfigValue, backendConfig, configValue } from "./config.ts";
 import { readAtRef } from "./documents.ts";
 import { type AgentProcess, endProcessGroup, startProcess } from "./process-group.ts";
@@ -33,6 +33,8 @@ export const LIMIT_TERM_GRACE_MS = 800;
 export const STOP_TERM_GRACE_MS = 3000;
 /** How often conflicts go back to the agent before a person must resolve them. */
 export const MAX_CONFLICT_RUNS = 2;
+/** How often the closing of a run the database refused (a full disk) is tried again. */
+export const CLOSE_RETRY_MS = 1000;
 /** The longest a backoff timer is set for; longer waits are re-armed (setTimeout caps at ~24 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -107,6 +109,9 @@ export class Engine {
    * again at stop, for one that was forking while the ladder ran or could not be ended.
    */
   private readonly leftovers = new Map<string, { run: RunRow; worktree: string }>();
+  /** Runs whose closing the database refused (a full disk), by run id: tried again on a timer. */
+  private readonly unclosed = new Map<string, { run: RunRow; result: RunResult; next: NextStep }>();
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly repo: string;
 
   constructor(private readonly options: EngineOptions) {
@@ -156,6 +161,7 @@ export class Engine {
     this.stopping = true;
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
     const ending = [...this.active.values()].map(async (active) => {
       active.abandoned ??= "stop";
       if (active.process) {
@@ -310,9 +316,14 @@ export class Engine {
     if (!run) return false;
     const active: ActiveRun = { run, worktree: unitWorktreePath(this.options.paths.stateDir, chunk), finished: Promise.resolve() };
     this.active.set(chunk, active);
+    let failure: unknown;
     active.finished = this.execute(active, engine, token)
-      .catch((error) => this.log.error(`run ${run.id} of '${chunk}' failed inside ve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .catch((error) => {
+        failure = error;
+        this.log.error(`run ${run.id} of '${chunk}' failed inside ve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      })
       .finally(() => {
+        this.closeLeftOpen(run, failure);
         this.active.delete(chunk);
         this.wake();
       });
@@ -423,7 +434,7 @@ export class Engine {
       if (active.abandoned === "person") return;
       active.closing = true;
       if (active.abandoned === "stop") {
-        this.state.finishRun(run.id, { outcome: "interrupted", reason: "the daemon stopped", exit_code: null }, { status: "READY", reason: "the daemon stopped before the run started" });
+        this.closeRun(run, { outcome: "interrupted", reason: "the daemon stopped", exit_code: null }, { status: "READY", reason: "the daemon stopped before the run started" });
         return;
       }
       // A missing or too-old program is fixed by a person, not by retrying: the record says
@@ -436,8 +447,8 @@ export class Engine {
       const next = program
         ? ` Then \`ve orch backend check ${engine.backend}\` tests it and \`ve orch retry ${run.chunk}\` runs the unit again.`
         : ` \`ve orch retry ${run.chunk}\` runs it again.`;
-      this.state.finishRun(
-        run.id,
+      this.closeRun(
+        run,
         { outcome: "failed", reason: message, exit_code: null },
         {
           status: "NEEDS_ATTENTION",
@@ -449,6 +460,47 @@ export class Engine {
       if (active.process) await this.endLeftovers(active, active.process);
       log.close();
     }
+  }
+
+  /**
+   * Closes the run and moves its unit on. A database that refuses the write (a full disk) must
+   * not leave the run open and its unit RUNNING for as long as the daemon lives: the close is
+   * kept and tried again every CLOSE_RETRY_MS until the write is taken.
+   */
+  private closeRun(run: RunRow, result: RunResult, next: NextStep): void {
+    try {
+      this.state.finishRun(run.id, result, next);
+      if (this.unclosed.delete(run.id)) this.log.info(`run ${run.id} of '${run.chunk}' closed once the database took the write`);
+    } catch (error) {
+      if (!this.unclosed.has(run.id)) {
+        this.log.warn(`run ${run.id} of '${run.chunk}' could not be closed: ${error instanceof Error ? error.message : String(error)}; trying again every ${CLOSE_RETRY_MS} ms`);
+      }
+      this.unclosed.set(run.id, { run, result, next });
+      if (this.closeTimer === undefined && !this.stopping) {
+        this.closeTimer = setTimeout(() => {
+          this.closeTimer = undefined;
+          for (const pending of [...this.unclosed.values()]) this.closeRun(pending.run, pending.result, pending.next);
+        }, CLOSE_RETRY_MS);
+      }
+    }
+  }
+
+  /** Whatever ended the run's work (an error inside ve included), its run is closed: never left open. */
+  private closeLeftOpen(run: RunRow, failure: unknown): void {
+    if (this.unclosed.has(run.id)) return;
+    let open: boolean;
+    try {
+      open = this.state.openRun(run.chunk)?.id === run.id;
+    } catch {
+      open = true;
+    }
+    if (!open) return;
+    const why = failure === undefined ? "ve ended the run without closing it" : `ve failed while running it: ${failure instanceof Error ? failure.message : String(failure)}`;
+    this.closeRun(run, { outcome: "failed", reason: why, exit_code: null }, {
+      status: "NEEDS_ATTENTION",
+      reason: `run ${run.id}: ${firstLine(why)}`,
+      attention: { kind: "error", reason: `Run ${run.id}: ${why}. \`ve orch retry ${run.chunk}\` runs it again.`, ...(isStorageFull(failure) ? { code: "storage_full" } : {}) },
+    });
   }
 
   /** Arms the wall-clock and silence limits of a run; returns the function that disarms them. */
@@ -546,18 +598,18 @@ export class Engine {
     const planted = active.settings ? await repoSettingsChanges(active.settings, this.repo) : [];
     if (planted.length > 0) {
       this.log.warn(`run ${run.id} of '${run.chunk}': the repository's shared git settings changed while it ran: ${planted.join("; ")}`);
-      this.state.finishRun(run.id, result, settingsChangedStep(run, active.settings?.commonDir ?? "", planted));
+      this.closeRun(run, result, settingsChangedStep(run, active.settings?.commonDir ?? "", planted));
       return;
     }
     if (stopped && verdict.outcome !== "question") {
-      this.state.finishRun(run.id, result, {
+      this.closeRun(run, result, {
         status: "READY",
         reason: "the daemon stopped; the next start resumes this phase",
         engine: { next_reason: JSON.stringify({ kind: "interrupted" }) },
       });
       return;
     }
-    this.state.finishRun(run.id, result, await this.nextStep(active, engine, verdict));
+    this.closeRun(run, result, await this.nextStep(active, engine, verdict));
   }
 
   private async nextStep(active: ActiveRun, engine: EngineRow, verdict: RunVerdict): Promise<NextStep> {
@@ -568,6 +620,17 @@ export class Engine {
         await commitWorktree(active.worktree, unitBranch(run.chunk), message, await commitIdentity(this.repo));
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
+        if (isStorageFull(error)) {
+          return {
+            status: "NEEDS_ATTENTION",
+            reason: `the work of ${run.phase} could not be committed: the disk is full`,
+            attention: {
+              kind: "error",
+              code: "storage_full",
+              reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: the disk (or your quota) is full (${firstLine(why)}). Free space on that file system, then \`ve orch retry ${run.chunk}\` runs the phase again; its work stays in the worktree.`,
+            },
+          };
+        }
         return { status: "NEEDS_ATTENTION", reason: `the work of ${run.phase} could not be committed: ${why}`, attention: { kind: "error", reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: ${why} Then \`ve orch retry ${run.chunk}\` runs the phase again.` } };
       }
       const fresh = { retries: {}, retry_at: null, retry_kind: null, next_reason: null };
@@ -620,7 +683,12 @@ export class Engine {
     this.landingQueued.add(chunk);
     this.landing = this.landing
       .then(() => this.land(chunk))
-      .catch((error) => this.log.error(`landing '${chunk}' failed inside ve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .catch((error) => {
+        this.log.error(`landing '${chunk}' failed inside ve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        // Its record could not be written (a full disk): the unit is still READY to land, and
+        // is looked at again rather than left until something else changes.
+        setTimeout(() => this.wake(), CLOSE_RETRY_MS);
+      })
       .finally(() => this.landingQueued.delete(chunk));
   }
 
@@ -671,7 +739,9 @@ export class Engine {
       result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(chunk) }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why} Once that is fixed, \`ve orch retry ${chunk}\` lands it.` } });
+      const full = isStorageFull(error);
+      const fix = full ? " The disk (or your quota) is full: free space on that file system." : "";
+      this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${full ? "the disk is full" : why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why}${fix} Once that is fixed, \`ve orch retry ${chunk}\` lands it.`, ...(full ? { code: "storage_full" } : {}) } });
       return;
     }
     if (result.kind === "landed" || result.kind === "already_landed") {

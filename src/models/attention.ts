@@ -27,6 +27,8 @@ export const AttentionEntry = Type.Object(
     /** Whole seconds it has waited when the queue was read. */
     waiting_s: Type.Integer({ minimum: 0 }),
     run_id: nullable(Type.String()),
+    /** What is wrong in one stable word, where a script may act on it (`storage_full`). */
+    code: Type.Optional(Type.String()),
     /** How many units wait on it, directly or through others: what resolving it releases. */
     releases: Type.Integer({ minimum: 0 }),
     /** The command that resolves it (answer a question, retry the rest). */

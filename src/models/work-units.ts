@@ -41,6 +41,8 @@ export const Attention = Type.Object(
     since: Timestamp,
     /** The run it came from, if any. */
     run_id: nullable(Type.String()),
+    /** What is wrong in one stable word, where a script may act on it (`storage_full`). */
+    code: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );

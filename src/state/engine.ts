@@ -70,7 +70,7 @@ export interface NextStep {
   phase?: Phase;
   reason: string;
   engine?: Partial<Omit<EngineRow, "chunk">>;
-  attention?: { kind: AttentionKind; reason: string; question?: string; options?: string[] };
+  attention?: { kind: AttentionKind; reason: string; question?: string; options?: string[]; code?: string };
   /**
    * The run completed its phase (or its conflict resolution): the operator's answers given in
    * it are settled, and the runs that follow start without them.
@@ -222,7 +222,7 @@ export class EngineStore {
     this.db.query("DELETE FROM attention WHERE chunk = ?").run(chunk);
     if (!attention) return;
     this.db
-      .query("INSERT INTO attention (chunk, kind, reason, question, options, since, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .query("INSERT INTO attention (chunk, kind, reason, question, options, since, run_id, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .run(
         chunk,
         attention.kind,
@@ -231,6 +231,7 @@ export class EngineStore {
         attention.options ? JSON.stringify(attention.options) : null,
         this.timestamp(),
         runId,
+        attention.code ?? null,
       );
   }
 

@@ -8,6 +8,7 @@ import m0004 from "../../sql/0004_reference_data_and_incarnations.sql" with { ty
 import m0005 from "../../sql/0005_engine.sql" with { type: "text" };
 import m0006 from "../../sql/0006_agent_calls.sql" with { type: "text" };
 import m0007 from "../../sql/0007_operator_answers.sql" with { type: "text" };
+import m0008 from "../../sql/0008_attention_code.sql" with { type: "text" };
 import { VeError } from "../errors.ts";
 import { convertReferenceData } from "./reference-data.ts";
 
@@ -38,6 +39,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: "0005_engine.sql", sql: m0005 },
   { version: 6, name: "0006_agent_calls.sql", sql: m0006 },
   { version: 7, name: "0007_operator_answers.sql", sql: m0007 },
+  { version: 8, name: "0008_attention_code.sql", sql: m0008 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

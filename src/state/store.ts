@@ -115,7 +115,7 @@ const UNIT_ROW_COLUMNS =
   "w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
   "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at, w.scheduled, w.priority, w.base_branch, " +
   "(SELECT json_object('kind', a.kind, 'reason', a.reason, 'question', a.question, 'options', json(a.options), " +
-  "'since', a.since, 'run_id', a.run_id) FROM attention AS a WHERE a.chunk = w.chunk) AS attention";
+  "'since', a.since, 'run_id', a.run_id, 'code', a.code) FROM attention AS a WHERE a.chunk = w.chunk) AS attention";
 const SELECT_UNIT = `SELECT ${UNIT_ROW_COLUMNS} FROM work_units AS w`;
 /** The unit, its dependencies with their blockers' statuses, and its dependents: one snapshot. */
 const UNIT_WITH_GRAPH =
@@ -169,9 +169,9 @@ function toWorkUnit(row: UnitRow, edges: readonly Edge[], dependents: string[]):
 
 /** The attention record as the API shows it: absent optional fields left out, not null. */
 function attentionOf(json: string): Attention {
-  const raw = JSON.parse(json) as Attention & { question: string | null; options: string[] | null };
-  const { question, options, ...rest } = raw;
-  return { ...rest, ...(question === null ? {} : { question }), ...(options === null ? {} : { options }) };
+  const raw = JSON.parse(json) as Attention & { question: string | null; options: string[] | null; code?: string | null };
+  const { question, options, code, ...rest } = raw;
+  return { ...rest, ...(question === null ? {} : { question }), ...(options === null ? {} : { options }), ...(code == null ? {} : { code }) };
 }
 
 function waitingOn(edges: readonly Edge[]): string[] {

@@ -301,6 +301,22 @@ describe("applying migrations", () => {
     }
   });
 
+  test("0008 on a version-7 database: attention records keep their fields with no code", () => {
+    const path = newPath();
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 7) });
+    const t0 = "2026-12-01T00:00:00.000Z";
+    db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES ('a', 'PLAN', 'NEEDS_ATTENTION', ?, ?, ?, 1)").run(t0, t0, t0);
+    db.query("INSERT INTO attention (chunk, kind, reason, since) VALUES ('a', 'error', 'boom', ?)").run(t0);
+    closeDatabase(db);
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(7));
+      expect(store.get("a").attention).toEqual({ kind: "error", reason: "boom", since: t0, run_id: null });
+    } finally {
+      store.close();
+    }
+  });
+
   test("database files are created with mode 0600", () => {
     const path = newPath();
     const store = Store.open(path);

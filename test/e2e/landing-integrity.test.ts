@@ -1,10 +1,10 @@
 // Landing integrity (issue 24): what a crash, or a worktree made by hand, leaves behind never
 // lands as the deletion of the project's files.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectOk, git, useEngineProjects } from "./engine-harness.ts";
-import { waitFor } from "./harness.ts";
+import { isVeDaemon, waitFor } from "./harness.ts";
 
 const e = useEngineProjects("ve-integrity");
 const TEST_MS = 120_000;
@@ -37,5 +37,36 @@ describe("a worktree that was never complete", () => {
     expect(git(dir, "status", "--porcelain")).toBe("");
     const log = await e.ve(dir, ["orch", "logs"]);
     expect(log.stdout + log.stderr).toContain("never complete");
+  }, TEST_MS);
+
+  test("a kill -9 of the daemon and its git during `git worktree add`'s checkout: the next daemon makes the worktree again, and the landing keeps all 200 files", async () => {
+    const { dir, script } = e.repo(projectFiles(200));
+    const realGit = Bun.which("git") as string;
+    // A git on the daemon's PATH that gives `worktree add` an exec path whose `git reset` (the
+    // checkout step, run after the .git file is written) kills that git and the daemon.
+    const shim = join(script, "..", "git-shim");
+    mkdirSync(join(shim, "exec"), { recursive: true });
+    writeFileSync(join(shim, "git"), `#!/bin/sh\nif [ "$1" = worktree ] && [ "$2" = add ]; then GIT_EXEC_PATH='${shim}/exec' exec '${realGit}' "$@"; fi\nexec '${realGit}' "$@"\n`);
+    writeFileSync(
+      join(shim, "exec", "git"),
+      `#!/bin/sh\nif [ "$1" = reset ]; then adder=$PPID; daemon=$(awk '{print $4}' /proc/$adder/stat); kill -9 "$daemon" "$adder"; exit 137; fi\nexec '${realGit}' "$@"\n`,
+    );
+    chmodSync(join(shim, "git"), 0o755);
+    chmodSync(join(shim, "exec", "git"), 0o755);
+    expectOk(await e.ve(dir, ["orch", "start"], { PATH: `${shim}:${process.env.PATH}` }));
+    const pid = Number.parseInt(readFileSync(join(dir, ".ve", "orchestrator.pid"), "utf8"), 10);
+    expect(isVeDaemon(pid)).toBe(true);
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }], "*": [] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    expect(await waitFor(() => !isVeDaemon(pid), 30_000)).toBe(true);
+    const worktree = join(dir, ".ve", "worktrees", "a");
+    expect(existsSync(join(worktree, ".git"))).toBe(true);
+    expect(existsSync(join(worktree, "src"))).toBe(false);
+    expectOk(await e.ve(dir, ["orch", "start"]));
+    const [unit] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE" || us[0]?.status === "NEEDS_ATTENTION");
+    expect(unit?.status).toBe("DONE");
+    expect(git(dir, "ls-tree", "-r", "--name-only", "main").split("\n").filter((f) => f.startsWith("src/"))).toHaveLength(200);
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\n");
+    expect(git(dir, "status", "--porcelain")).toBe("");
   }, TEST_MS);
 });

@@ -188,6 +188,18 @@ export async function commitWorktree(worktree: string, branch: string, message: 
       { worktree, files: marked },
     );
   }
+  // A directory with a `.git` of its own would be committed as a bare gitlink: its files would
+  // not land, and would be lost with the worktree. git lists it as untracked `dir/`, not its files.
+  const untracked = (await git(["ls-files", "-z", "--others", "--exclude-standard"], { cwd: worktree })).split("\0");
+  const nested = untracked.filter((entry) => entry.endsWith("/"));
+  if (nested.length > 0) {
+    const shown = nested.slice(0, 10).join(", ") + (nested.length > 10 ? ", ..." : "");
+    throw new VeError(
+      "git_failed",
+      `the agent left git repositories of their own in ${worktree}: ${shown}; committed, each would land as a bare gitlink and its files would be lost. Nothing was committed and they are kept there. To land their files as the project's, remove their .git (\`rm -rf '${worktree}/${nested[0]}.git'\`); or move them out of the worktree.`,
+      { worktree, repositories: nested },
+    );
+  }
   await git(["add", "-A"], { cwd: worktree });
   const staged = await runGit(["diff", "--cached", "--quiet"], { cwd: worktree });
   if (staged.code === 0) return null;

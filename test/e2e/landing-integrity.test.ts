@@ -70,3 +70,25 @@ describe("a worktree that was never complete", () => {
     expect(git(dir, "status", "--porcelain")).toBe("");
   }, TEST_MS);
 });
+
+describe("a nested git repository the agent made", () => {
+  test("is not committed as a gitlink: NEEDS_ATTENTION error naming it, its files kept; with its .git removed, retry lands its files", async () => {
+    const { dir, script } = e.repo();
+    const make = "mkdir sub && cd sub && git init -q && echo nested > f.txt && git add f.txt && git commit -qm nested";
+    await e.start(dir, script, { a: { IMPLEMENT: [[{ run: ["sh", "-c", make] }], []], "*": [] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [unit] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE" || us[0]?.status === "NEEDS_ATTENTION");
+    expect(unit?.status).toBe("NEEDS_ATTENTION");
+    expect(unit?.attention?.kind).toBe("error");
+    expect(unit?.attention?.reason).toContain("sub/");
+    expect(unit?.attention?.reason).toContain("ve orch retry a");
+    const worktree = join(dir, ".ve", "worktrees", "a");
+    expect(readFileSync(join(worktree, "sub", "f.txt"), "utf8")).toBe("nested\n");
+    Bun.spawnSync(["rm", "-rf", join(worktree, "sub", ".git")]);
+    expectOk(await e.ve(dir, ["orch", "retry", "a"]));
+    const [done] = await e.waitUnits(dir, (us) => us[0]?.status === "DONE" || us[0]?.status === "NEEDS_ATTENTION");
+    expect(done?.status).toBe("DONE");
+    expect(git(dir, "ls-tree", "-r", "main", "sub")).toContain("100644 blob");
+    expect(readFileSync(join(dir, "sub", "f.txt"), "utf8")).toBe("nested\n");
+  }, TEST_MS);
+});

@@ -347,6 +347,10 @@ export class Engine {
       active.worktree = worktree.path;
       // The unit's `worktree` says where its work is, for people and scripts (`work-unit show`).
       if (unit.worktree !== worktree.path) this.state.store.engineChange(run.chunk, { worktree: worktree.path }, `worktree ${worktree.path}`);
+      if (worktree.remade !== null) {
+        log.note(`the worktree ${worktree.path} was never complete (${worktree.remade}); it was removed and made again from ${worktree.branch}`);
+        this.log.warn(`'${run.chunk}': the worktree ${worktree.path} was never complete (${worktree.remade}); removed and made again from ${worktree.branch}`);
+      }
       if (worktree.included.length > 0) log.note(`copied into the new worktree from .worktreeinclude: ${worktree.included.join(", ")}`);
       if (worktree.notIncluded.length > 0) {
         const why = "git does not ignore them, so they would be committed with the agent's work; add them to .gitignore to have them copied";

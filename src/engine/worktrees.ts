@@ -3,11 +3,20 @@
 // landed work); the worktree `.ve/worktrees/<chunk>` keeps the same path for the unit's whole
 // life (agent sessions are tied to their directory) and is locked while the unit is in flight,
 // so `git worktree prune` never takes it from under an agent.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { VeError } from "../errors.ts";
 import { git, gitFailure, resolveCommit, runGit } from "../git/git.ts";
-import { addWorktree, branchExists, listWorktrees, lockWorktree, removeWorktree, unlockWorktree } from "../git/worktrees.ts";
+import {
+  addWorktree,
+  branchExists,
+  filesNotInTree,
+  listWorktrees,
+  lockWorktree,
+  removeWorktree,
+  unlockWorktree,
+  worktreeCompleteness,
+} from "../git/worktrees.ts";
 
 export const UNIT_BRANCH_PREFIX = "ve/";
 
@@ -38,6 +47,8 @@ export interface UnitWorktree {
   included: string[];
   /** Files `.worktreeinclude` names that git does not ignore, so they were not copied. */
   notIncluded: string[];
+  /** Why the worktree found at the path was removed and made again (it was never complete), or null. */
+  remade: string | null;
 }
 
 function lockReason(chunk: string): string {
@@ -55,7 +66,13 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
   let createdFrom: string | null = null;
   // The common case, every phase after the first: the worktree is there, and was locked when it
   // was made (a lock outlives the daemon). No git runs for it: dispatch latency is mostly git.
-  if (existsSync(`${path}/.git`)) return { path, branch, createdFrom, included: [], notIncluded: [] };
+  const completeness = worktreeCompleteness(path);
+  if (completeness.state === "complete") return { path, branch, createdFrom, included: [], notIncluded: [], remade: null };
+  let remade: string | null = null;
+  if (completeness.state === "incomplete") {
+    await discardIncompleteWorktree(repo, path, branch, chunk, completeness.why);
+    remade = completeness.why;
+  }
   const registered = (await listWorktrees(repo)).find((w) => w.path === path);
   if (registered && !existsSync(path)) {
     // Deleted by hand: drop git's stale record (a lock would keep it) before adding it again.
@@ -77,7 +94,32 @@ export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: 
     ({ copied: included, notIgnored: notIncluded } = await copyIncludedFiles(repo, path));
   }
   await lockWorktree(repo, path, lockReason(chunk));
-  return { path, branch, createdFrom, included, notIncluded };
+  return { path, branch, createdFrom, included, notIncluded, remade };
+}
+
+/**
+ * Removes a worktree that was never complete (a `git worktree add` killed before its checkout
+ * ended, or one made with `--no-checkout`), so it is made again from the branch: an agent run in
+ * it would commit the deletion of every file. Only when it holds nothing but the branch's own
+ * files (a partial checkout); anything else may be someone's work, and a person decides.
+ */
+async function discardIncompleteWorktree(repo: string, path: string, branch: string, chunk: string, why: string): Promise<void> {
+  const foreign = await filesNotInTree(repo, path, `refs/heads/${branch}`);
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 10).join(", ") + (foreign.length > 10 ? `, ... (${foreign.length} files)` : "");
+    throw new VeError(
+      "git_failed",
+      `${path} is no complete worktree of ${branch} (${why}), and it holds files that are not ${branch}'s: ${shown}; no agent was run there. Move the directory aside (\`mv '${path}' '${path}.aside'\`): the next run makes the worktree again from ${branch}.`,
+      { worktree: path, branch, chunk, files: foreign },
+    );
+  }
+  if ((await listWorktrees(repo)).some((w) => w.path === path)) {
+    // A killed `git worktree add` leaves its own "initializing" lock, which would keep the record.
+    await runGit(["worktree", "unlock", path], { cwd: repo });
+    await runGit(["worktree", "remove", "--force", "--force", path], { cwd: repo });
+  }
+  rmSync(path, { recursive: true, force: true });
+  await git(["worktree", "prune"], { cwd: repo });
 }
 
 /**
@@ -152,6 +194,18 @@ export async function commitWorktree(worktree: string, branch: string, message: 
       "git_failed",
       `the merge in ${worktree} is not resolved: ${shown} still hold conflict markers (<<<<<<< ... >>>>>>>); nothing was committed. Resolve them there (or \`git merge --abort\`).`,
       { worktree, files: marked },
+    );
+  }
+  // A directory with a `.git` of its own would be committed as a bare gitlink: its files would
+  // not land, and would be lost with the worktree. git lists it as untracked `dir/`, not its files.
+  const untracked = (await git(["ls-files", "-z", "--others", "--exclude-standard"], { cwd: worktree })).split("\0");
+  const nested = untracked.filter((entry) => entry.endsWith("/"));
+  if (nested.length > 0) {
+    const shown = nested.slice(0, 10).join(", ") + (nested.length > 10 ? ", ..." : "");
+    throw new VeError(
+      "git_failed",
+      `the agent left git repositories of their own in ${worktree}: ${shown}; committed, each would land as a bare gitlink and its files would be lost. Nothing was committed and they are kept there. To land their files as the project's, remove their .git (\`rm -rf '${worktree}/${nested[0]}.git'\`); or move them out of the worktree.`,
+      { worktree, repositories: nested },
     );
   }
   // ve's own paths stay out, whatever the agent wrote there (an `.ve/orchestrator.db` landed

@@ -66,7 +66,7 @@ export async function listWorktrees(repo: string): Promise<Worktree[]> {
 export type GitOperation = "rebase" | "merge" | "cherry-pick" | "revert";
 
 /** The git directory of a worktree: its `.git` directory, or where its `.git` file points. */
-function gitDirOf(worktree: string): string | undefined {
+export function gitDirOf(worktree: string): string | undefined {
   const dotGit = join(worktree, ".git");
   try {
     if (statSync(dotGit).isDirectory()) return dotGit;
@@ -170,4 +170,57 @@ export async function deleteMergedBranch(repo: string, branch: string, base: str
   if (!(await isAncestor(tip, `refs/heads/${base}`, repo))) return false;
   await git(["update-ref", "-d", `refs/heads/${branch}`, tip], { cwd: repo });
   return true;
+}
+
+/**
+ * Whether the linked worktree at `path` is known complete, read from the files alone (it runs on
+ * every dispatch). `git worktree add` writes the `.git` file first and the index last, after the
+ * checkout: a kill in between, or `git worktree add --no-checkout`, leaves a worktree with no
+ * index, whose first `git add -A` would record the deletion of every file.
+ */
+export function worktreeCompleteness(path: string): { state: "absent" } | { state: "complete" } | { state: "incomplete"; why: string } {
+  if (!existsSync(path)) return { state: "absent" };
+  const dotGit = join(path, ".git");
+  let isFile = false;
+  try {
+    isFile = statSync(dotGit).isFile();
+  } catch {
+    return { state: "incomplete", why: "it has no .git file" };
+  }
+  if (!isFile) return { state: "incomplete", why: "its .git is a repository of its own, not a worktree's link" };
+  const gitDir = gitDirOf(path);
+  if (gitDir === undefined || !existsSync(gitDir)) return { state: "incomplete", why: "its .git file points nowhere" };
+  if (!existsSync(join(gitDir, "index"))) return { state: "incomplete", why: "git has no index for it (its checkout never finished)" };
+  return { state: "complete" };
+}
+
+/**
+ * Files under `dir` (not its `.git`) that are not exactly as in `ref`'s tree: what removing an
+ * incomplete worktree could lose. A partial checkout holds only the branch's own files.
+ */
+export async function filesNotInTree(repo: string, dir: string, ref: string): Promise<string[]> {
+  const { readdirSync } = await import("node:fs");
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const name = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (name === ".git") continue;
+      if (entry.isDirectory()) walk(name);
+      else files.push(name);
+    }
+  };
+  walk("");
+  if (files.length === 0) return [];
+  const listed = await runGit(["ls-tree", "-r", "-z", ref], { cwd: repo });
+  const blobs = new Map<string, string>();
+  if (listed.code === 0) {
+    for (const entry of listed.stdout.split("\0")) {
+      const tab = entry.indexOf("\t");
+      if (tab === -1) continue;
+      blobs.set(entry.slice(tab + 1), entry.slice(0, tab).split(" ")[2] ?? "");
+    }
+  }
+  const hashed = await git(["hash-object", "--no-filters", "--stdin-paths"], { cwd: repo, input: `${files.map((f) => join(dir, f)).join("\n")}\n` });
+  const hashes = hashed.split("\n");
+  return files.filter((file, i) => blobs.get(file) !== hashes[i]);
 }

@@ -66,7 +66,7 @@ export async function listWorktrees(repo: string): Promise<Worktree[]> {
 export type GitOperation = "rebase" | "merge" | "cherry-pick" | "revert";
 
 /** The git directory of a worktree: its `.git` directory, or where its `.git` file points. */
-function gitDirOf(worktree: string): string | undefined {
+export function gitDirOf(worktree: string): string | undefined {
   const dotGit = join(worktree, ".git");
   try {
     if (statSync(dotGit).isDirectory()) return dotGit;
@@ -87,7 +87,7 @@ function rebasedBranch(gitDir: string): string | undefined {
   return undefined;
 }
 
-function operationIn(gitDir: string): GitOperation | null {
+export function operationIn(gitDir: string): GitOperation | null {
   if (existsSync(join(gitDir, "rebase-merge")) || existsSync(join(gitDir, "rebase-apply"))) return "rebase";
   if (existsSync(join(gitDir, "MERGE_HEAD"))) return "merge";
   if (existsSync(join(gitDir, "CHERRY_PICK_HEAD"))) return "cherry-pick";

@@ -9,7 +9,7 @@ import { VeError } from "../errors.ts";
 import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 import { copyFileSync, existsSync, lstatSync, openSync, closeSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type GitOperation, checkoutOfBranch, gitDirOf, operationIn } from "./worktrees.ts";
+import { type GitOperation, checkoutOfBranch, gitDirOf, listWorktrees, operationIn } from "./worktrees.ts";
 
 /** A base that keeps moving under us is retried this often before giving up for now. */
 export const LAND_MAX_ATTEMPTS = 5;
@@ -107,8 +107,8 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
 
     const found = await checkoutOfBranch(repo, base);
     if (found === undefined) {
-      const swap = await runGit(["update-ref", "-m", message, baseRef, commit, baseHead], { cwd: repo });
-      if (swap.code === 0) return { kind: "landed", commit, checkout: null };
+      const swap = await moveUncheckedBase(repo, base, baseHead, commit, message);
+      if (swap === "landed") return { kind: "landed", commit, checkout: null };
     } else if (found.operation !== null) {
       return { kind: "busy", checkout: found.worktree.path, operation: found.operation };
     } else {
@@ -257,5 +257,30 @@ async function advanceCheckout(checkout: string, base: string, from: string, to:
     return { kind: "landed", checkout };
   } finally {
     rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * Moves a base no checkout has as HEAD, holding the index.lock of every checkout but ve's own
+ * unit worktrees (whose agents must not see a lock fail their `git add`), so that a person's
+ * `git checkout <base>` either finished before (then the base is found checked out, and landed
+ * there) or waits for the move: never the ref moved under a checkout that just switched to it.
+ */
+async function moveUncheckedBase(repo: string, base: string, from: string, to: string, message: string): Promise<"landed" | "moved"> {
+  const held: string[] = [];
+  try {
+    for (const worktree of await listWorktrees(repo)) {
+      if (worktree.bare || worktree.prunable !== null || worktree.locked?.startsWith("ve: ")) continue;
+      const gitDir = gitDirOf(worktree.path);
+      if (gitDir === undefined) continue;
+      const lock = join(gitDir, "index.lock");
+      if (!takeLock(lock)) return "moved";
+      held.push(lock);
+    }
+    if ((await checkoutOfBranch(repo, base)) !== undefined) return "moved";
+    const swap = await runGit(["update-ref", "-m", message, `refs/heads/${base}`, to, from], { cwd: repo });
+    return swap.code === 0 ? "landed" : "moved";
+  } finally {
+    for (const lock of held) rmSync(lock, { force: true });
   }
 }

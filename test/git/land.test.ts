@@ -159,6 +159,28 @@ describe("landing a unit branch", () => {
     expect(existsSync(join(repo, "x.txt"))).toBe(false);
   });
 
+  test("a person's `git checkout main` while the landing moves an unchecked-out main (PATH shim on update-ref): never main moved under the new checkout", async () => {
+    const { repo } = repoWithUnitBranch();
+    sh(repo, "checkout", "-q", "-b", "elsewhere");
+    const real = spawnSync(["which", "git"]).stdout.toString().trim();
+    const bin = tempDir();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\nif [ "$1" = update-ref ]; then (cd '${repo}' && '${real}' checkout -q main 2>/dev/null); fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    let result;
+    try {
+      result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(result.kind).toBe("landed");
+    expect(sh(repo, "log", "-1", "--format=%s", "main")).toBe("Land x");
+    // Whichever branch the person ended on, its index and files are its commit's.
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+    sh(repo, "checkout", "-q", "main");
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("x\n");
+  });
+
   test("a user with staged, unstaged and untracked work never loses a byte across 25 landings of other files", async () => {
     const repo = initRepo(tempDir());
     commitFiles(repo, { "mine.txt": "m\n", "staged.txt": "s\n" }, "mine");

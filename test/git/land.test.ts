@@ -181,6 +181,25 @@ describe("landing a unit branch", () => {
     expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("x\n");
   });
 
+  test("a file written where the landing adds one after the check (PATH shim on read-tree): dirty naming it, as merge attention, not an error; the file kept", async () => {
+    const { repo } = repoWithUnitBranch();
+    const real = spawnSync(["which", "git"]).stdout.toString().trim();
+    const bin = tempDir();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\nif [ "$1" = read-tree ]; then echo late > '${repo}/x.txt'; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const before = sh(repo, "rev-parse", "main");
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    let result;
+    try {
+      result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(result).toEqual({ kind: "dirty", checkout: repo, files: ["x.txt"], ignored: [] });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("late\n");
+  });
+
   test("a user with staged, unstaged and untracked work never loses a byte across 25 landings of other files", async () => {
     const repo = initRepo(tempDir());
     commitFiles(repo, { "mine.txt": "m\n", "staged.txt": "s\n" }, "mine");

@@ -765,14 +765,14 @@ export class Engine {
       return;
     }
     if (result.kind === "dirty") {
-      const shown = result.files.slice(0, 10).join(", ") + (result.files.length > 10 ? ", ..." : "");
+      const list = (paths: string[]) => paths.slice(0, 10).join(", ") + (paths.length > 10 ? ", ..." : "");
+      const parts: string[] = [];
+      if (result.files.length > 0) parts.push(`your uncommitted or untracked changes to ${list(result.files)} touch files this landing writes; \`git -C ${result.checkout} stash -u\`, then \`ve orch retry ${chunk}\` lands it (and \`git stash pop\` brings them back)`);
+      if (result.ignored.length > 0) parts.push(`the ignored ${list(result.ignored)} would be overwritten by the file(s) of that name ${branch} commits; move them aside, then \`ve orch retry ${chunk}\``);
       this.state.advance(chunk, {
         status: "NEEDS_ATTENTION",
-        reason: `${base} is checked out with uncommitted changes at ${result.checkout}`,
-        attention: {
-          kind: "merge",
-          reason: `${base} is checked out at ${result.checkout} with uncommitted changes (${shown}); commit or stash them, then \`ve orch retry ${chunk}\` lands it.`,
-        },
+        reason: `${base} is checked out at ${result.checkout} with work the landing would overwrite`,
+        attention: { kind: "merge", reason: `${base} is checked out at ${result.checkout}: ${parts.join("; ")}. Nothing was landed or touched.` },
       });
       return;
     }

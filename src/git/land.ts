@@ -7,7 +7,9 @@
 // merge commit there, and only when it is clean.
 import { VeError } from "../errors.ts";
 import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
-import { type GitOperation, checkoutOfBranch, uncommittedChanges } from "./worktrees.ts";
+import { copyFileSync, existsSync, lstatSync, openSync, closeSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type GitOperation, checkoutOfBranch, gitDirOf, listWorktrees, operationIn } from "./worktrees.ts";
 
 /** A base that keeps moving under us is retried this often before giving up for now. */
 export const LAND_MAX_ATTEMPTS = 5;
@@ -19,8 +21,8 @@ export type LandResult =
   | { kind: "already_landed"; commit: string }
   /** The branch and the base change the same lines. */
   | { kind: "conflict"; files: string[]; base_commit: string }
-  /** The base is checked out at `checkout` with uncommitted changes; nothing was touched. */
-  | { kind: "dirty"; checkout: string; files: string[] }
+  /** The base is checked out at `checkout` with uncommitted, untracked (`files`) or ignored (`ignored`) paths the landing would write; nothing was touched. */
+  | { kind: "dirty"; checkout: string; files: string[]; ignored: string[] }
   /** The base is checked out (or being rebased) at `checkout` with a git command stopped half way; nothing was touched. */
   | { kind: "busy"; checkout: string; operation: GitOperation };
 
@@ -105,23 +107,18 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
 
     const found = await checkoutOfBranch(repo, base);
     if (found === undefined) {
-      const swap = await runGit(["update-ref", "-m", message, baseRef, commit, baseHead], { cwd: repo });
-      if (swap.code === 0) return { kind: "landed", commit, checkout: null };
+      const swap = await moveUncheckedBase(repo, base, baseHead, commit, message);
+      if (swap === "landed") return { kind: "landed", commit, checkout: null };
     } else if (found.operation !== null) {
       return { kind: "busy", checkout: found.worktree.path, operation: found.operation };
     } else {
-      const checkout = found.worktree;
-      const changes = await uncommittedChanges(checkout.path);
-      if (changes.length > 0) return { kind: "dirty", checkout: checkout.path, files: changes };
-      // --ff-only: the checkout moves to exactly our merge commit, or not at all when its
-      // branch moved since we read it (then the loop merges again).
-      const merge = ["merge", "--ff-only", "--no-edit", commit];
-      const forward = await runGit(merge, { cwd: checkout.path });
-      if (forward.code === 0) return { kind: "landed", commit, checkout: checkout.path };
-      // Only a base that moved since it was read is merged again; a base still where it was
-      // means git refused to update that checkout (an index.lock of a git command running
-      // there, a file it cannot write), which no retry here fixes.
-      if ((await resolveCommit(baseRef, repo)) === baseHead) throw gitFailure(merge, checkout.path, forward);
+      const step = await advanceCheckout(found.worktree.path, base, baseHead, commit, message);
+      if (step.kind === "landed") {
+        // DONE is only ever written for a merge the base really holds.
+        if ((await resolveCommit(baseRef, repo)) !== commit) throw new VeError("git_failed", `${base} does not hold the merge ${commit} after it was landed; nothing is marked landed.`, { base });
+        return { kind: "landed", commit, checkout: step.checkout };
+      }
+      if (step.kind === "dirty") return { kind: "dirty", checkout: found.worktree.path, files: step.files, ignored: step.ignored };
     }
     if (attempt >= LAND_MAX_ATTEMPTS) {
       throw new VeError(
@@ -130,5 +127,160 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
         { base, branch },
       );
     }
+  }
+}
+
+type CheckoutStep = { kind: "landed"; checkout: string | null } | { kind: "dirty"; files: string[]; ignored: string[] } | { kind: "moved" };
+
+/** Git's own lock files: holding `index.lock` keeps every git command but `checkout -b` from writing that checkout. */
+function takeLock(path: string): boolean {
+  try {
+    closeSync(openSync(path, "wx"));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+/** Paths the landing from `from` to `to` writes that the user's work in `checkout` holds. */
+async function overlappingWork(checkout: string, env: Record<string, string>, from: string, to: string): Promise<{ files: string[]; ignored: string[] }> {
+  const changed = (await git(["diff", "--name-status", "-z", "--no-renames", from, to], { cwd: checkout })).split("\0").filter((x) => x !== "");
+  const landing = new Map<string, string>();
+  for (let i = 0; i + 1 < changed.length; i += 2) landing.set(changed[i + 1] as string, changed[i] as string);
+  const staged = (await git(["diff-index", "--cached", "--name-only", "-z", "--no-renames", from], { cwd: checkout, env })).split("\0");
+  const unstaged = (await git(["diff-files", "--name-only", "-z"], { cwd: checkout, env })).split("\0");
+  const files = new Set([...staged, ...unstaged].filter((p) => p !== "" && landing.has(p)));
+  // A path the landing adds that is on disk but not tracked is an untracked or ignored file
+  // (or a file where it adds a directory): read-tree would refuse the first and overwrite the second.
+  const inTheWay = new Set<string>();
+  for (const [path, status] of landing) {
+    if (status !== "A") continue;
+    const parts = path.split("/");
+    for (let n = 1; n <= parts.length; n++) {
+      const prefix = parts.slice(0, n).join("/");
+      let stat;
+      try {
+        stat = lstatSync(join(checkout, prefix));
+      } catch {
+        break;
+      }
+      if (n === parts.length || !stat.isDirectory()) {
+        const tracked = (await runGit(["cat-file", "-e", `${from}:${prefix}`], { cwd: checkout })).code === 0;
+        if (!tracked) inTheWay.add(prefix);
+        break;
+      }
+    }
+  }
+  const ignored: string[] = [];
+  if (inTheWay.size > 0) {
+    const checked = await runGit(["check-ignore", "--no-index", "-z", "--stdin"], { cwd: checkout, env, input: [...inTheWay].join("\0") + "\0" });
+    for (const path of checked.stdout.split("\0")) if (path !== "") ignored.push(path);
+  }
+  for (const path of inTheWay) if (!ignored.includes(path)) files.add(path);
+  return { files: [...files].sort(), ignored: ignored.sort() };
+}
+
+/** The paths git names when a two-tree read-tree refuses to write over them. */
+function refusedPaths(stderr: string): string[] {
+  const paths = new Set<string>();
+  for (const match of stderr.matchAll(/(?:Untracked working tree file|Entry) '([^']+)'/g)) paths.add(match[1] as string);
+  return [...paths];
+}
+
+/** Moves the index and files of `checkout` from tree `from` to `to` (two-tree read-tree keeps the user's other changes); the caller holds index.lock. */
+async function moveFiles(checkout: string, gitDir: string, from: string, to: string): Promise<{ ok: true } | { ok: false; files: string[]; error: VeError }> {
+  const index = join(gitDir, "index");
+  const scratch = join(gitDir, "ve-landing-index");
+  const env = { GIT_INDEX_FILE: scratch };
+  if (existsSync(index)) copyFileSync(index, scratch);
+  try {
+    await runGit(["update-index", "-q", "--refresh"], { cwd: checkout, env });
+    const args = ["read-tree", "-m", "-u", from, to];
+    const moved = await runGit(args, { cwd: checkout, env });
+    if (moved.code !== 0) return { ok: false, files: refusedPaths(moved.stderr), error: gitFailure(args, checkout, moved) };
+    renameSync(scratch, index);
+    return { ok: true };
+  } finally {
+    rmSync(scratch, { force: true });
+  }
+}
+
+/**
+ * Lands `commit` on `base` checked out at `checkout`, as `git merge --ff-only` would, but so that
+ * no interleaving with a person's git moves the ref without that checkout's index and files or the
+ * files without the ref. Under the checkout's index.lock (which every git command that writes it,
+ * `checkout` and `commit` among them, takes): HEAD is verified on the base, the user's work is
+ * checked against the landing's paths, ignored files included, the files and index move first
+ * (a crash then shows the landing as the user's staged change, never a landed unit reverted), then
+ * the ref by compare-and-swap; last, HEAD is read again, since `checkout -b` needs no index.lock.
+ */
+async function advanceCheckout(checkout: string, base: string, from: string, to: string, message: string): Promise<CheckoutStep> {
+  const gitDir = gitDirOf(checkout);
+  if (gitDir === undefined) throw new VeError("git_failed", `${checkout} has no git directory; nothing was landed.`, { checkout });
+  const lock = join(gitDir, "index.lock");
+  if (!takeLock(lock)) {
+    throw new VeError("git_failed", `${lock} exists: a git command is running in ${checkout} (or one crashed there and left it); nothing was landed.`, { checkout });
+  }
+  try {
+    const head = readFileSync(join(gitDir, "HEAD"), "utf8").trim();
+    if (head !== `ref: refs/heads/${base}` || operationIn(gitDir) !== null) return { kind: "moved" };
+    if ((await resolveCommit(`refs/heads/${base}`, checkout)) !== from) return { kind: "moved" };
+    const scratch = join(gitDir, "ve-landing-index");
+    if (existsSync(join(gitDir, "index"))) copyFileSync(join(gitDir, "index"), scratch);
+    let overlap: { files: string[]; ignored: string[] };
+    try {
+      await runGit(["update-index", "-q", "--refresh"], { cwd: checkout, env: { GIT_INDEX_FILE: scratch } });
+      overlap = await overlappingWork(checkout, { GIT_INDEX_FILE: scratch }, from, to);
+    } finally {
+      rmSync(scratch, { force: true });
+    }
+    if (overlap.files.length > 0 || overlap.ignored.length > 0) return { kind: "dirty", ...overlap };
+    const forward = await moveFiles(checkout, gitDir, from, to);
+    if (!forward.ok) {
+      // An edit made since the check: the same attention as one made before it.
+      if (forward.files.length > 0) return { kind: "dirty", files: forward.files, ignored: [] };
+      throw forward.error;
+    }
+    const swap = await runGit(["update-ref", "-m", message, `refs/heads/${base}`, to, from], { cwd: checkout });
+    const after = readFileSync(join(gitDir, "HEAD"), "utf8").trim();
+    if (swap.code !== 0 || after !== `ref: refs/heads/${base}`) {
+      // The ref did not move, or HEAD left the base meanwhile (`checkout -b` at the old commit):
+      // the checkout goes back to the commit its HEAD names.
+      const headCommit = await resolveCommit("HEAD", checkout);
+      if (headCommit === from) {
+        const back = await moveFiles(checkout, gitDir, to, from);
+        if (!back.ok) throw back.error;
+      }
+      return swap.code === 0 ? { kind: "landed", checkout: null } : { kind: "moved" };
+    }
+    return { kind: "landed", checkout };
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * Moves a base no checkout has as HEAD, holding the index.lock of every checkout but ve's own
+ * unit worktrees (whose agents must not see a lock fail their `git add`), so that a person's
+ * `git checkout <base>` either finished before (then the base is found checked out, and landed
+ * there) or waits for the move: never the ref moved under a checkout that just switched to it.
+ */
+async function moveUncheckedBase(repo: string, base: string, from: string, to: string, message: string): Promise<"landed" | "moved"> {
+  const held: string[] = [];
+  try {
+    for (const worktree of await listWorktrees(repo)) {
+      if (worktree.bare || worktree.prunable !== null || worktree.locked?.startsWith("ve: ")) continue;
+      const gitDir = gitDirOf(worktree.path);
+      if (gitDir === undefined) continue;
+      const lock = join(gitDir, "index.lock");
+      if (!takeLock(lock)) return "moved";
+      held.push(lock);
+    }
+    if ((await checkoutOfBranch(repo, base)) !== undefined) return "moved";
+    const swap = await runGit(["update-ref", "-m", message, `refs/heads/${base}`, to, from], { cwd: repo });
+    return swap.code === 0 ? "landed" : "moved";
+  } finally {
+    for (const lock of held) rmSync(lock, { force: true });
   }
 }

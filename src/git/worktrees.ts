@@ -87,7 +87,7 @@ function rebasedBranch(gitDir: string): string | undefined {
   return undefined;
 }
 
-function operationIn(gitDir: string): GitOperation | null {
+export function operationIn(gitDir: string): GitOperation | null {
   if (existsSync(join(gitDir, "rebase-merge")) || existsSync(join(gitDir, "rebase-apply"))) return "rebase";
   if (existsSync(join(gitDir, "MERGE_HEAD"))) return "merge";
   if (existsSync(join(gitDir, "CHERRY_PICK_HEAD"))) return "cherry-pick";

@@ -193,22 +193,38 @@ describe("the engine", () => {
     }
   }, ENGINE_TEST_MS);
 
-  test("the base checked out with uncommitted changes: NEEDS_ATTENTION merge, the changes untouched; after a commit, retry lands it", async () => {
+  test("the base checked out with an untracked file where the unit adds one: NEEDS_ATTENTION merge naming it and `git stash -u`; after the stash, retry lands it; unrelated edits are kept", async () => {
     const { dir, script } = e.repo();
     writeFileSync(join(dir, "README.md"), "my unsaved edit\n");
+    writeFileSync(join(dir, "a.txt"), "mine\n");
     await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }] } });
     expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
     const [a] = await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION" || us[0]?.status === "DONE");
     expect(a?.attention?.kind).toBe("merge");
+    expect(a?.attention?.reason).toContain("a.txt");
+    expect(a?.attention?.reason).not.toContain("README.md");
+    expect(a?.attention?.reason).toContain("stash -u");
     expect(a?.attention?.reason).toContain("ve orch retry a");
-    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("my unsaved edit\n");
-    expect(existsSync(join(dir, "a.txt"))).toBe(false);
-    git(dir, "commit", "-q", "-am", "my edit");
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("mine\n");
+    git(dir, "stash", "-q", "-u");
     expectOk(await e.ve(dir, ["orch", "retry", "a"]));
     await e.waitUnits(dir, (us) => us[0]?.status === "DONE");
     expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\n");
-    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("my unsaved edit\n");
+    expect(git(dir, "stash", "list").split("\n")).toHaveLength(1);
     expect(git(dir, "status", "--porcelain")).toBe("");
+  }, ENGINE_TEST_MS);
+
+  test("the base checked out with unrelated uncommitted and untracked work: the unit lands and the work is kept", async () => {
+    const { dir, script } = e.repo();
+    writeFileSync(join(dir, "README.md"), "my unsaved edit\n");
+    writeFileSync(join(dir, "notes.txt"), "notes\n");
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }] } });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [a] = await e.waitUnits(dir, (us) => us[0]?.status === "NEEDS_ATTENTION" || us[0]?.status === "DONE");
+    expect(a?.status).toBe("DONE");
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a\n");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("my unsaved edit\n");
+    expect(readFileSync(join(dir, "notes.txt"), "utf8")).toBe("notes\n");
   }, ENGINE_TEST_MS);
 
   test("the base being rebased in the user's checkout: NEEDS_ATTENTION merge, the rebase untouched and able to finish; then retry lands it", async () => {

@@ -48,16 +48,56 @@ describe("landing a unit branch", () => {
     expect(sh(repo, "status", "--porcelain")).toBe("");
   });
 
-  test("base checked out with uncommitted changes: nothing moves, the user's changes are untouched", async () => {
+  test("base checked out with staged, unstaged, untracked and ignored work elsewhere: it lands, and every byte of that work is kept", async () => {
     const { repo } = repoWithUnitBranch();
+    commitFiles(repo, { ".gitignore": ".env\n", "staged.txt": "s\n" }, "ignore");
     writeFileSync(join(repo, "README.md"), "my edit\n");
+    writeFileSync(join(repo, "staged.txt"), "staged edit\n");
+    sh(repo, "add", "staged.txt");
     writeFileSync(join(repo, "notes.txt"), "untracked\n");
-    const before = sh(repo, "rev-parse", "main");
+    writeFileSync(join(repo, ".env"), "SECRET=1\n");
     const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
-    expect(result).toEqual({ kind: "dirty", checkout: repo, files: expect.arrayContaining(["README.md", "notes.txt"]) });
-    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    expect(result.kind).toBe("landed");
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("x\n");
     expect(readFileSync(join(repo, "README.md"), "utf8")).toBe("my edit\n");
     expect(readFileSync(join(repo, "notes.txt"), "utf8")).toBe("untracked\n");
+    expect(readFileSync(join(repo, ".env"), "utf8")).toBe("SECRET=1\n");
+    expect(sh(repo, "diff", "--name-only")).toBe("README.md");
+    expect(sh(repo, "diff", "--cached", "--name-only")).toBe("staged.txt");
+    expect(sh(repo, "ls-files", "--others", "--exclude-standard")).toBe("notes.txt");
+  });
+
+  for (const [kind, prepare] of [
+    ["unstaged", (repo: string) => writeFileSync(join(repo, "README.md"), "mine\n")],
+    ["staged", (repo: string) => { writeFileSync(join(repo, "README.md"), "mine\n"); sh(repo, "add", "README.md"); }],
+    ["untracked", (repo: string) => writeFileSync(join(repo, "x.txt"), "mine\n")],
+  ] as const) {
+    test(`an ${kind} change to a path the landing writes: dirty naming it, nothing moves, the change untouched`, async () => {
+      const { repo } = repoWithUnitBranch({ "x.txt": "x\n", "README.md": "theirs\n" });
+      prepare(repo);
+      const changed = kind === "untracked" ? "x.txt" : "README.md";
+      const before = sh(repo, "rev-parse", "main");
+      const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+      expect(result).toEqual({ kind: "dirty", checkout: repo, files: [changed], ignored: [] });
+      expect(sh(repo, "rev-parse", "main")).toBe(before);
+      expect(readFileSync(join(repo, changed), "utf8")).toBe("mine\n");
+    });
+  }
+
+  test("an ignored file the branch commits (a real .env): dirty naming it as ignored, the file untouched", async () => {
+    const repo = initRepo(tempDir());
+    commitFiles(repo, { ".gitignore": ".env\n" }, "ignore");
+    const worktree = join(tempDir(), "wt");
+    sh(repo, "worktree", "add", "-q", "-b", "ve/x", worktree, "main");
+    writeFileSync(join(worktree, ".env"), "AGENT=1\n");
+    sh(worktree, "add", "-f", ".env");
+    sh(worktree, "commit", "-q", "-m", "env");
+    writeFileSync(join(repo, ".env"), "SECRET=real\n");
+    const before = sh(repo, "rev-parse", "main");
+    const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    expect(result).toEqual({ kind: "dirty", checkout: repo, files: [], ignored: [".env"] });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    expect(readFileSync(join(repo, ".env"), "utf8")).toBe("SECRET=real\n");
   });
 
   test("base being rebased in a checkout (HEAD detached meanwhile): nothing moves, and the rebase can finish", async () => {
@@ -94,6 +134,90 @@ describe("landing a unit branch", () => {
     const result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
     expect(result).toEqual({ kind: "busy", checkout: repo, operation: "merge" });
     expect(sh(repo, "rev-parse", "main")).toBe(before);
+  });
+
+  test("a person switching the checkout to a new branch feature without index.lock, as `git checkout -b` may, while the landing moves the files (PATH shim on update-ref): main holds the merge, feature stays clean at the old commit", async () => {
+    const { repo } = repoWithUnitBranch();
+    const before = sh(repo, "rev-parse", "main");
+    const real = spawnSync(["which", "git"]).stdout.toString().trim();
+    const bin = tempDir();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\nif [ "$1" = update-ref ]; then (cd '${repo}' && '${real}' branch feature 2>>'${bin}/log' && '${real}' symbolic-ref HEAD refs/heads/feature 2>>'${bin}/log'); fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    let result;
+    try {
+      result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(existsSync(join(bin, "log")) ? readFileSync(join(bin, "log"), "utf8") : "").toBe("");
+    expect(result.kind).toBe("landed");
+    expect(sh(repo, "log", "-1", "--format=%s", "main")).toBe("Land x");
+    expect(sh(repo, "branch", "--show-current")).toBe("feature");
+    expect(sh(repo, "rev-parse", "feature")).toBe(before);
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+    expect(existsSync(join(repo, "x.txt"))).toBe(false);
+  });
+
+  test("a person's `git checkout main` while the landing moves an unchecked-out main (PATH shim on update-ref): never main moved under the new checkout", async () => {
+    const { repo } = repoWithUnitBranch();
+    sh(repo, "checkout", "-q", "-b", "elsewhere");
+    const real = spawnSync(["which", "git"]).stdout.toString().trim();
+    const bin = tempDir();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\nif [ "$1" = update-ref ]; then (cd '${repo}' && '${real}' checkout -q main 2>/dev/null); fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    let result;
+    try {
+      result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(result.kind).toBe("landed");
+    expect(sh(repo, "log", "-1", "--format=%s", "main")).toBe("Land x");
+    // Whichever branch the person ended on, its index and files are its commit's.
+    expect(sh(repo, "status", "--porcelain")).toBe("");
+    sh(repo, "checkout", "-q", "main");
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("x\n");
+  });
+
+  test("a file written where the landing adds one after the check (PATH shim on read-tree): dirty naming it, as merge attention, not an error; the file kept", async () => {
+    const { repo } = repoWithUnitBranch();
+    const real = spawnSync(["which", "git"]).stdout.toString().trim();
+    const bin = tempDir();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\nif [ "$1" = read-tree ]; then echo late > '${repo}/x.txt'; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const before = sh(repo, "rev-parse", "main");
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    let result;
+    try {
+      result = await landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(result).toEqual({ kind: "dirty", checkout: repo, files: ["x.txt"], ignored: [] });
+    expect(sh(repo, "rev-parse", "main")).toBe(before);
+    expect(readFileSync(join(repo, "x.txt"), "utf8")).toBe("late\n");
+  });
+
+  test("a user with staged, unstaged and untracked work never loses a byte across 25 landings of other files", async () => {
+    const repo = initRepo(tempDir());
+    commitFiles(repo, { "mine.txt": "m\n", "staged.txt": "s\n" }, "mine");
+    writeFileSync(join(repo, "mine.txt"), "unstaged work\n");
+    writeFileSync(join(repo, "staged.txt"), "staged work\n");
+    sh(repo, "add", "staged.txt");
+    writeFileSync(join(repo, "notes.txt"), "untracked work\n");
+    const hashes = () => ["mine.txt", "staged.txt", "notes.txt"].map((f) => Bun.hash(readFileSync(join(repo, f))).toString()).join() + sh(repo, "ls-files", "-s", "staged.txt");
+    const start = hashes();
+    for (let i = 0; i < 25; i++) {
+      const worktree = join(tempDir(), `wt${i}`);
+      sh(repo, "worktree", "add", "-q", "-b", `ve/u${i}`, worktree, "main");
+      commitFiles(worktree, { [`u${i}/f.txt`]: `${i}\n`, "shared.txt": `${i}\n` }, `u${i}`);
+      const result = await landBranch({ repo, base: "main", branch: `ve/u${i}`, message: `Land u${i}` });
+      expect(result.kind).toBe("landed");
+      expect(hashes()).toBe(start);
+    }
+    expect(readFileSync(join(repo, "shared.txt"), "utf8")).toBe("24\n");
   });
 
   test("a clean checkout of the base that git cannot update (index.lock held) is an error naming git's reason, not a base that kept moving", async () => {

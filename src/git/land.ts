@@ -1,10 +1,10 @@
-// Landing a unit's branch on its base as one merge commit, without touching any working tree
-// but a clean checkout of the base itself. The merge is computed with `git merge-tree
-// --write-tree` (no index, no working tree), written with `commit-tree`, and published with a
-// compare-and-swap of the base ref, so a base that moves meanwhile is merged again, never
-// overwritten. When the base is checked out somewhere (usually the user's own checkout),
-// moving its ref alone would leave that index stale, so the checkout is fast-forwarded to the
-// merge commit there, and only when it is clean.
+// Landing a unit's branch on its base as one merge commit. The merge is computed with `git
+// merge-tree --write-tree` (no index, no working tree), written with `commit-tree`, and
+// published with a compare-and-swap of the base ref, so a base that moves meanwhile is merged
+// again, never overwritten. A base checked out somewhere (usually the user's own checkout) is
+// moved together with that checkout's index and files, under its index.lock, as `git merge
+// --ff-only` would: the user's work that touches none of the landing's paths is kept; work (or
+// an untracked or ignored file) in the way is reported and nothing is touched.
 import { VeError } from "../errors.ts";
 import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 import { copyFileSync, existsSync, lstatSync, openSync, closeSync, readFileSync, renameSync, rmSync } from "node:fs";

@@ -25,7 +25,7 @@ import { RunLog, runLogPath } from "./run-log.ts";
 import { hashRunToken, newRunToken } from "./run-token.ts";
 import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
-import { commitWorktree, ensureUnitWorktree, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
+import { commitWorktree, ensureUnitWorktree, projectPrefixOf, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
 
 /** SIGTERM to SIGKILL when a time or silence limit ends a run. */
 export const LIMIT_TERM_GRACE_MS = 800;
@@ -330,7 +330,7 @@ export class Engine {
       if (!backend) throw new VeError("backend_missing", `There is no backend named '${engine.backend}'; choose one of ${Object.keys(this.options.backends).join(", ")}.`);
       // The project's prompt override is read from the base branch while the worktree is made.
       const [worktree, override] = await Promise.all([
-        this.exclusive(() => ensureUnitWorktree(this.repo, this.options.paths.stateDir, run.chunk, base)),
+        this.exclusive(async () => ensureUnitWorktree(this.repo, this.options.paths.stateDir, await projectPrefixOf(this.repo), run.chunk, base)),
         readAtRef(this.repo, base, promptOverridePath(unit.phase)),
       ]);
       active.worktree = worktree.path;
@@ -565,7 +565,7 @@ export class Engine {
     if (verdict.outcome === "completed") {
       const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
       try {
-        await commitWorktree(active.worktree, unitBranch(run.chunk), message, await commitIdentity(this.repo));
+        await commitWorktree(active.worktree, unitBranch(await projectPrefixOf(this.repo), run.chunk), message, await commitIdentity(this.repo));
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         return { status: "NEEDS_ATTENTION", reason: `the work of ${run.phase} could not be committed: ${why}`, attention: { kind: "error", reason: `The work of phase ${run.phase} could not be committed in ${active.worktree}: ${why} Then \`ve orch retry ${run.chunk}\` runs the phase again.` } };
@@ -630,7 +630,7 @@ export class Engine {
     const engine = this.state.engineRow(chunk);
     if (!engine || unit.status !== "READY" || engine.stage !== "landing") return;
     const base = unit.base_branch ?? "main";
-    const branch = unitBranch(chunk);
+    const branch = unitBranch(await projectPrefixOf(this.repo), chunk);
     let result: Awaited<ReturnType<typeof landBranch>>;
     try {
       // A landing a crash cut short after its merge was published: the branch is gone, the
@@ -764,7 +764,7 @@ export class Engine {
     // git runs for it at start.
     if (units.length === 0 && !existsSync(`${this.options.paths.stateDir}/worktrees`)) return;
     try {
-      for (const row of reconcileWorktrees(this.options.paths.stateDir, units, await listWorktrees(this.repo))) {
+      for (const row of reconcileWorktrees(this.options.paths.stateDir, await projectPrefixOf(this.repo), units, await listWorktrees(this.repo))) {
         if (row.state === "orphaned") this.log.warn(`worktree ${row.path} (${row.branch ?? "detached"}) belongs to no unit in flight; \`ve orch worktree prune\` removes it`);
       }
     } catch (error) {

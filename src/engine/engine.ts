@@ -630,12 +630,13 @@ export class Engine {
     const engine = this.state.engineRow(chunk);
     if (!engine || unit.status !== "READY" || engine.stage !== "landing") return;
     const base = unit.base_branch ?? "main";
-    const branch = unitBranch(await projectPrefixOf(this.repo), chunk);
+    const projectPrefix = await projectPrefixOf(this.repo);
+    const branch = unitBranch(projectPrefix, chunk);
     let result: Awaited<ReturnType<typeof landBranch>>;
     try {
       // A landing a crash cut short after its merge was published: the branch is gone, the
       // merge (found by its trailer) is on the base; only the clean-up and DONE are left.
-      const landed = (await resolveCommit(`refs/heads/${branch}`, this.repo)) === undefined ? await landedMergeOf(this.repo, base, chunk, unit.created_at) : undefined;
+      const landed = (await resolveCommit(`refs/heads/${branch}`, this.repo)) === undefined ? await landedMergeOf(this.repo, base, projectPrefix, chunk, unit.created_at) : undefined;
       if (landed !== undefined) this.log.info(`'${chunk}' was landed on ${base} as ${landed} by a daemon that ended before it was DONE`);
       // The files a resolution run was to resolve: committed with their markers, they merge cleanly.
       const marked = landed !== undefined ? [] : await filesWithConflictMarkers(this.repo, `refs/heads/${branch}`, engine.conflict_files ?? []);
@@ -668,7 +669,7 @@ export class Engine {
         });
         return;
       }
-      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(chunk) }));
+      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(projectPrefix, chunk) }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       this.state.advance(chunk, { status: "NEEDS_ATTENTION", reason: `landing failed: ${why}`, attention: { kind: "error", reason: `Landing ${branch} on ${base} failed: ${why} Once that is fixed, \`ve orch retry ${chunk}\` lands it.` } });

@@ -50,5 +50,8 @@ describe("nested projects on one repository", () => {
     expect(git(dir, "show", "main:root-api.txt")).toBe("from root");
     expect(git(dir, "show", "main:sub-api.txt")).toBe("from sub");
     expect(git(dir, "for-each-ref", "--format=%(refname:short)", "refs/heads/ve/")).toBe("");
+    // Each landing names its project, so recovery after a crash finds its own merge, not the other's.
+    const landings = git(dir, "log", "--merges", "--format=%(trailers:key=Ve-Chunk,valueonly,separator=%x2C)|%(trailers:key=Ve-Project,valueonly,separator=%x2C)", "main");
+    expect(landings.split("\n").sort()).toEqual(["api|", "api|sub"]);
   }, ENGINE_TEST_MS);
 });

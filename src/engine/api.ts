@@ -30,7 +30,7 @@ import { effectiveConfig, keyDefinition, validateConfigValue } from "./config.ts
 import { planInject } from "./inject.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
 import { runLogPath } from "./run-log.ts";
-import { diskUsageBytes } from "./worktrees.ts";
+import { diskUsageBytes, projectPrefixOf } from "./worktrees.ts";
 
 export class EngineApi {
   constructor(
@@ -264,7 +264,7 @@ export class EngineApi {
     // A project that only tracks units (git or not) never had an engine worktree: asking git
     // would fail outside a repository.
     if (units.length === 0 && !existsSync(`${this.paths.stateDir}/worktrees`)) return [];
-    const rows = reconcileWorktrees(this.paths.stateDir, units, await listWorktrees(this.paths.root));
+    const rows = reconcileWorktrees(this.paths.stateDir, await projectPrefixOf(this.paths.root), units, await listWorktrees(this.paths.root));
     return Promise.all(
       rows.map(async (row) => ({ ...row, size_bytes: withSizes && row.state !== "missing" ? await diskUsageBytes(row.path) : null })),
     );

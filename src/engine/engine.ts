@@ -25,7 +25,7 @@ import { RunLog, runLogPath } from "./run-log.ts";
 import { hashRunToken, newRunToken } from "./run-token.ts";
 import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
-import { commitWorktree, ensureUnitWorktree, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
+import { commitWorktree, ensureUnitWorktree, projectPrefixOf, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
 
 /** SIGTERM to SIGKILL when a time or silence limit ends a run. */
 export const LIMIT_TERM_GRACE_MS = 800;
@@ -341,7 +341,7 @@ export class Engine {
       if (!backend) throw new VeError("backend_missing", `There is no backend named '${engine.backend}'; choose one of ${Object.keys(this.options.backends).join(", ")}.`);
       // The project's prompt override is read from the base branch while the worktree is made.
       const [worktree, override] = await Promise.all([
-        this.exclusive(() => ensureUnitWorktree(this.repo, this.options.paths.stateDir, run.chunk, base)),
+        this.exclusive(async () => ensureUnitWorktree(this.repo, this.options.paths.stateDir, await projectPrefixOf(this.repo), run.chunk, base)),
         readAtRef(this.repo, base, promptOverridePath(unit.phase)),
       ]);
       active.worktree = worktree.path;
@@ -621,7 +621,7 @@ export class Engine {
     if (verdict.outcome === "completed") {
       const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
       try {
-        await commitWorktree(active.worktree, unitBranch(run.chunk), message, await commitIdentity(this.repo));
+        await commitWorktree(active.worktree, unitBranch(await projectPrefixOf(this.repo), run.chunk), message, await commitIdentity(this.repo));
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         if (isStorageFull(error)) {
@@ -702,12 +702,13 @@ export class Engine {
     const engine = this.state.engineRow(chunk);
     if (!engine || unit.status !== "READY" || engine.stage !== "landing") return;
     const base = unit.base_branch ?? "main";
-    const branch = unitBranch(chunk);
+    const projectPrefix = await projectPrefixOf(this.repo);
+    const branch = unitBranch(projectPrefix, chunk);
     let result: Awaited<ReturnType<typeof landBranch>>;
     try {
       // A landing a crash cut short after its merge was published: the branch is gone, the
       // merge (found by its trailer) is on the base; only the clean-up and DONE are left.
-      const landed = (await resolveCommit(`refs/heads/${branch}`, this.repo)) === undefined ? await landedMergeOf(this.repo, base, chunk, unit.created_at) : undefined;
+      const landed = (await resolveCommit(`refs/heads/${branch}`, this.repo)) === undefined ? await landedMergeOf(this.repo, base, projectPrefix, chunk, unit.created_at) : undefined;
       if (landed !== undefined) this.log.info(`'${chunk}' was landed on ${base} as ${landed} by a daemon that ended before it was DONE`);
       // The files a resolution run was to resolve: committed with their markers, they merge cleanly.
       const marked = landed !== undefined ? [] : await filesWithConflictMarkers(this.repo, `refs/heads/${branch}`, engine.conflict_files ?? []);
@@ -740,7 +741,7 @@ export class Engine {
         });
         return;
       }
-      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(chunk) }));
+      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(projectPrefix, chunk) }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       const full = isStorageFull(error);
@@ -838,7 +839,7 @@ export class Engine {
     // git runs for it at start.
     if (units.length === 0 && !existsSync(`${this.options.paths.stateDir}/worktrees`)) return;
     try {
-      for (const row of reconcileWorktrees(this.options.paths.stateDir, units, await listWorktrees(this.repo))) {
+      for (const row of reconcileWorktrees(this.options.paths.stateDir, await projectPrefixOf(this.repo), units, await listWorktrees(this.repo))) {
         if (row.state === "orphaned") this.log.warn(`worktree ${row.path} (${row.branch ?? "detached"}) belongs to no unit in flight; \`ve orch worktree prune\` removes it`);
       }
     } catch (error) {

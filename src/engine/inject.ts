@@ -10,7 +10,7 @@ import type { WorkUnit } from "../models/index.ts";
 import type { EngineStore } from "../state/engine.ts";
 import { BACKEND_NAMES, configValue } from "./config.ts";
 import { detectPhase, readChunkDocuments, stripFrontmatter } from "./documents.ts";
-import { unitBranch } from "./worktrees.ts";
+import { projectPrefixOf, unitBranch } from "./worktrees.ts";
 
 export interface InjectRequest {
   chunks: string[];
@@ -97,12 +97,14 @@ export async function planInject(repo: string, state: EngineStore, request: Inje
   }
 
   const plans = new Map<string, { phase: Phase; dependsOn: string[]; goal: string | null }>();
+  const projectPrefix = await projectPrefixOf(repo);
   for (const chunk of request.chunks) {
-    if (await branchExists(repo, unitBranch(chunk))) {
+    const branch = unitBranch(projectPrefix, chunk);
+    if (await branchExists(repo, branch)) {
       throw new VeError(
         "already_exists",
-        `The branch ${unitBranch(chunk)} exists already (left by an earlier unit?); nothing was injected. Land or delete it (\`git branch -d ${unitBranch(chunk)}\`), or choose another name.`,
-        { chunk, branch: unitBranch(chunk) },
+        `The branch ${branch} exists already (left by an earlier unit?); nothing was injected. Land or delete it (\`git branch -d ${branch}\`), or choose another name.`,
+        { chunk, branch },
       );
     }
     const docs = await readChunkDocuments(repo, base, chunk);

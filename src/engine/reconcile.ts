@@ -1,7 +1,7 @@
 // What `git worktree list` says against what the units say. Pure: start-up recovery and
 // `ve orch worktree list/prune` both ask it, so a worktree is judged the same way everywhere.
 import type { Worktree } from "../git/worktrees.ts";
-import { UNIT_BRANCH_PREFIX, unitBranch, unitWorktreePath } from "./worktrees.ts";
+import { unitBranch, unitBranchPrefix, unitWorktreePath } from "./worktrees.ts";
 
 export interface UnitView {
   chunk: string;
@@ -35,28 +35,31 @@ function chunkOfPath(stateDir: string, path: string): string | undefined {
   return rest.includes("/") || rest === "" ? undefined : rest;
 }
 
-function chunkOfBranch(branch: string | null): string | undefined {
+/** The chunk of a branch in this project's own space; another project's (`ve/@dir/x`) is none. */
+function chunkOfBranch(projectPrefix: string, branch: string | null): string | undefined {
   const ref = branch?.startsWith("refs/heads/") ? branch.slice("refs/heads/".length) : undefined;
-  return ref?.startsWith(UNIT_BRANCH_PREFIX) ? ref.slice(UNIT_BRANCH_PREFIX.length) : undefined;
+  const prefix = unitBranchPrefix(projectPrefix);
+  const rest = ref?.startsWith(prefix) ? ref.slice(prefix.length) : undefined;
+  return rest === undefined || rest === "" || rest.includes("/") || rest.startsWith("@") ? undefined : rest;
 }
 
 /**
- * One row per engine worktree git knows (the main checkout and the user's own worktrees on
- * other branches are not the engine's business), plus one per unit in flight whose worktree
+ * One row per engine worktree git knows (the main checkout, the user's own worktrees on
+ * other branches and another project's on the same repository are not the engine's business), plus one per unit in flight whose worktree
  * was made but git does not know at all.
  */
-export function reconcileWorktrees(stateDir: string, units: readonly UnitView[], worktrees: readonly Worktree[]): WorktreeRow[] {
+export function reconcileWorktrees(stateDir: string, projectPrefix: string, units: readonly UnitView[], worktrees: readonly Worktree[]): WorktreeRow[] {
   const inFlight = new Map(units.filter((u) => u.scheduled && u.inFlight).map((u) => [u.chunk, u]));
   const rows: WorktreeRow[] = [];
   const seen = new Set<string>();
   for (const worktree of worktrees) {
     if (worktree.bare) continue;
     const byPath = chunkOfPath(stateDir, worktree.path);
-    const byBranch = chunkOfBranch(worktree.branch);
+    const byBranch = chunkOfBranch(projectPrefix, worktree.branch);
     const chunk = byPath ?? byBranch;
     if (chunk === undefined) continue;
     const owner = inFlight.get(chunk);
-    const owned = owner !== undefined && worktree.path === unitWorktreePath(stateDir, chunk) && (worktree.branch === null || worktree.branch === `refs/heads/${unitBranch(chunk)}`);
+    const owned = owner !== undefined && worktree.path === unitWorktreePath(stateDir, chunk) && (worktree.branch === null || worktree.branch === `refs/heads/${unitBranch(projectPrefix, chunk)}`);
     if (owned) seen.add(chunk);
     rows.push({
       chunk,
@@ -68,7 +71,7 @@ export function reconcileWorktrees(stateDir: string, units: readonly UnitView[],
   }
   for (const [chunk, unit] of inFlight) {
     if (!seen.has(chunk) && unit.worktreeMade) {
-      rows.push({ chunk, path: unitWorktreePath(stateDir, chunk), branch: unitBranch(chunk), state: "missing", locked: false });
+      rows.push({ chunk, path: unitWorktreePath(stateDir, chunk), branch: unitBranch(projectPrefix, chunk), state: "missing", locked: false });
     }
   }
   return rows;

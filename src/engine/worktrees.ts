@@ -1,4 +1,5 @@
-// A scheduled unit's branch and worktree. The branch `ve/<chunk>` is made at the unit's first
+// A scheduled unit's branch and worktree. The branch `ve/<chunk>` (`ve/@<dir>/<chunk>` for a
+// project nested in a subdirectory of its repository) is made at the unit's first
 // run from its base branch's head at that moment (so a dependent starts from its blockers'
 // landed work); the worktree `.ve/worktrees/<chunk>` keeps the same path for the unit's whole
 // life (agent sessions are tied to their directory) and is locked while the unit is in flight,
@@ -30,8 +31,60 @@ const VE_OWN_EXCLUDED: readonly string[] = ["**/.ve", "**/.ve/**"].map((glob) =>
 /** Committed at the repository root: gitignored files (gitignore syntax) each new worktree gets a copy of. */
 export const WORKTREE_INCLUDE_FILE = ".worktreeinclude";
 
-export function unitBranch(chunk: string): string {
-  return `${UNIT_BRANCH_PREFIX}${chunk}`;
+/**
+ * The project's directory as a branch name component: git's path of it below the repository's
+ * top level (`git rev-parse --show-prefix`), `/` written as `+` and every byte outside
+ * `[A-Za-z0-9_-]` (`+`, `%` and `.` among them) as `%XX`, so it is a valid ref component that
+ * decodes back to one path. Empty for a project at the top level.
+ */
+export function encodeProjectPrefix(projectPrefix: string): string {
+  return projectPrefix
+    .split("/")
+    .filter((part) => part !== "")
+    .map((part) =>
+      Array.from(new TextEncoder().encode(part), (byte) => {
+        const c = String.fromCharCode(byte);
+        return /[A-Za-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      }).join(""),
+    )
+    .join("+");
+}
+
+/**
+ * Where the project's unit branches live: `ve/` for a project at the repository's top level,
+ * `ve/@<encoded directory>/` for one nested below it, so two projects on one repository never
+ * share a branch. A chunk name starts with a letter or digit, never `@`, and the depth is
+ * fixed, so neither space holds a ref the other's names would clash with (`ve/x` vs `ve/x/y`).
+ */
+export function unitBranchPrefix(projectPrefix: string): string {
+  const encoded = encodeProjectPrefix(projectPrefix);
+  return encoded === "" ? UNIT_BRANCH_PREFIX : `${UNIT_BRANCH_PREFIX}@${encoded}/`;
+}
+
+/** `projectPrefix`: the project's path below the repository's top level (see projectPrefixOf). */
+export function unitBranch(projectPrefix: string, chunk: string): string {
+  return `${unitBranchPrefix(projectPrefix)}${chunk}`;
+}
+
+const projectPrefixes = new Map<string, Promise<string>>();
+
+/**
+ * The project's directory below its repository's top level (`sub/dir/`, or "" at the top),
+ * asked of git once per project directory (a failure is asked again): a daemon's project
+ * does not move inside its repository while it runs.
+ */
+export function projectPrefixOf(root: string): Promise<string> {
+  let found = projectPrefixes.get(root);
+  if (found === undefined) {
+    found = git(["rev-parse", "--show-prefix"], { cwd: root })
+      .then((out) => out.replace(/\n$/, ""))
+      .catch((error) => {
+        projectPrefixes.delete(root);
+        throw error;
+      });
+    projectPrefixes.set(root, found);
+  }
+  return found;
 }
 
 export function unitWorktreePath(stateDir: string, chunk: string): string {
@@ -60,8 +113,8 @@ function lockReason(chunk: string): string {
  * branch from the base's head, the worktree from the branch), keeps what is there. A worktree
  * deleted by hand is recreated from the branch, so no committed work is lost.
  */
-export async function ensureUnitWorktree(repo: string, stateDir: string, chunk: string, base: string): Promise<UnitWorktree> {
-  const branch = unitBranch(chunk);
+export async function ensureUnitWorktree(repo: string, stateDir: string, projectPrefix: string, chunk: string, base: string): Promise<UnitWorktree> {
+  const branch = unitBranch(projectPrefix, chunk);
   const path = unitWorktreePath(stateDir, chunk);
   let createdFrom: string | null = null;
   // The common case, every phase after the first: the worktree is there, and was locked when it

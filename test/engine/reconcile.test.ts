@@ -10,6 +10,7 @@ const wt = (path: string, branch: string | null, extra: Partial<Worktree> = {}):
 test("engine worktrees are active, missing or orphaned; the user's own are not listed", () => {
   const rows = reconcileWorktrees(
     S,
+    "",
     [
       { chunk: "a", scheduled: true, inFlight: true, worktreeMade: true },
       { chunk: "b", scheduled: true, inFlight: true, worktreeMade: true },
@@ -36,4 +37,24 @@ test("engine worktrees are active, missing or orphaned; the user's own are not l
     ["x", "orphaned", false],
     ["c", "missing", false],
   ]);
+});
+
+test("another project's worktrees and branches on the same repository are not this project's", () => {
+  const units = [{ chunk: "api", scheduled: true, inFlight: true, worktreeMade: true }];
+  const worktrees = [
+    wt("/r", "main"),
+    wt("/r/.ve/worktrees/api", "ve/api", { locked: "ve: unit api" }),
+    wt("/r/sub/.ve/worktrees/api", "ve/@sub/api", { locked: "ve: unit api" }),
+    wt("/r/sub/.ve/worktrees/old", "ve/@sub/old"),
+    wt("/r/lib/.ve/worktrees/api", "ve/@lib/api"),
+  ];
+  const root = reconcileWorktrees("/r/.ve", "", units, worktrees);
+  expect(root.map((r) => [r.chunk, r.branch, r.state])).toEqual([["api", "ve/api", "active"]]);
+  const sub = reconcileWorktrees("/r/sub/.ve", "sub/", units, worktrees);
+  expect(sub.map((r) => [r.chunk, r.branch, r.state])).toEqual([
+    ["api", "ve/@sub/api", "active"],
+    ["old", "ve/@sub/old", "orphaned"],
+  ]);
+  // A unit in flight whose worktree git does not know is missing on its own project's branch.
+  expect(reconcileWorktrees("/r/deep/er/.ve", "deep/er/", units, worktrees).map((r) => [r.chunk, r.branch, r.state])).toEqual([["api", "ve/@deep+er/api", "missing"]]);
 });

@@ -21,7 +21,7 @@ describe("unit worktrees", () => {
   test("the first run makes ve/<chunk> from the base head and a locked worktree at .ve/worktrees/<chunk>", async () => {
     const { repo, stateDir } = project();
     const head = sh(repo, "rev-parse", "main");
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect(wt).toMatchObject({ path: join(stateDir, "worktrees", "a"), branch: "ve/a", createdFrom: head });
     const listed = (await listWorktrees(repo)).find((w) => w.path === wt.path);
     expect(listed?.branch).toBe("refs/heads/ve/a");
@@ -37,7 +37,7 @@ describe("unit worktrees", () => {
     chmodSync(join(repo, ".env"), 0o600);
     writeFile(repo, "config/db.local", "db\n");
     writeFile(repo, "build/out.bin", "big\n");
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect(wt.included.sort()).toEqual([".env", "config/db.local"]);
     expect(readFileSync(join(wt.path, ".env"), "utf8")).toBe("SECRET=1\n");
     expect(statSync(join(wt.path, ".env")).mode & 0o777).toBe(0o600);
@@ -49,7 +49,7 @@ describe("unit worktrees", () => {
     commitFiles(repo, { ".worktreeinclude": ".env\nsecrets.txt\n" });
     writeFile(repo, ".env", "SECRET=1\n");
     writeFile(repo, "secrets.txt", "API_KEY=hunter2\n");
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect(wt.included).toEqual([".env"]);
     expect(wt.notIncluded).toEqual(["secrets.txt"]);
     expect(existsSync(join(wt.path, "secrets.txt"))).toBe(false);
@@ -58,18 +58,18 @@ describe("unit worktrees", () => {
 
   test("a worktree deleted by hand comes back from its branch with the committed work", async () => {
     const { repo, stateDir } = project();
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     writeFileSync(join(wt.path, "work.txt"), "done\n");
     expect(await commitWorktree(wt.path, "ve/a", "a: IMPLEMENT", await commitIdentity(repo))).not.toBeNull();
     rmSync(wt.path, { recursive: true, force: true });
-    const again = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const again = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect(again.createdFrom).toBeNull();
     expect(readFileSync(join(again.path, "work.txt"), "utf8")).toBe("done\n");
   });
 
   test("a locked worktree deleted by hand is listed as gone (git itself reports only unlocked ones prunable)", async () => {
     const { repo, stateDir } = project();
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect((await listWorktrees(repo)).find((w) => w.path === wt.path)?.prunable).toBeNull();
     rmSync(wt.path, { recursive: true, force: true });
     const listed = (await listWorktrees(repo)).find((w) => w.path === wt.path);
@@ -83,14 +83,14 @@ describe("unit worktrees", () => {
     sh(repo, "checkout", "-q", "ve/a");
     const tip = commitFiles(repo, { "earlier.txt": "x\n" });
     sh(repo, "checkout", "-q", "main");
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect(wt.createdFrom).toBeNull();
     expect(sh(wt.path, "rev-parse", "HEAD")).toBe(tip);
   });
 
   test("a worktree the agent moved off its branch is not committed: the work stays there, and the error says how to go on", async () => {
     const { repo, stateDir } = project();
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     const tip = sh(wt.path, "rev-parse", "HEAD");
     for (const move of [["switch", "-q", "--detach"], ["switch", "-q", "-c", "elsewhere"]]) {
       sh(wt.path, ...move);
@@ -107,7 +107,7 @@ describe("unit worktrees", () => {
 
   test("a worktree whose .git file the agent deleted is not committed, and the user's staged change stays uncommitted", async () => {
     const { repo, stateDir } = project();
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     writeFile(repo, "mine.txt", "staged by the user\n");
     sh(repo, "add", "mine.txt");
     const head = sh(repo, "rev-parse", "main");
@@ -120,7 +120,7 @@ describe("unit worktrees", () => {
 
   test("a merge left with conflict markers is not committed; resolved but not staged, it is committed as the merge", async () => {
     const { repo, stateDir } = project();
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     commitFiles(wt.path, { "shared.txt": "mine\n" }, "a: IMPLEMENT");
     commitFiles(repo, { "shared.txt": "theirs\n" }, "landed meanwhile");
     // What an agent does that merges the base in and stops without resolving.
@@ -137,7 +137,7 @@ describe("unit worktrees", () => {
 
   test("committing an untouched worktree makes no commit; removal unlocks and removes it", async () => {
     const { repo, stateDir } = project();
-    const wt = await ensureUnitWorktree(repo, stateDir, "a", "main");
+    const wt = await ensureUnitWorktree(repo, stateDir, "", "a", "main");
     expect(await commitWorktree(wt.path, "ve/a", "a: PLAN", await commitIdentity(repo))).toBeNull();
     await removeUnitWorktree(repo, wt.path);
     expect(existsSync(wt.path)).toBe(false);

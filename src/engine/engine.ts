@@ -22,6 +22,7 @@ import { type AgentProcess, endProcessGroup, startProcess } from "./process-grou
 import { DEFAULT_PHASE_PROMPTS, type RunReason, assemblePrompt, chunkDocPath, promptOverridePath } from "./prompts.ts";
 import { decideRetry, type RetryKind } from "./retry.ts";
 import { RunLog, runLogPath } from "./run-log.ts";
+import { clearStaleGitLocks } from "./stale-locks.ts";
 import { hashRunToken, newRunToken } from "./run-token.ts";
 import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
@@ -838,6 +839,7 @@ export class Engine {
     // A project that only tracks units (v1, git or not) has no engine worktrees to compare: no
     // git runs for it at start.
     if (units.length === 0 && !existsSync(`${this.options.paths.stateDir}/worktrees`)) return;
+    await clearStaleGitLocks({ commonDir: () => this.commonDir(), stateDir: this.options.paths.stateDir, root: this.repo, log: this.log });
     try {
       for (const row of reconcileWorktrees(this.options.paths.stateDir, await projectPrefixOf(this.repo), units, await listWorktrees(this.repo))) {
         if (row.state === "orphaned") this.log.warn(`worktree ${row.path} (${row.branch ?? "detached"}) belongs to no unit in flight; \`ve orch worktree prune\` removes it`);

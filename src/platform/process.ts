@@ -175,3 +175,51 @@ function hasEnvironmentEntry(pid: number, entry: string): boolean {
     return false;
   }
 }
+
+/**
+ * Git processes working in one of `dirs` (or below): comm, exe or argv[0] is git (`git`,
+ * `git-upload-pack`, a `git` shim's real git), and the cwd is inside. A lock file such a
+ * process may hold is not stale. Undefined off Linux, where there is no cheap listing of
+ * every process's working directory: the caller then takes every git as possibly alive.
+ */
+export function gitProcessesIn(dirs: readonly string[]): number[] | undefined {
+  if (!IS_LINUX) return undefined;
+  const prefixes = dirs.map((dir) => (dir.endsWith("/") ? dir : `${dir}/`));
+  const found: number[] = [];
+  for (const pid of allPids()) {
+    if (pid === process.pid) continue;
+    if (!isGitProcess(pid)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    const path = cwd.endsWith(" (deleted)") ? cwd.slice(0, -" (deleted)".length) : cwd;
+    if (prefixes.some((prefix) => path === prefix.slice(0, -1) || path.startsWith(prefix))) found.push(pid);
+  }
+  return found;
+}
+
+function isGitProcess(pid: number): boolean {
+  const isGitName = (name: string) => {
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    return base === "git" || base.startsWith("git-");
+  };
+  try {
+    if (isGitName(readFileSync(`/proc/${pid}/comm`, "utf8").trim())) return true;
+  } catch {
+    return false;
+  }
+  try {
+    if (isGitName(readlinkSync(`/proc/${pid}/exe`))) return true;
+  } catch {
+    // Another user's process: its exe is not readable, its cmdline is.
+  }
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    return isGitName(argv0);
+  } catch {
+    return false;
+  }
+}

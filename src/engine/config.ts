@@ -12,6 +12,7 @@ interface KeyBase {
 type KeyDef = KeyBase &
   (
     | { type: "integer"; default: number; min: number; max: number; unit?: string }
+    | { type: "number"; default: number; min: number; max: number }
     | { type: "string"; default: string | null; choices?: readonly string[] }
     | { type: "string_list"; default: readonly string[] }
   );
@@ -69,6 +70,15 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   backoff_max_s: { type: "integer", default: 600, min: 1, max: 24 * 3600, unit: "s", description: "Longest retry delay" },
   on_attention: { type: "string", default: null, description: "A command run with /bin/sh -c, the attention record as JSON on stdin, when a unit starts needing a person" },
   on_attention_timeout_s: { type: "integer", default: 30, min: 1, max: 3600, unit: "s", description: "on_attention is killed after this long" },
+  "guard.max_deleted_ratio": {
+    type: "number",
+    default: 0.5,
+    min: 0,
+    max: 1,
+    description: "A phase commit or landing deleting more than this share of the base's files needs a person (1: never)",
+  },
+  "guard.max_file_mb": { type: "integer", default: 100, min: 1, max: 1024 * 1024, unit: "MB", description: "A phase commit adding or changing a file larger than this needs a person" },
+  "guard.max_files": { type: "integer", default: 10000, min: 1, max: 100_000_000, description: "A phase commit adding more files than this needs a person" },
 };
 
 export type ConfigSource = "default" | "config";
@@ -109,6 +119,11 @@ export function validateConfigValue(key: string, value: unknown): ConfigValue {
         throw invalid(key, `must be a whole number from ${def.min} to ${def.max}${def.unit ? ` (${def.unit})` : ""}`, value);
       }
       return value;
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value) || value < def.min || value > def.max) {
+        throw invalid(key, `must be a number from ${def.min} to ${def.max}`, value);
+      }
+      return value;
     case "string":
       if (value === null && def.default === null) return null;
       if (typeof value !== "string" || value.trim() === "" || value.length > 4096) throw invalid(key, "must be a non-empty text", value);
@@ -127,6 +142,10 @@ export function parseConfigText(key: string, text: string): ConfigValue {
   const def = keyDefinition(key);
   if (def.type === "integer") {
     if (!/^\d+$/.test(text.trim())) throw invalid(key, `must be a whole number from ${def.min} to ${def.max}`, text);
+    return validateConfigValue(key, Number(text.trim()));
+  }
+  if (def.type === "number") {
+    if (!/^\d+(\.\d+)?$|^\.\d+$/.test(text.trim())) throw invalid(key, `must be a number from ${def.min} to ${def.max}`, text);
     return validateConfigValue(key, Number(text.trim()));
   }
   if (def.type === "string_list") {

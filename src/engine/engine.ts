@@ -10,6 +10,7 @@ import { requireMinVersion } from "../agents/executables.ts";
 import { VeError, isStorageFull } from "../errors.ts";
 import { commitIdentity, filesWithConflictMarkers, landBranch } from "../git/land.ts";
 import { resolveCommit } from "../git/git.ts";
+import { landingDeletions } from "../git/guards.ts";
 import { landedMergeOf, landingMessage } from "../git/landed.ts";
 import { type RepoSettings, commonGitDir, readRepoSettings, repoSettingsChanges } from "../git/repo-settings.ts";
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
@@ -18,6 +19,7 @@ import type { ProjectPaths } from "../project/paths.ts";
 import type { EngineRow, EngineStore, NextStep, PhaseAnswer, RunResult, RunRow } from "../state/engine.ts";
 import { type ConfigValue, backendConfig, configValue } from "./config.ts";
 import { readAtRef } from "./documents.ts";
+import { type GuardLimits, type GuardRefusal, GuardRefused, deletionVerdict, shownPaths } from "./guards.ts";
 import { type AgentProcess, endProcessGroup, startProcess } from "./process-group.ts";
 import { DEFAULT_PHASE_PROMPTS, type RunReason, assemblePrompt, chunkDocPath, promptOverridePath } from "./prompts.ts";
 import { decideRetry, type RetryKind } from "./retry.ts";
@@ -146,6 +148,24 @@ export class Engine {
 
   private config(): Map<string, ConfigValue> {
     return this.state.config();
+  }
+
+  private guardLimits(): GuardLimits {
+    const config = this.config();
+    return {
+      maxDeletedRatio: configValue<number>(config, "guard.max_deleted_ratio"),
+      maxFileMb: configValue<number>(config, "guard.max_file_mb"),
+      maxFiles: configValue<number>(config, "guard.max_files"),
+    };
+  }
+
+  /** The deletion guard of a landing: what merging `branch` into `base` now would delete of it. */
+  private async landingDeletionRefusal(base: string, branch: string): Promise<GuardRefusal | null> {
+    const [baseHead, tip] = await Promise.all([resolveCommit(`refs/heads/${base}`, this.repo), resolveCommit(`refs/heads/${branch}`, this.repo)]);
+    // A missing ref is the landing's to report, in its own words.
+    if (baseHead === undefined || tip === undefined) return null;
+    const figures = await landingDeletions(this.repo, baseHead, tip);
+    return deletionVerdict({ ...figures, base, maxRatio: this.guardLimits().maxDeletedRatio });
   }
 
   async start(): Promise<void> {
@@ -622,8 +642,10 @@ export class Engine {
     if (verdict.outcome === "completed") {
       const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
       try {
-        await commitWorktree(active.worktree, unitBranch(await projectPrefixOf(this.repo), run.chunk), message, await commitIdentity(this.repo));
+        const guard = { base: this.state.store.get(run.chunk).base_branch ?? "main", limits: this.guardLimits() };
+        await commitWorktree(active.worktree, unitBranch(await projectPrefixOf(this.repo), run.chunk), message, await commitIdentity(this.repo), guard);
       } catch (error) {
+        if (error instanceof GuardRefused) return guardRefusedStep(run, active.worktree, error);
         const why = error instanceof Error ? error.message : String(error);
         if (isStorageFull(error)) {
           return {
@@ -737,6 +759,22 @@ export class Engine {
           attention: {
             kind: "error",
             reason: `${branch} carries ve's own files (${shown}); landing them would write over the project's state in the checkout, so nothing was landed. Take them off the branch (\`git -C '${worktree}' rm -r -q --cached --ignore-unmatch -- ${own.map((p) => `'${p}'`).slice(0, 10).join(" ")}${own.length > 10 ? " ..." : ""} && git -C '${worktree}' commit -m 'drop ve state files'\`), then \`ve orch retry ${chunk}\` lands it.`,
+          },
+          engine: { stage: "landing" },
+        });
+        return;
+      }
+      // Whatever made it (a half-made worktree, an agent's `git rm`), a landing that empties the base needs a person.
+      const deletes = landed !== undefined ? null : await this.landingDeletionRefusal(base, branch);
+      if (deletes) {
+        const worktree = unitWorktreePath(this.options.paths.stateDir, chunk);
+        this.state.advance(chunk, {
+          status: "NEEDS_ATTENTION",
+          reason: `landing ${branch} ${deletes.summary}`,
+          attention: {
+            kind: "error",
+            code: deletes.code,
+            reason: `Landing ${branch} on ${base} ${deletes.summary}: ${shownPaths(deletes.paths)}; nothing was landed. If that is a mistake, bring the files back on ${branch} (in ${worktree}) and commit them; if the deletion is meant, \`ve orch config ${deletes.raise}\`. Then \`ve orch retry ${chunk}\` lands it.`,
           },
           engine: { stage: "landing" },
         });
@@ -879,6 +917,21 @@ function settingsChangedStep(run: RunRow, commonDir: string, changes: readonly s
       kind: "error",
       reason: `While run ${run.id} ran, the repository's shared git settings in ${commonDir} changed (every checkout's git reads them; ve's own git runs none of their commands): ${shown}. Nothing of the run was committed. Look at them and undo what you did not make yourself (\`git config --unset KEY\`, or remove the hook); then \`ve orch retry ${run.chunk}\` runs the phase again from what is there then.`,
     },
+  };
+}
+
+/** A phase commit a guard refused: nothing committed, the work staged in the worktree for a person. */
+function guardRefusedStep(run: RunRow, worktree: string, refused: GuardRefused): NextStep {
+  const { refusal, from } = refused;
+  const then = `Then \`ve orch retry ${run.chunk}\` runs the phase again.`;
+  const how =
+    refusal.code === "too_many_deletions"
+      ? `If the files should stay, bring them back there${from ? ` (\`git -C '${worktree}' diff --cached -z --diff-filter=D --name-only ${from} | xargs -0 git -C '${worktree}' checkout ${from} --\`)` : ""}; if the deletion is meant, \`ve orch config ${refusal.raise}\`. ${then}`
+      : `Remove what should not be committed there (or list it in .gitignore), or raise the setting (\`ve orch config ${refusal.raise}\`). ${then}${refusal.code === "file_too_large" ? " Git hosts refuse files over 100 MB." : ""}`;
+  return {
+    status: "NEEDS_ATTENTION",
+    reason: `the work of ${run.phase} was not committed: it ${firstLine(refusal.summary)}`,
+    attention: { kind: "error", code: refusal.code, reason: `The work of phase ${run.phase} was not committed: it ${refusal.summary}${refusal.code === "too_many_deletions" ? `: ${shownPaths(refusal.paths)}` : ""}; it stays in ${worktree}. ${how}` },
   };
 }
 

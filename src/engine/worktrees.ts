@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } f
 import { dirname } from "node:path";
 import { VeError } from "../errors.ts";
 import { git, gitFailure, resolveCommit, runGit } from "../git/git.ts";
+import { stagedAdditions, stagedDeletions } from "../git/guards.ts";
 import {
   addWorktree,
   branchExists,
@@ -18,6 +19,7 @@ import {
   unlockWorktree,
   worktreeCompleteness,
 } from "../git/worktrees.ts";
+import { commitVerdict, type GuardLimits, GuardRefused } from "./guards.ts";
 
 export const UNIT_BRANCH_PREFIX = "ve/";
 
@@ -215,9 +217,17 @@ function hasConflictMarkers(path: string): boolean {
  * Commits whatever the agent left in the worktree on the unit's `branch`; returns the new
  * commit, or null when there was nothing. A worktree the agent switched to another branch or a
  * detached HEAD is refused, nothing committed: the landing takes the unit's branch, so work
- * committed anywhere else would be lost with the worktree once the unit lands.
+ * committed anywhere else would be lost with the worktree once the unit lands. With `guard`, a
+ * change that crosses its limits is refused with GuardRefused, nothing committed, the work left
+ * staged in the worktree.
  */
-export async function commitWorktree(worktree: string, branch: string, message: string, identity: Record<string, string>): Promise<string | null> {
+export async function commitWorktree(
+  worktree: string,
+  branch: string,
+  message: string,
+  identity: Record<string, string>,
+  guard?: { base: string; limits: GuardLimits },
+): Promise<string | null> {
   // Without its .git file, git in the worktree finds the main repository around it, and a
   // commit there would take the user's staged changes onto the user's branch.
   if (!existsSync(`${worktree}/.git`)) {
@@ -266,6 +276,11 @@ export async function commitWorktree(worktree: string, branch: string, message: 
   await git(["add", "-A", "--", ":/", ...VE_OWN_EXCLUDED], { cwd: worktree });
   const staged = await runGit(["diff", "--cached", "--quiet"], { cwd: worktree });
   if (staged.code === 0) return null;
+  if (guard) {
+    const [deletions, additions] = await Promise.all([stagedDeletions(worktree, guard.base), stagedAdditions(worktree)]);
+    const refusal = commitVerdict({ deletions, ...additions }, guard.base, guard.limits);
+    if (refusal) throw new GuardRefused(refusal, refusal.code === "too_many_deletions" ? deletions?.from : undefined);
+  }
   // No hooks: the agent's work is recorded as it is; the project's checks belong to its phases.
   await git(["commit", "--no-verify", "--no-gpg-sign", "-q", "-F", "-"], { cwd: worktree, input: `${message}\n`, env: identity });
   return (await git(["rev-parse", "HEAD"], { cwd: worktree })).trim();

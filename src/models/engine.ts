@@ -95,7 +95,7 @@ export type ShutdownResult = Static<typeof ShutdownResult>;
 
 export const RetryRequest = Type.Object({ fresh: Type.Optional(Type.Boolean({ errorMessage: "must be true or false" })) }, requestBody);
 
-const ConfigValueSchema = Type.Union([Type.Integer(), Type.String(), Type.Array(Type.String()), Type.Null()]);
+const ConfigValueSchema = Type.Union([Type.Number(), Type.String(), Type.Array(Type.String()), Type.Null()]);
 
 export const ConfigEntry = Type.Object(
   {

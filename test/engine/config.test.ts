@@ -19,6 +19,14 @@ describe("engine settings", () => {
     }
   });
 
+  test("a ratio is a number from 0 to 1, fractions and whole numbers both", () => {
+    expect(parseConfigText("guard.max_deleted_ratio", "0.9")).toBe(0.9);
+    expect(parseConfigText("guard.max_deleted_ratio", "1")).toBe(1);
+    expect(validateConfigValue("guard.max_deleted_ratio", 0)).toBe(0);
+    for (const text of ["1.5", "-0.1", "half", ""]) expect(() => parseConfigText("guard.max_deleted_ratio", text)).toThrow(VeError);
+    expect(() => validateConfigValue("guard.max_deleted_ratio", "0.5")).toThrow(/number from 0 to 1/);
+  });
+
   test("an unknown key is refused naming its neighbours", () => {
     expect(() => validateConfigValue("backends.claude.pathh", "x")).toThrow(/did you mean/);
   });

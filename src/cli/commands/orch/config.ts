@@ -8,9 +8,9 @@ function shown(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** A value as typed: JSON where it parses as a number or a list, else the text itself. */
+/** A value as typed: JSON where it parses as a number (0.9 too) or a list, else the text itself. */
 function typedValue(text: string): unknown {
-  if (/^-?\d+$/.test(text)) return Number(text);
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (text.startsWith("[")) {
     try {
       return JSON.parse(text);

@@ -132,6 +132,24 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
 
 type CheckoutStep = { kind: "landed"; checkout: string | null } | { kind: "dirty"; files: string[]; ignored: string[] } | { kind: "moved" };
 
+/**
+ * How long a landing waits for another holder of a checkout's index.lock (a person's git, or
+ * another project's daemon landing on the same checkout) before it reports the lock: git holds
+ * it for the length of one command.
+ */
+export const INDEX_LOCK_WAIT_MS = 10_000;
+const INDEX_LOCK_POLL_MS = 25;
+
+/** Takes `path` as git takes its locks, waiting up to INDEX_LOCK_WAIT_MS for a holder to let go. */
+async function takeLockWaiting(path: string): Promise<boolean> {
+  const deadline = Date.now() + INDEX_LOCK_WAIT_MS;
+  for (;;) {
+    if (takeLock(path)) return true;
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(INDEX_LOCK_POLL_MS);
+  }
+}
+
 /** Git's own lock files: holding `index.lock` keeps every git command but `checkout -b` from writing that checkout. */
 function takeLock(path: string): boolean {
   try {
@@ -219,8 +237,8 @@ async function advanceCheckout(checkout: string, base: string, from: string, to:
   const gitDir = gitDirOf(checkout);
   if (gitDir === undefined) throw new VeError("git_failed", `${checkout} has no git directory; nothing was landed.`, { checkout });
   const lock = join(gitDir, "index.lock");
-  if (!takeLock(lock)) {
-    throw new VeError("git_failed", `${lock} exists: a git command is running in ${checkout} (or one crashed there and left it); nothing was landed.`, { checkout });
+  if (!(await takeLockWaiting(lock))) {
+    throw new VeError("git_failed", `${lock} exists: a git command is running in ${checkout} (or one crashed there and left it: once none runs, \`rm '${lock}'\`); nothing was landed.`, { checkout });
   }
   try {
     const head = readFileSync(join(gitDir, "HEAD"), "utf8").trim();
@@ -274,7 +292,7 @@ async function moveUncheckedBase(repo: string, base: string, from: string, to: s
       const gitDir = gitDirOf(worktree.path);
       if (gitDir === undefined) continue;
       const lock = join(gitDir, "index.lock");
-      if (!takeLock(lock)) return "moved";
+      if (!(await takeLockWaiting(lock))) return "moved";
       held.push(lock);
     }
     if ((await checkoutOfBranch(repo, base)) !== undefined) return "moved";

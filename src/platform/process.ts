@@ -132,14 +132,8 @@ export function processesWithCwdInside(dir: string, marker?: string): number[] {
   const found: number[] = [];
   for (const pid of allPids()) {
     if (pid === process.pid) continue;
-    let cwd: string;
-    try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
-    } catch {
-      continue;
-    }
-    // A deleted directory reads as "<path> (deleted)": still ours if the path was.
-    const path = cwd.endsWith(" (deleted)") ? cwd.slice(0, -" (deleted)".length) : cwd;
+    const path = workingDirectoryOf(pid);
+    if (path === undefined) continue;
     if (path !== dir && !path.startsWith(prefix)) continue;
     if (marker !== undefined && !hasEnvironmentEntry(pid, marker)) continue;
     found.push(pid);
@@ -167,6 +161,16 @@ export function processesWithEnvironmentEntry(entry: string): ProcessInfo[] {
   return found;
 }
 
+/** `pid`'s working directory; a deleted one reads as "<path> (deleted)" and is still that path. */
+function workingDirectoryOf(pid: number): string | undefined {
+  try {
+    const cwd = readlinkSync(`/proc/${pid}/cwd`);
+    return cwd.endsWith(" (deleted)") ? cwd.slice(0, -" (deleted)".length) : cwd;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `pid`'s environment holds exactly `entry` (`NAME=value`); false when unreadable. */
 function hasEnvironmentEntry(pid: number, entry: string): boolean {
   try {
@@ -189,13 +193,8 @@ export function gitProcessesIn(dirs: readonly string[]): number[] | undefined {
   for (const pid of allPids()) {
     if (pid === process.pid) continue;
     if (!isGitProcess(pid)) continue;
-    let cwd: string;
-    try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
-    } catch {
-      continue;
-    }
-    const path = cwd.endsWith(" (deleted)") ? cwd.slice(0, -" (deleted)".length) : cwd;
+    const path = workingDirectoryOf(pid);
+    if (path === undefined) continue;
     if (prefixes.some((prefix) => path === prefix.slice(0, -1) || path.startsWith(prefix))) found.push(pid);
   }
   return found;

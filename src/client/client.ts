@@ -149,8 +149,8 @@ export class Client {
     return this.call("POST", "/inject", body);
   }
 
-  async retry(chunk: string, fresh: boolean): Promise<Reply<WorkUnit>> {
-    return this.call("POST", `${unitPath(chunk)}/retry`, fresh ? { fresh: true } : {});
+  async retry(chunk: string, fresh: boolean, acceptBase = false): Promise<Reply<WorkUnit>> {
+    return this.call("POST", `${unitPath(chunk)}/retry`, { ...(fresh ? { fresh: true } : {}), ...(acceptBase ? { accept_base: true } : {}) });
   }
 
   /** The attention queue, in the order to work it; only one kind when given. */

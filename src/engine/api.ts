@@ -60,7 +60,7 @@ export class EngineApi {
     return planInject(this.paths.root, this.state, request);
   }
 
-  retry(chunk: string, fresh: boolean): WorkUnit {
+  retry(chunk: string, fresh: boolean, acceptBase = false): WorkUnit {
     const unit = this.state.store.get(chunk);
     if (unit.status !== "NEEDS_ATTENTION") {
       throw new VeError(
@@ -69,7 +69,7 @@ export class EngineApi {
         { chunk, status: unit.status },
       );
     }
-    return this.state.retry(chunk, fresh);
+    return this.state.retry(chunk, fresh, acceptBase);
   }
 
   /**

@@ -28,6 +28,7 @@ import { clearStaleGitLocks } from "./stale-locks.ts";
 import { hashRunToken, newRunToken } from "./run-token.ts";
 import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
+import { type BaseRewind, baseRewoundReason, findBaseRewind, runsSince } from "./base-tip.ts";
 import { commitWorktree, ensureUnitWorktree, projectPrefixOf, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
 
 /** SIGTERM to SIGKILL when a time or silence limit ends a run. */
@@ -634,7 +635,35 @@ export class Engine {
       });
       return;
     }
-    this.closeRun(run, result, await this.nextStep(active, engine, verdict));
+    this.closeRun(run, result, await this.checkBase(run, await this.nextStep(active, engine, verdict)));
+  }
+
+  /**
+   * After a run: a base moved backwards since ve last published it holds the unit where a
+   * person sees it, with the step's own changes (its commit, its next phase) kept for the retry.
+   */
+  private async checkBase(run: RunRow, next: NextStep): Promise<NextStep> {
+    if (next.status !== "READY") return next;
+    const base = this.state.store.get(run.chunk).base_branch ?? "main";
+    try {
+      const rewind = await findBaseRewind(this.repo, this.state.baseTip(base));
+      return rewind ? { ...next, ...this.baseRewoundStep(run.chunk, rewind, false) } : next;
+    } catch (error) {
+      this.log.warn(`run ${run.id} of '${run.chunk}': could not compare ${base} with the tip ve published: ${error instanceof Error ? error.message : String(error)}`);
+      return next;
+    }
+  }
+
+  private baseRewoundStep(chunk: string, rewind: BaseRewind, landing: boolean): Pick<NextStep, "status" | "reason" | "attention"> {
+    const since = this.state.baseTip(rewind.base)?.at ?? new Date(0).toISOString();
+    const reason = baseRewoundReason(rewind, runsSince(this.state.runs(), since), chunk, landing);
+    this.log.warn(`'${chunk}': ${reason}`);
+    const now = rewind.now === null ? "gone" : rewind.now.slice(0, 12);
+    return {
+      status: "NEEDS_ATTENTION",
+      reason: `${rewind.base} was moved backwards from ${rewind.published.slice(0, 12)} to ${now}`,
+      attention: { kind: "error", code: "base_rewound", reason },
+    };
   }
 
   private async nextStep(active: ActiveRun, engine: EngineRow, verdict: RunVerdict): Promise<NextStep> {
@@ -764,6 +793,11 @@ export class Engine {
         });
         return;
       }
+      const rewind = landed !== undefined ? undefined : await findBaseRewind(this.repo, this.state.baseTip(base));
+      if (rewind) {
+        this.state.advance(chunk, { ...this.baseRewoundStep(chunk, rewind, true), engine: { stage: "landing" } });
+        return;
+      }
       // Whatever made it (a half-made worktree, an agent's `git rm`), a landing that empties the base needs a person.
       const deletes = landed !== undefined ? null : await this.landingDeletionRefusal(base, branch);
       if (deletes) {
@@ -800,7 +834,7 @@ export class Engine {
       } catch (error) {
         this.log.warn(`cleaning up after landing '${chunk}': ${error instanceof Error ? error.message : String(error)}`);
       }
-      this.state.advance(chunk, { status: "DONE", reason: `landed on ${base} as ${result.commit.slice(0, 12)}`, engine: { stage: "phase" } });
+      this.state.advance(chunk, { status: "DONE", reason: `landed on ${base} as ${result.commit.slice(0, 12)}`, engine: { stage: "phase" }, base_tip: { base, tip: result.commit } });
       this.log.info(`landed '${chunk}' on ${base} as ${result.commit}`);
       return;
     }

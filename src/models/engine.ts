@@ -93,7 +93,14 @@ export const ShutdownResult = Type.Object(
 );
 export type ShutdownResult = Static<typeof ShutdownResult>;
 
-export const RetryRequest = Type.Object({ fresh: Type.Optional(Type.Boolean({ errorMessage: "must be true or false" })) }, requestBody);
+export const RetryRequest = Type.Object(
+  {
+    fresh: Type.Optional(Type.Boolean({ errorMessage: "must be true or false" })),
+    /** Keep the unit's base as it is now, though it was moved backwards since ve last landed on it. */
+    accept_base: Type.Optional(Type.Boolean({ errorMessage: "must be true or false" })),
+  },
+  requestBody,
+);
 
 const ConfigValueSchema = Type.Union([Type.Number(), Type.String(), Type.Array(Type.String()), Type.Null()]);
 

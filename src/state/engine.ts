@@ -76,6 +76,17 @@ export interface NextStep {
    * it are settled, and the runs that follow start without them.
    */
   phase_done?: boolean;
+  /** The base's tip this step published (a landing), kept in the same transaction as DONE. */
+  base_tip?: { base: string; tip: string };
+}
+
+/** The tip of a base as the engine last published it. */
+export interface BaseTip {
+  base: string;
+  tip: string;
+  /** The unit whose landing published it; null when a person accepted a moved base. */
+  chunk: string | null;
+  at: string;
 }
 
 /** An operator's answer to a question of the unit's current phase, not yet settled. */
@@ -238,11 +249,23 @@ export class EngineStore {
   /** Moves a unit on outside a run (landing, a refused start): status, engine row and attention at once. */
   advance(chunk: string, step: NextStep, runId: string | null = null): WorkUnit {
     return this.store.atomically(() => {
+      if (step.base_tip) this.publishBaseTip(step.base_tip.base, step.base_tip.tip, chunk);
       this.patchEngine(chunk, step.engine ?? {});
       this.setAttention(chunk, step.attention, runId);
       this.store.engineChange(chunk, { status: step.status, ...(step.phase ? { phase: step.phase } : {}) }, step.reason);
       return this.store.get(chunk);
     });
+  }
+
+  /** The tip of `base` the engine last published, if it has landed there (or a person accepted one). */
+  baseTip(base: string): BaseTip | undefined {
+    return (this.db.query("SELECT base, tip, chunk, at FROM base_tips WHERE base = ?").get(base) ?? undefined) as BaseTip | undefined;
+  }
+
+  private publishBaseTip(base: string, tip: string, chunk: string | null): void {
+    this.db
+      .query("INSERT INTO base_tips (base, tip, chunk, at) VALUES (?, ?, ?, ?) ON CONFLICT (base) DO UPDATE SET tip = excluded.tip, chunk = excluded.chunk, at = excluded.at")
+      .run(base, tip, chunk, this.timestamp());
   }
 
   attention(chunk: string): Attention | null {
@@ -253,9 +276,12 @@ export class EngineStore {
    * `ve orch retry`: a unit waiting on a person is READY again with fresh retry counters.
    * `fresh` also forgets the agent session, so the next run starts a new conversation.
    */
-  retry(chunk: string, fresh: boolean): WorkUnit {
+  retry(chunk: string, fresh: boolean, acceptBase = false): WorkUnit {
     return this.store.atomically(() => {
       const unit = this.store.get(chunk);
+      // A person keeps a base someone moved backwards: the engine forgets the tip it published
+      // there, and the next landing publishes the base as it is then.
+      if (acceptBase) this.db.query("DELETE FROM base_tips WHERE base = ?").run(unit.base_branch ?? "main");
       const engine = this.engineRow(chunk);
       if (!engine || !unit.scheduled) {
         throw new VeError(

@@ -317,6 +317,22 @@ describe("applying migrations", () => {
     }
   });
 
+  test("0009 on a version-8 database: units stay, no base tip is known yet", () => {
+    const path = newPath();
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 8) });
+    const t0 = "2026-12-01T00:00:00.000Z";
+    db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES ('a', 'PLAN', 'DONE', ?, ?, ?, 1)").run(t0, t0, t0);
+    closeDatabase(db);
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(8));
+      expect(store.get("a").status).toBe("DONE");
+      expect(store.db.query("SELECT count(*) AS n FROM base_tips").get()).toEqual({ n: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
   test("database files are created with mode 0600", () => {
     const path = newPath();
     const store = Store.open(path);

@@ -58,13 +58,13 @@ const runOp = operation("GET /runs/:id", {
   examples: [{ title: "One run", params: { id: "20261201-120000-a1b2c3" } }],
 });
 const retryOp = operation("POST /work-units/:chunk/retry", {
-  summary: "Make a unit that waits on a person READY again, with fresh retry counters (fresh: also a new agent session)",
+  summary: "Make a unit that waits on a person READY again, with fresh retry counters (fresh: also a new agent session; accept_base: keep its base as moved backwards)",
   status: 200,
   response: WorkUnit,
   errors: ["not_found", "not_waiting"],
   body: true,
   write: true,
-  examples: [{ title: "Retry, resuming the agent's session", params: { chunk: "parser" }, body: {} }, { title: "Retry with a new session", params: { chunk: "parser" }, body: { fresh: true } }],
+  examples: [{ title: "Retry, resuming the agent's session", params: { chunk: "parser" }, body: {} }, { title: "Retry with a new session", params: { chunk: "parser" }, body: { fresh: true } }, { title: "Keep a base moved backwards, then land", params: { chunk: "parser" }, body: { accept_base: true } }],
 });
 const configOp = operation("GET /config", {
   summary: "Every engine setting with its value, default and source",
@@ -144,7 +144,7 @@ export const engineRoutes = ({ engine, reply, commit }: RouteContext) =>
     .get("/runs/:id", ({ params }) => reply(runOp.serialize(engine.run(params.id))), { params: RunParams, query: NoQuery, detail: runOp.detail })
     .post(
       "/work-units/:chunk/retry",
-      ({ params, body }) => reply(commit(() => retryOp.serialize(engine.retry(params.chunk, body.fresh === true)))),
+      ({ params, body }) => reply(commit(() => retryOp.serialize(engine.retry(params.chunk, body.fresh === true, body.accept_base === true)))),
       { params: ChunkParams, query: NoQuery, parse: jsonBody, body: RetryRequest, detail: retryOp.detail },
     )
     .get("/config", () => reply(configOp.serialize({ settings: engine.config() })), { query: NoQuery, detail: configOp.detail })

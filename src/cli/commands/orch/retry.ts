@@ -14,6 +14,7 @@ export default defineCommand({
     all: { type: "boolean", description: "Retry every scheduled unit in NEEDS_ATTENTION, in the attention queue's order" },
     kind: { type: "enum", options: [...ATTENTION_KINDS], description: "With --all: only the units waiting for this kind of reason" },
     fresh: { type: "boolean", description: "Also start a new agent session instead of resuming the last one" },
+    "accept-base": { type: "boolean", description: "With CHUNK: keep its base branch as it is now, though it was moved backwards since ve last landed on it" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -22,9 +23,10 @@ export default defineCommand({
     if (args.all === true && chunk !== undefined) throw usageError("Give either CHUNK or --all, not both");
     if (args.all !== true && chunk === undefined) throw usageError("Missing CHUNK (or --all to retry every unit waiting on a person)");
     if (kind !== undefined && args.all !== true) throw usageError("--kind selects units for --all; with CHUNK leave it out");
+    if (args["accept-base"] === true && chunk === undefined) throw usageError("--accept-base keeps one unit's base as it is; give its CHUNK");
     const ctx = await commandContext(args);
     if (chunk !== undefined) {
-      await emit(ctx, await ctx.client.retry(chunk, args.fresh === true), (unit) => `Retrying ${unitSummary(unit)}`);
+      await emit(ctx, await ctx.client.retry(chunk, args.fresh === true, args["accept-base"] === true), (unit) => `Retrying ${unitSummary(unit)}`);
       return;
     }
     await emit(ctx, await ctx.client.retryAll(kind, args.fresh === true), (doc) =>

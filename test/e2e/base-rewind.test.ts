@@ -14,11 +14,11 @@ const settled = (chunk: string) => (units: { chunk: string; status: string }[]) 
   ["DONE", "NEEDS_ATTENTION"].includes(units.find((u) => u.chunk === chunk)?.status ?? "");
 
 /** a lands; b's agent waits on a gate file, so the test (as the tampering agent) moves main meanwhile. */
-async function landAThenHoldB() {
+async function landAThenHoldB(checkedOut = false) {
   const { dir, script } = e.repo();
   const initial = git(dir, "rev-parse", "main");
-  // main is not checked out anywhere: landings move the ref alone, as a rewind would.
-  git(dir, "checkout", "-q", "-b", "work");
+  // By default main is not checked out anywhere: landings move the ref alone, as a rewind would.
+  if (!checkedOut) git(dir, "checkout", "-q", "-b", "work");
   const gate = `${script}.gate`;
   await e.start(dir, script, {
     a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }], "*": [] },
@@ -95,6 +95,20 @@ describe("a base moved backwards while a run was active", () => {
     const c = (await e.waitUnits(dir, settled("c"))).find((u) => u.chunk === "c");
     expect(c?.status).toBe("NEEDS_ATTENTION");
     expect(c?.attention?.reason).toContain(`git update-ref refs/heads/main ${published}`);
+    expect(git(dir, "rev-parse", "main")).toBe(initial);
+  }, TEST_MS);
+
+  test("with main checked out, a ref moved back under the user's files is named as a rewind, not as the user's uncommitted changes", async () => {
+    const { dir, initial, landed, gate } = await landAThenHoldB(true);
+    // The agent's `git -C <checkout> update-ref`: the checkout's files still hold a's landing, so
+    // they look like uncommitted changes against the rewound HEAD.
+    git(dir, "update-ref", "refs/heads/main", initial);
+    writeFileSync(gate, "");
+    const b = (await e.waitUnits(dir, settled("b"))).find((u) => u.chunk === "b");
+    expect(b?.status).toBe("NEEDS_ATTENTION");
+    expect(b?.attention?.code).toBe("base_rewound");
+    expect(b?.attention?.reason).toContain(`git update-ref refs/heads/main ${landed}`);
+    expect(b?.attention?.reason).not.toMatch(/uncommitted/i);
     expect(git(dir, "rev-parse", "main")).toBe(initial);
   }, TEST_MS);
 });

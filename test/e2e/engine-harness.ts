@@ -28,7 +28,7 @@ export interface UnitJson {
   chunk: string;
   phase: string;
   status: string;
-  attention: { kind: string; reason: string } | null;
+  attention: { kind: string; reason: string; code?: string | null } | null;
   blocked_by: string[];
   worktree: string | null;
 }

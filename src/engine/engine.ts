@@ -379,7 +379,7 @@ export class Engine {
       ]);
       active.worktree = worktree.path;
       // The unit's `worktree` says where its work is, for people and scripts (`work-unit show`).
-      if (unit.worktree !== worktree.path) this.state.store.engineChange(run.chunk, { worktree: worktree.path }, `worktree ${worktree.path}`);
+      if (unit.worktree !== worktree.path || worktree.createdFrom !== null) this.state.worktreeMade(run.chunk, worktree);
       if (worktree.remade !== null) {
         log.note(`the worktree ${worktree.path} was never complete (${worktree.remade}); it was removed and made again from ${worktree.branch}`);
         this.log.warn(`'${run.chunk}': the worktree ${worktree.path} was never complete (${worktree.remade}); removed and made again from ${worktree.branch}`);

@@ -69,6 +69,11 @@ const WorkUnitFields = {
   priority: Type.Integer(),
   /** The branch a scheduled unit lands on; null for a tracked unit. */
   base_branch: nullable(Type.String({ minLength: 1 })),
+  /**
+   * The base commit a scheduled unit's branch was made from, written when its first run makes
+   * the branch and kept as the base moves on; null before that, and for a tracked unit.
+   */
+  branch_base_commit: nullable(Type.String({ pattern: "^[0-9a-f]{40,64}$" })),
   /** Why it waits on a person, while it is NEEDS_ATTENTION; else null. */
   attention: nullable(Attention),
 };

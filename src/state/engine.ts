@@ -257,6 +257,18 @@ export class EngineStore {
     });
   }
 
+  /**
+   * Where a run made the unit's worktree, and (when it made the branch too) the base commit
+   * the branch was made from: the unit's `worktree` and `branch_base_commit`, in one change.
+   */
+  worktreeMade(chunk: string, worktree: { path: string; branch: string; createdFrom: string | null }): void {
+    this.store.atomically(() => {
+      const made = worktree.createdFrom === null ? "" : `; branch ${worktree.branch} made from ${worktree.createdFrom}`;
+      if (worktree.createdFrom !== null) this.patchEngine(chunk, { branch_base_commit: worktree.createdFrom });
+      this.store.engineChange(chunk, { worktree: worktree.path }, `worktree ${worktree.path}${made}`);
+    });
+  }
+
   /** The tip of `base` the engine last published, if it has landed there (or a person accepted one). */
   baseTip(base: string): BaseTip | undefined {
     return (this.db.query("SELECT base, tip, chunk, at FROM base_tips WHERE base = ?").get(base) ?? undefined) as BaseTip | undefined;

@@ -54,6 +54,8 @@ interface UnitRow {
   scheduled: number;
   priority: number;
   base_branch: string | null;
+  /** From the unit's engine row: null for a tracked unit and before the branch is made. */
+  branch_base_commit: string | null;
   /** The unit's attention record as JSON, or null. */
   attention: string | null;
 }
@@ -114,6 +116,7 @@ const UNIT_COLUMNS =
 const UNIT_ROW_COLUMNS =
   "w.chunk, w.phase, w.status, w.worktree, w.created_at, w.updated_at, " +
   "coalesce(w.status_changed_at, w.updated_at) AS status_changed_at, w.scheduled, w.priority, w.base_branch, " +
+  "(SELECT e.branch_base_commit FROM unit_engine AS e WHERE e.chunk = w.chunk) AS branch_base_commit, " +
   "(SELECT json_object('kind', a.kind, 'reason', a.reason, 'question', a.question, 'options', json(a.options), " +
   "'since', a.since, 'run_id', a.run_id, 'code', a.code) FROM attention AS a WHERE a.chunk = w.chunk) AS attention";
 const SELECT_UNIT = `SELECT ${UNIT_ROW_COLUMNS} FROM work_units AS w`;
@@ -163,6 +166,7 @@ function toWorkUnit(row: UnitRow, edges: readonly Edge[], dependents: string[]):
     scheduled: row.scheduled !== 0,
     priority: row.priority,
     base_branch: row.base_branch,
+    branch_base_commit: row.branch_base_commit,
     attention: row.attention === null ? null : attentionOf(row.attention),
   };
 }
@@ -393,6 +397,7 @@ export class Store {
         scheduled: schedule ? 1 : 0,
         priority: schedule?.priority ?? 0,
         base_branch: schedule?.base_branch ?? null,
+        branch_base_commit: null,
         attention: null,
       };
       this.db

@@ -188,6 +188,7 @@ describe("timestamps and defaults", () => {
       scheduled: false,
       priority: 0,
       base_branch: null,
+      branch_base_commit: null,
       attention: null,
     });
     expect(unit.created_at).toMatch(ISO_MS_UTC);

@@ -3,29 +3,9 @@
 // every use, so `ve orch config KEY VALUE` takes effect at once without a restart.
 import type { BackendConfig } from "../agents/backend.ts";
 import { VeError } from "../errors.ts";
+import { BACKEND_NAMES, CLAUDE_PERMISSION_MODES, CODEX_SANDBOX_MODES, type ConfigValue, type KeyDef } from "../models/config.ts";
 
-export type ConfigValue = number | string | string[] | null;
-
-interface KeyBase {
-  description: string;
-}
-type KeyDef = KeyBase &
-  (
-    | { type: "integer"; default: number; min: number; max: number; unit?: string }
-    | { type: "number"; default: number; min: number; max: number }
-    | { type: "string"; default: string | null; choices?: readonly string[] }
-    | { type: "string_list"; default: readonly string[] }
-  );
-
-/** Backends the engine knows; `backends.<name>.*` keys exist for each. */
-export const BACKEND_NAMES = ["command", "claude", "codex"] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-
-/** Codex's sandbox modes (`-c sandbox_mode=...`); kept here so the CLI's config never loads the backend. */
-export const CODEX_SANDBOX_MODES = ["workspace-write", "read-only", "danger-full-access"] as const;
-
-/** Claude Code's permission modes that run headless (bypassPermissions is refused as root). */
-export const CLAUDE_PERMISSION_MODES = ["acceptEdits", "bypassPermissions", "default", "dontAsk", "plan", "auto"] as const;
+export { BACKEND_NAMES, CLAUDE_PERMISSION_MODES, CODEX_SANDBOX_MODES, type BackendName, type ConfigValue, type KeyDef } from "../models/config.ts";
 
 const backendKeys = Object.fromEntries(
   BACKEND_NAMES.flatMap((name) => [

@@ -2,7 +2,7 @@
 // first run makes the branch and kept as the base moves on; null before that, and for a unit
 // that is only tracked.
 import { describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectOk, git, useEngineProjects } from "./engine-harness.ts";
 import { json, waitFor } from "./harness.ts";
@@ -13,6 +13,7 @@ const MS = 120_000;
 interface Shown {
   chunk: string;
   status: string;
+  worktree: string | null;
   branch_base_commit: string | null;
 }
 
@@ -34,9 +35,10 @@ describe("branch_base_commit", () => {
 
     const base = git(dir, "rev-parse", "main");
     expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
-    const worktree = join(dir, ".ve", "worktrees", "a");
-    await waitFor(async () => (await show("a")).status === "RUNNING" && existsSync(worktree), 30_000, 20);
-    expect((await show("a")).branch_base_commit).toBe(base);
+    // The unit's worktree field is written in the same change as the branch base.
+    await waitFor(async () => (await show("a")).worktree !== null, 30_000, 20);
+    const running = await show("a");
+    expect([running.status, running.worktree, running.branch_base_commit]).toEqual(["RUNNING", join(dir, ".ve", "worktrees", "a"), base]);
 
     // The base moves on while the unit works: the commit its branch was made from stays.
     writeFileSync(join(dir, "other.txt"), "other\n");

@@ -583,20 +583,17 @@ export class Engine {
     if (engine.stage === "resolving") {
       return { kind: "conflict", base, files: engine.conflict_files ?? [], attempt: engine.conflict_runs };
     }
-    if (engine.next_reason) {
-      const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string; question?: string; answer?: string; run_id?: string | null };
-      if (reason.kind === "interrupted") return { kind: "interrupted" };
-      if (reason.kind === "answer") {
-        const question = reason.question ?? "";
-        const answer = reason.answer ?? "";
-        // An answer of another phase (a person moved the unit on before it ran) is not this
-        // phase's: the run starts the phase as a first run would.
-        const ofThisPhase = answers.some((a) => a.run_id === (reason.run_id ?? null) && a.question === question && a.answer === answer);
-        return ofThisPhase ? { kind: "answer", question, answer } : { kind: "first" };
-      }
-      if (reason.kind === "retry") return { kind: "retry", attempt, error: reason.error ?? "" };
-      if (reason.kind === "retry_after_attention") return { kind: "retry", attempt, error: reason.reason ?? "" };
+    const reason = engine.next_reason;
+    if (reason?.kind === "interrupted") return { kind: "interrupted" };
+    if (reason?.kind === "answer") {
+      const { question, answer } = reason;
+      // An answer of another phase (a person moved the unit on before it ran) is not this
+      // phase's: the run starts the phase as a first run would.
+      const ofThisPhase = answers.some((a) => a.run_id === reason.run_id && a.question === question && a.answer === answer);
+      return ofThisPhase ? { kind: "answer", question, answer } : { kind: "first" };
     }
+    if (reason?.kind === "retry") return { kind: "retry", attempt, error: reason.error };
+    if (reason?.kind === "retry_after_attention") return { kind: "retry", attempt, error: reason.reason };
     return { kind: "first" };
   }
 
@@ -648,7 +645,7 @@ export class Engine {
       this.closeRun(run, result, {
         status: "READY",
         reason: "the daemon stopped; the next start resumes this phase",
-        engine: { next_reason: JSON.stringify({ kind: "interrupted" }) },
+        engine: { next_reason: { kind: "interrupted" } },
       });
       return;
     }
@@ -735,7 +732,7 @@ export class Engine {
           retries: { ...engine.retries, [decision.kind]: decision.attempt },
           retry_at: at,
           retry_kind: decision.kind,
-          next_reason: JSON.stringify({ kind: "retry", error: verdict.reason }),
+          next_reason: { kind: "retry", error: verdict.reason },
         },
       };
     }
@@ -931,7 +928,7 @@ export class Engine {
         { outcome: verdict.outcome, reason: verdict.outcome === "question" ? verdict.reason : "the daemon that ran it ended", exit_code: null },
         verdict.outcome === "question"
           ? questionStep(verdict)
-          : { status: "READY", reason: "the daemon that ran it ended; resumed", engine: { next_reason: JSON.stringify({ kind: "interrupted" }) } },
+          : { status: "READY", reason: "the daemon that ran it ended; resumed", engine: { next_reason: { kind: "interrupted" } } },
       );
       this.log.info(`run ${run.id} of '${run.chunk}' was left open by a daemon that ended: closed as interrupted`);
     }

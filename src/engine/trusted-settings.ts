@@ -4,6 +4,7 @@
 // config names (a filter driver on a worktree's checkout or a phase commit's `git add`, a merge
 // driver at a landing) is preceded by a comparison with them: a driver an agent plants while
 // its own run goes on is never run for another unit before a person has looked.
+import type { NextReason } from "../state/engine.ts";
 import { type RepoSettings, readRepoSettings, repoSettingsChanges } from "../git/repo-settings.ts";
 
 /** A held git step: what changed since the settings were trusted, for the attention. */
@@ -43,12 +44,6 @@ export class TrustedSettings {
 }
 
 /** Whether a unit's next reason says a person retried it after a settings_changed hold. */
-export function retriedAfterSettingsChange(nextReason: string | null): boolean {
-  if (nextReason === null) return false;
-  try {
-    const reason = JSON.parse(nextReason) as { kind?: unknown; code?: unknown };
-    return reason.kind === "retry_after_attention" && reason.code === SETTINGS_CHANGED_CODE;
-  } catch {
-    return false;
-  }
+export function retriedAfterSettingsChange(nextReason: NextReason | null): boolean {
+  return nextReason?.kind === "retry_after_attention" && nextReason.code === SETTINGS_CHANGED_CODE;
 }

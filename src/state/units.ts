@@ -1,9 +1,8 @@
-// The work-unit store: it reads the facts a change depends on, asks the rules in domain.ts
-// what the change is, and writes it in one immediate transaction together with its
-// status-log rows, so a reader never sees a change without its log entry and two processes
-// never interleave a read-modify-write. Each committed transaction is then published on the
-// change feed (`onChange`); a transaction that rolls back publishes nothing.
-import type { Database } from "bun:sqlite";
+// The units group: work units, their dependencies, their status log and the tombstones of
+// deleted ones. A change reads the facts it depends on, asks the rules in domain.ts what the
+// change is, and writes it together with its status-log rows in the state's transaction, so a
+// reader never sees a change without its log entry and two processes never interleave a
+// read-modify-write; the change feed hears of it once that transaction commits.
 import {
   type ChangeRequest,
   type Phase,
@@ -34,7 +33,7 @@ import {
   WorkUnitFilter,
 } from "../models/index.ts";
 import { compileValidator } from "../validation.ts";
-import { type OpenDatabaseOptions, closeDatabase, describeStorageFailure, openDatabase } from "./database.ts";
+import type { StateContext } from "./context.ts";
 
 const checkChunk = compileValidator(ChunkName, "chunk");
 const checkCreate = compileValidator(CreateWorkUnit, "body");
@@ -87,16 +86,6 @@ interface LogChange {
 
 /** A declared dependency and the status of its blocker (null: no such unit). */
 type Edge = readonly [blocker: string, status: Status | null];
-
-/** Receives the changes of one committed transaction, in the order they were made. */
-export type ChangeListener = (changes: readonly WorkUnitChange[]) => void;
-
-export interface StoreOptions extends OpenDatabaseOptions {
-  /** Milliseconds since the epoch; injectable so tests can pin time. */
-  now?: () => number;
-  /** Where a change listener's failure is reported; the write it heard of stays committed. */
-  onListenerError?: (error: unknown) => void;
-}
 
 /** What makes a unit one the scheduler runs. */
 export interface Schedule {
@@ -188,127 +177,46 @@ function refused(chunk: string, refusal: Refusal, extra = ""): VeError {
   return new VeError(code, `${explainRefusal(chunk, refusal)}${extra}`, { chunk, ...details });
 }
 
-export class Store {
-  readonly db: Database;
-  readonly path: string;
-  /** Migration versions applied when this store opened the database. */
-  readonly appliedMigrations: readonly number[];
-  /**
-   * No other process can write this database (the daemon's store): what the change feed
-   * reports is then every change there is, and answers may be kept until it reports one.
-   */
-  readonly exclusive: boolean;
-  /** What those migrations converted that a person should be told, one sentence each. */
-  readonly migrationNotes: readonly string[];
-  private readonly now: () => number;
-  private readonly onListenerError: (error: unknown) => void;
-  private readonly listeners = new Set<ChangeListener>();
-  /** Changes made by the transaction in progress, published once it commits. */
-  private pending: WorkUnitChange[] = [];
-  private counts: StatusCounts | undefined;
+/** A person's change or delete of a scheduled unit ends its open run first (runs.ts). */
+export type EndOpenRun = (chunk: string, force: boolean, why: string) => void;
 
-  private constructor(db: Database, path: string, applied: number[], notes: string[], options: StoreOptions) {
-    this.db = db;
-    this.path = path;
-    this.appliedMigrations = applied;
-    this.migrationNotes = notes;
-    this.now = options.now ?? Date.now;
-    this.exclusive = options.exclusive === true;
-    this.onListenerError = options.onListenerError ?? ((error) => console.error("ve: a change listener failed:", error));
+export class Units {
+  constructor(
+    private readonly ctx: StateContext,
+    private readonly endOpenRun: EndOpenRun,
+  ) {}
+
+  private get db() {
+    return this.ctx.db;
   }
 
-  static open(path: string, options: StoreOptions = {}): Store {
-    const { db, applied, notes } = openDatabase(path, options);
-    return new Store(db, path, applied, notes, options);
-  }
-
-  /**
-   * The change feed: `listener` hears of every committed transaction that changed a unit,
-   * after the commit. Returns the function that stops it listening.
-   */
-  onChange(listener: ChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /**
-   * Runs a write transaction; its changes are published only once the outermost transaction
-   * has committed. Inside another one it is a savepoint: if it rolls back, its changes are
-   * forgotten while the outer transaction goes on. A disk that refuses the write (full,
-   * read-only, failing) rolls it back whole and is reported as the condition it is.
-   */
   private write<T>(change: () => T): T {
-    if (this.db.inTransaction) {
-      const mark = this.pending.length;
-      try {
-        return this.db.transaction(change)();
-      } catch (error) {
-        this.pending.length = mark;
-        throw error;
-      }
-    }
-    this.pending = [];
-    let result: T;
-    try {
-      result = this.db.transaction(change).immediate();
-    } catch (error) {
-      this.pending = [];
-      throw describeStorageFailure(error, this.path) ?? error;
-    }
-    const changes = this.pending;
-    this.pending = [];
-    if (changes.length > 0) this.publish(changes);
-    return result;
+    return this.ctx.write(change);
   }
 
-  /**
-   * Runs `work` (writes through this store, and whatever must hold for them to stand, like
-   * the answer to send) as one transaction: if it throws, none of its writes is kept, and the
-   * change feed hears of it once, after the commit.
-   */
-  atomically<T>(work: () => T): T {
-    return this.write(work);
-  }
-
-  private publish(changes: readonly WorkUnitChange[]): void {
-    this.counts = undefined;
-    for (const listener of this.listeners) {
-      try {
-        listener(changes);
-      } catch (error) {
-        this.onListenerError(error);
-      }
-    }
+  private read<T>(query: () => T): T {
+    return this.ctx.read(query);
   }
 
   private record(change: WorkUnitChange): void {
-    this.pending.push(change);
+    this.ctx.record(change);
   }
 
-  /** A read; on a full disk reads keep working, but a failing one is reported as such. */
-  private read<T>(query: () => T): T {
-    try {
-      return query();
-    } catch (error) {
-      throw describeStorageFailure(error, this.path, "read") ?? error;
-    }
-  }
-
-  close(): void {
-    closeDatabase(this.db);
+  private timestamp(after?: string, floor?: string): string {
+    return this.ctx.timestamp(after, floor);
   }
 
   // --- reads -------------------------------------------------------------------------------
 
   /** One statement, so the unit and its graph are one snapshot whoever else writes. */
-  get(chunk: unknown): WorkUnit {
+  get(chunk: string): WorkUnit {
     const name = checkChunk(chunk);
     const unit = this.read(() => this.readUnit(name));
     if (!unit) throw this.notFound(name);
     return unit;
   }
 
-  list(filter: unknown = {}): WorkUnit[] {
+  list(filter: WorkUnitFilter = {}): WorkUnit[] {
     const { status, phase } = checkFilter(filter);
     const where: string[] = [];
     const params: string[] = [];
@@ -340,20 +248,17 @@ export class Store {
       .deferred());
   }
 
-  /** Kept between writes when exclusive: with many units this is a scan, and `status` is polled. */
   countsByStatus(): StatusCounts {
-    if (this.exclusive && this.counts) return { ...this.counts };
     const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
     const rows = this.read(() => this.db.query("SELECT status, count(*) AS n FROM work_units GROUP BY status").all()) as {
       status: Status;
       n: number;
     }[];
     for (const { status, n } of rows) counts[status] = n;
-    if (this.exclusive) this.counts = { ...counts };
     return counts;
   }
 
-  history(chunk: unknown): StatusLogEntry[] {
+  history(chunk: string): StatusLogEntry[] {
     const name = checkChunk(chunk);
     return this.read(() => this.db
       .transaction(() => {
@@ -375,7 +280,7 @@ export class Store {
    * Creates a unit; with `schedule` it is one the scheduler runs (`ve orch inject`), else one
    * that is only tracked.
    */
-  create(input: unknown, schedule?: Schedule): WorkUnit {
+  create(input: CreateWorkUnit, schedule?: Schedule): WorkUnit {
     const body = checkCreate(input);
     const chunk = body.chunk;
     return this.write(() => {
@@ -423,7 +328,7 @@ export class Store {
   }
 
   /** Applies a change; the answer says what the unit was before it and what it changed. */
-  update(chunk: unknown, input: unknown): WorkUnitChanged {
+  update(chunk: string, input: UpdateWorkUnit): WorkUnitChanged {
     const name = checkChunk(chunk);
     const patch = checkUpdate(input);
     return this.write(() => this.change(name, patch));
@@ -434,7 +339,7 @@ export class Store {
    * only in one phase, and makes it RUNNING, in one transaction: of several claimers, each
    * unit goes to exactly one. Refused with `nothing_to_claim` when no unit is READY.
    */
-  claim(input: unknown = {}): WorkUnitChanged {
+  claim(input: ClaimWorkUnit = {}): WorkUnitChanged {
     const body = checkClaim(input);
     return this.write(() => {
       const rows = this.db.query(`${SELECT_UNIT} WHERE w.scheduled = 0 ORDER BY w.rowid`).all() as UnitRow[];
@@ -499,23 +404,7 @@ export class Store {
     if (touches) this.endOpenRun(name, patch.force === true, "a forced change by a person");
   }
 
-  /** For a person's change or delete: refuses while a run is open, or (forced) closes it interrupted. */
-  private endOpenRun(name: string, force: boolean, why: string): void {
-    const open = this.db.query("SELECT id FROM runs WHERE chunk = ? AND ended_at IS NULL").get(name) as { id: string } | null;
-    if (!open) return;
-    if (!force) {
-      throw new VeError(
-        "unit_running",
-        `Work unit '${name}' has an agent running (run ${open.id}); wait for it, or force the change to stop the agent first.`,
-        { chunk: name, run_id: open.id },
-      );
-    }
-    this.db
-      .query("UPDATE runs SET ended_at = ?, outcome = 'interrupted', reason = ? WHERE id = ?")
-      .run(this.timestamp(), `ended by ${why}`, open.id);
-  }
-
-  delete(chunk: unknown, options: DeleteOptions = {}): void {
+  delete(chunk: string, options: DeleteOptions = {}): void {
     const name = checkChunk(chunk);
     this.write(() => {
       const row = this.requireRow(name);
@@ -909,16 +798,5 @@ export class Store {
         change.actor ?? null,
         change.timestamp,
       );
-  }
-
-  /**
-   * Now, but strictly after `after` (and `floor`): updated_at is the compare-and-set token, so
-   * two writes within one millisecond must still give two different values.
-   */
-  private timestamp(after?: string, floor?: string): string {
-    let ms = this.now();
-    if (after !== undefined) ms = Math.max(ms, Date.parse(after) + 1);
-    if (floor !== undefined) ms = Math.max(ms, Date.parse(floor));
-    return new Date(ms).toISOString();
   }
 }

@@ -66,13 +66,13 @@ describe("POST /work-units/:chunk/answer", () => {
     const unit = expectOk<WorkUnit>(await send(app, "POST", "/work-units/asks/answer", { json: { option: 2 } }), 200, WorkUnit);
     expect(unit.status).toBe("READY");
     expect(unit.attention).toBeNull();
-    expect(JSON.parse(state.engineRow("asks")?.next_reason ?? "null")).toEqual({ kind: "answer", question: "Which one?", answer: "right", run_id: "r2" });
+    expect(state.engineRow("asks")?.next_reason ?? null).toEqual({ kind: "answer", question: "Which one?", answer: "right", run_id: "r2" });
   });
 
   test("text, kept as written", async () => {
     const { app, state } = world();
     expectOk(await send(app, "POST", "/work-units/asks/answer", { json: { answer: "Neither:\n  go up." } }), 200, WorkUnit);
-    expect(JSON.parse(state.engineRow("asks")?.next_reason ?? "null").answer).toBe("Neither:\n  go up.");
+    expect((state.engineRow("asks")?.next_reason as { answer?: string } | null)?.answer).toBe("Neither:\n  go up.");
   });
 
   test("a unit whose blockers are unfinished goes to BLOCKED, and its blockers release it", async () => {
@@ -112,7 +112,7 @@ describe("POST /work-units/:chunk/answer", () => {
     const refused = replies.find((r) => r.status === 409);
     if (refused) expectError(refused, 409, "not_waiting");
     expect(state.phaseAnswers("asks", "IMPLEMENT").map((a) => [a.question, a.answer, a.run_id])).toEqual([["Which one?", taken, "r2"]]);
-    expect(JSON.parse(state.engineRow("asks")?.next_reason ?? "null").answer).toBe(taken);
+    expect((state.engineRow("asks")?.next_reason as { answer?: string } | null)?.answer).toBe(taken);
     expect(store.history("asks").filter((h) => h.reason?.startsWith("answered by a person"))).toHaveLength(1);
   });
 });

@@ -47,7 +47,7 @@ describe("daemon errors in the CLI's terms", () => {
       ["trailing.", "ends in '.'"],
       ["x".repeat(101), "is 101 characters long"],
     ]) {
-      const message = await shown(create, [name as string], () => store.create({ chunk: name }));
+      const message = await shown(create, [name as string], () => store.create({ chunk: name as string }));
       expect(message).toStartWith(`Chunk name '${(name as string).slice(0, 60)}`);
       expect(message).toContain(rule as string);
     }

@@ -25,7 +25,7 @@ function claim(state: EngineStore, id: string) {
   expect(run?.id).toBe(id);
 }
 
-const ANSWER = { kind: "answer", question: "Which?", answer: "this one", run_id: "r0" };
+const ANSWER = { kind: "answer", question: "Which?", answer: "this one", run_id: "r0" } as const;
 
 describe("an answer as the next run's reason", () => {
   test("an interrupted run keeps the answer for the next one", () => {
@@ -34,9 +34,9 @@ describe("an answer as the next run's reason", () => {
     state.finishRun("r1", { outcome: "interrupted", reason: "the daemon stopped", exit_code: null }, {
       status: "READY",
       reason: "the daemon stopped",
-      engine: { next_reason: JSON.stringify({ kind: "interrupted" }) },
+      engine: { next_reason: { kind: "interrupted" } },
     });
-    expect(JSON.parse(state.engineRow("q")?.next_reason ?? "null")).toEqual(ANSWER);
+    expect(state.engineRow("q")?.next_reason ?? null).toEqual(ANSWER);
     expect(state.store.get("q").status).toBe("READY");
   });
 
@@ -46,9 +46,9 @@ describe("an answer as the next run's reason", () => {
     state.finishRun("r1", { outcome: "failed", reason: "boom", exit_code: 1 }, {
       status: "READY",
       reason: "retry",
-      engine: { next_reason: JSON.stringify({ kind: "retry", error: "boom" }) },
+      engine: { next_reason: { kind: "retry", error: "boom" } },
     });
-    expect(JSON.parse(state.engineRow("q")?.next_reason ?? "null")).toEqual({ kind: "retry", error: "boom" });
+    expect(state.engineRow("q")?.next_reason ?? null).toEqual({ kind: "retry", error: "boom" });
   });
 });
 
@@ -72,7 +72,7 @@ describe("the answers of a phase", () => {
       ["And then?", "that one", "r1"],
     ]);
     claim(state, "r2");
-    state.finishRun("r2", { outcome: "failed", reason: "boom", exit_code: 1 }, { status: "READY", reason: "retry", engine: { next_reason: JSON.stringify({ kind: "retry", error: "boom" }) } });
+    state.finishRun("r2", { outcome: "failed", reason: "boom", exit_code: 1 }, { status: "READY", reason: "retry", engine: { next_reason: { kind: "retry", error: "boom" } } });
     // A person's fresh retry forgets the session, not the answers.
     state.advance("q", { status: "NEEDS_ATTENTION", reason: "failed", attention: { kind: "error", reason: "failed" } }, "r2");
     state.retry("q", true);

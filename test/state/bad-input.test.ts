@@ -1,6 +1,7 @@
 // Input the store must refuse with validation_failed, naming the field, writing nothing; and
 // the edge cases of a chunk name it must accept.
 import { describe, expect, test } from "bun:test";
+import type { WorkUnit } from "../../src/models/index.ts";
 import type { Store } from "../../src/state/store.ts";
 import { count, expectVeError, snapshot, useStores } from "./support.ts";
 
@@ -49,8 +50,19 @@ function expectInvalid(store: Store, call: () => unknown, field: string | RegExp
   expect(snapshot(store)).toEqual(before);
 }
 
+/** The store as code without types calls it: it must refuse what the types would. */
+type Unchecked = Store & {
+  create(input: unknown): WorkUnit;
+  update(chunk: unknown, input: unknown): unknown;
+  get(chunk: unknown): unknown;
+  history(chunk: unknown): unknown;
+  delete(chunk: unknown, options?: unknown): void;
+  claim(input?: unknown): unknown;
+  list(filter?: unknown): unknown;
+};
+
 /** A store holding one unit "base", so "nothing written" is checked against real content. */
-function seeded(): Store {
+function seeded(): Unchecked {
   const store = open();
   store.create({ chunk: "base" });
   return store;

@@ -285,7 +285,9 @@ export function mcpConfig(context: RunContext): string {
   // Named explicitly so the server knows its run even if claude ever stops passing its own
   // environment on; the token stays out (inherited only, see above).
   for (const key of ["VE_PROJECT_DIR", "VE_CHUNK", "VE_PHASE", "VE_RUN_ID"]) if (context.env[key]) env[key] = context.env[key] as string;
-  return JSON.stringify({ mcpServers: { ve: { type: "stdio", command: veBin, args: ["mcp"], env } } });
+  // alwaysLoad: claude would otherwise defer the server's tools behind its tool search, where
+  // the first request lists no mcp__ve__* tool and a model may never find ask_operator.
+  return JSON.stringify({ mcpServers: { ve: { type: "stdio", command: veBin, args: ["mcp"], env, alwaysLoad: true } } });
 }
 
 export function claudeArgv(path: string, context: RunContext, session: { id: string; resume: boolean }, permissionMode: string): string[] {

@@ -60,8 +60,8 @@ export interface GitOptions {
  * of its pointer; textconv and external diff drivers, which no command of the engine's runs
  * (`diff --quiet`/`--name-only` and plumbing only); and remote settings (`core.sshCommand`,
  * credential helpers), since the engine contacts no remote but the lazy fetch of a partial
- * clone's missing blobs, which needs them. A change of the repository's config during a run is
- * reported to a person instead (repo-settings.ts).
+ * clone's missing blobs, which needs them. A change of the repository's config since the engine
+ * last trusted it holds the git step that would run it, for a person (engine/trusted-settings.ts).
  */
 export const ENGINE_GIT_CONFIG: readonly (readonly [string, string])[] = [
   ["core.hooksPath", "/dev/null"],
@@ -152,12 +152,18 @@ export async function git(args: readonly string[], options: GitOptions): Promise
 export function gitFailure(args: readonly string[], cwd: string, result: GitResult): VeError {
   // git prints progress ("Preparing worktree") before the line that says what went wrong.
   const message = problemLine(result.stderr) || problemLine(result.stdout) || `exit code ${result.code}`;
-  return new VeError("git_failed", `\`git ${args.join(" ")}\` failed in ${cwd}: ${message}`, {
+  return new VeError("git_failed", `\`git ${args.join(" ")}\` failed in ${cwd}: ${message}${staleLockHint(result.stderr)}`, {
     cwd,
     args: [...args],
     exit_code: result.code,
     stderr: result.stderr.slice(0, 4000),
   });
+}
+
+/** git names a lock it could not take; when no git holds it, one that was killed left it behind. */
+function staleLockHint(stderr: string): string {
+  const lock = /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1];
+  return lock === undefined ? "" : ` If no git is running in that repository, a git that was killed left the lock: \`rm '${lock}'\`, then try again.`;
 }
 
 function problemLine(text: string): string {

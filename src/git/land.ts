@@ -7,7 +7,7 @@
 // an untracked or ignored file) in the way is reported and nothing is touched.
 import { VeError } from "../errors.ts";
 import { clockMs } from "../clocks.ts";
-import { git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
+import { type GitResult, git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 import { copyFileSync, existsSync, lstatSync, openSync, closeSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type GitOperation, checkoutOfBranch, gitDirOf, listWorktrees, operationIn } from "./worktrees.ts";
@@ -271,7 +271,9 @@ async function advanceCheckout(checkout: string, base: string, from: string, to:
         const back = await moveFiles(checkout, gitDir, to, from);
         if (!back.ok) throw back.error;
       }
-      return swap.code === 0 ? { kind: "landed", checkout: null } : { kind: "moved" };
+      if (swap.code === 0) return { kind: "landed", checkout: null };
+      await throwUnlessMoved(checkout, base, from, to, swap, message);
+      return { kind: "moved" };
     }
     return { kind: "landed", checkout };
   } finally {
@@ -298,8 +300,20 @@ async function moveUncheckedBase(repo: string, base: string, from: string, to: s
     }
     if ((await checkoutOfBranch(repo, base)) !== undefined) return "moved";
     const swap = await runGit(["update-ref", "-m", message, `refs/heads/${base}`, to, from], { cwd: repo });
-    return swap.code === 0 ? "landed" : "moved";
+    if (swap.code === 0) return "landed";
+    await throwUnlessMoved(repo, base, from, to, swap, message);
+    return "moved";
   } finally {
     for (const lock of held) rmSync(lock, { force: true });
   }
+}
+
+/**
+ * A compare-and-swap that failed while the base still names `from` lost no race: git could not
+ * move the ref at all (a stale `refs/heads/<base>.lock` a killed git left). Trying again would
+ * only end in "kept moving", so git's own reason is the error.
+ */
+async function throwUnlessMoved(cwd: string, base: string, from: string, to: string, swap: GitResult, message: string): Promise<void> {
+  if ((await resolveCommit(`refs/heads/${base}`, cwd)) !== from) return;
+  throw gitFailure(["update-ref", "-m", message, `refs/heads/${base}`, to, from], cwd, swap);
 }

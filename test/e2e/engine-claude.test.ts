@@ -152,6 +152,13 @@ describe("the claude backend, real claude against the mock API", () => {
     expect(init.tools).not.toContain("EnterWorktree");
     expect(init.tools).not.toContain("ExitWorktree");
     expect(init.permissionMode).toBe("acceptEdits");
+    // ve's tools are offered from the run's first request, not deferred behind claude's tool
+    // search (where a model spends a turn finding them, or never calls them).
+    const first = requests.find((r) => r.turn === 1) as RecordedRequest;
+    const offered = (first.body.tools as { name: string; defer_loading?: boolean }[]).filter((t) => t.name.startsWith("mcp__ve__"));
+    expect(offered.map((t) => t.name)).toContain("mcp__ve__ask_operator");
+    expect(offered.map((t) => t.name)).toContain("mcp__ve__report_done");
+    expect(offered.filter((t) => t.defer_loading === true)).toEqual([]);
     // The session lives in the test's CLAUDE_CONFIG_DIR, nothing in the real ~/.claude.
     const sessions = readdirSync(join(d.configDir, "projects")).flatMap((p) => readdirSync(join(d.configDir, "projects", p)));
     expect(sessions).toContain(`${runs[0]!.session_id}.jsonl`);

@@ -241,6 +241,22 @@ describe("landing a unit branch", () => {
     expect(sh(repo, "rev-parse", "main")).toBe(before);
   });
 
+  for (const checkedOut of [true, false]) {
+    test(`a stale refs/heads/main.lock (a git killed mid-update), main ${checkedOut ? "checked out" : "not checked out"}: an error naming the lock and the rm to run, not a base that kept moving; nothing moves`, async () => {
+      const { repo } = repoWithUnitBranch();
+      if (!checkedOut) sh(repo, "checkout", "-q", "-b", "elsewhere");
+      const lock = join(repo, ".git", "refs", "heads", "main.lock");
+      writeFileSync(lock, "");
+      const before = sh(repo, "rev-parse", "main");
+      const landing = landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+      await expect(landing).rejects.toThrow(/main\.lock/);
+      await expect(landing).rejects.toThrow(`rm '${lock}'`);
+      await expect(landing).rejects.not.toThrow(/kept moving/);
+      expect(sh(repo, "rev-parse", "main")).toBe(before);
+      if (checkedOut) expect(sh(repo, "status", "--porcelain")).toBe("");
+    });
+  }
+
   test("conflict markers committed on a branch are found in the files named, and only in files that hold both markers", async () => {
     const { repo, worktree } = repoWithUnitBranch({ "x.txt": "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> main\n", "doc.md": "Title\n=======\n" });
     commitFiles(worktree, { "half.txt": "<<<<<<< not a conflict\n" }, "more");

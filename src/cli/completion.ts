@@ -52,6 +52,7 @@ export async function commandTree(root: Command, rootName = "ve"): Promise<Node[
         positionals.push(valueSource(name, def, leaf));
         continue;
       }
+      if (def.hidden === true) continue;
       const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
       options.push({
         flags: [`--${name}`, ...aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))],

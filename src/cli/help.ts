@@ -60,7 +60,7 @@ export async function renderHelp(command: Command, name: string, stream: Stream,
   const subCommands = await visibleSubCommands(command);
   const defs = ((await resolveValue(command.args)) ?? {}) as Record<string, VeArgDef>;
   const positionals = Object.entries(defs).filter(([, def]) => def.type === "positional");
-  const options = Object.entries(defs).filter(([, def]) => def.type !== "positional");
+  const options = Object.entries(defs).filter(([, def]) => def.type !== "positional" && def.hidden !== true);
 
   if (subCommands.length > 0) {
     lines.push(`${heading("USAGE")} ${name} <command>`, "");

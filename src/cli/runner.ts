@@ -12,7 +12,8 @@ import { type Stream, print, printErr, printError } from "./output.ts";
  * An argument definition as citty knows it, plus `repeatable` for flags given several times
  * (each value also split at commas, unless `wholeValues`: values that are sentences).
  */
-export type VeArgDef = ArgDef & { repeatable?: boolean; wholeValues?: boolean };
+/** `hidden`: accepted (to answer it with a clear error) but not offered by help or completion. */
+export type VeArgDef = ArgDef & { repeatable?: boolean; wholeValues?: boolean; hidden?: boolean };
 export type Command = CommandDef<ArgsDef>;
 export type ParsedArgs = Record<string, string | string[] | boolean | undefined>;
 

@@ -11,7 +11,7 @@ const SRC = join(ROOT, "src");
 
 /** Lowest first. A module's floor is that of its directory under src/ (or its own name at the top). */
 export const FLOORS: readonly (readonly string[])[] = [
-  ["domain", "errors", "version", "embedded.d"],
+  ["domain", "errors", "version", "clocks", "embedded.d"],
   ["validation", "platform"],
   ["project", "git"],
   ["agents"],
@@ -19,7 +19,7 @@ export const FLOORS: readonly (readonly string[])[] = [
   ["state"],
   ["engine"],
   ["api"],
-  ["daemon", "client"],
+  ["daemon", "client", "dashboard"],
   ["control"],
   ["cli"],
 ];

@@ -390,3 +390,6 @@ export const AGENT_LIMITS = {
   options: 20,
   summary: 20_000,
 } as const;
+
+/** A setting's value as stored and read (engine/config.ts has the keys; the state layer stores them). */
+export type ConfigValue = number | string | string[] | null;

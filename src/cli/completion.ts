@@ -2,8 +2,8 @@
 // command, option and enum value the runner accepts is offered, nothing else. Chunk names
 // are completed live, by asking `ve orch ps` of the project being typed in.
 import { STATUSES } from "../domain.ts";
-import type { VeArgDef } from "./runner.ts";
-import { type Command, resolveValue, visibleSubCommands } from "./runner.ts";
+import type { VeArgDef } from "./command-defs.ts";
+import { type Command, resolveValue, visibleSubCommands } from "./command-defs.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = (typeof SHELLS)[number];

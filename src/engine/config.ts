@@ -2,9 +2,12 @@
 // Values are persisted in SQLite (state/config.ts), validated here, and read by the engine on
 // every use, so `ve orch config KEY VALUE` takes effect at once without a restart.
 import type { BackendConfig } from "../agents/backend.ts";
+import { BACKEND_NAMES } from "../agents/registry.ts";
+import type { ConfigValue } from "../domain.ts";
 import { VeError } from "../errors.ts";
 
-export type ConfigValue = number | string | string[] | null;
+export type { ConfigValue } from "../domain.ts";
+export { BACKEND_NAMES, type BackendName } from "../agents/registry.ts";
 
 interface KeyBase {
   description: string;
@@ -16,10 +19,6 @@ type KeyDef = KeyBase &
     | { type: "string"; default: string | null; choices?: readonly string[] }
     | { type: "string_list"; default: readonly string[] }
   );
-
-/** Backends the engine knows; `backends.<name>.*` keys exist for each. */
-export const BACKEND_NAMES = ["command", "claude", "codex"] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** Codex's sandbox modes (`-c sandbox_mode=...`); kept here so the CLI's config never loads the backend. */
 export const CODEX_SANDBOX_MODES = ["workspace-write", "read-only", "danger-full-access"] as const;

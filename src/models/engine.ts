@@ -1,7 +1,7 @@
 // The engine's resources: injecting units the scheduler runs, their runs, the engine's
 // settings, and the worktrees it keeps.
 import { type Static, Type } from "@sinclair/typebox";
-import { BACKEND_NAMES } from "../engine/config.ts";
+import { BACKEND_NAMES } from "../agents/registry.ts";
 import { ChunkName, PhaseSchema, Timestamp, nullable, oneOf } from "./common.ts";
 import { AgentCall } from "./agent.ts";
 import { BlockedBy, WorkUnit } from "./work-units.ts";

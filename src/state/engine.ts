@@ -6,7 +6,7 @@
 import type { Phase, Status } from "../domain.ts";
 import type { Outcome } from "../agents/backend.ts";
 import { VeError } from "../errors.ts";
-import type { ConfigValue } from "../engine/config.ts";
+import type { ConfigValue } from "../domain.ts";
 import type { AgentCall, Attention, AttentionKind, WorkUnit } from "../models/index.ts";
 import type { Schedule, Store } from "./store.ts";
 

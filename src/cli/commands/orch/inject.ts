@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { PHASES } from "../../../domain.ts";
+import { BACKEND_NAMES } from "../../../agents/registry.ts";
 import { blockedByOption, commonArgs, listOption, phaseOption, usageError } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
 import { unitSummary } from "../../render.ts";
@@ -27,7 +28,7 @@ export default defineCommand({
     priority: { type: "string", valueHint: "n", description: "Higher goes first among units that release as many others (default: 0)" },
     ...blockedByOption("A chunk these wait on, besides GOAL.md's depends_on; repeat or separate with commas"),
     base: { type: "string", valueHint: "branch", description: "The branch the units land on (default: the branch checked out at the project root)" },
-    backend: { type: "enum", options: ["command", "claude", "codex"], description: "The agent backend (default: `ve orch config backend`)" },
+    backend: { type: "enum", options: [...BACKEND_NAMES], description: "The agent backend (default: `ve orch config backend`)" },
     ...commonArgs,
   },
   async run({ args }) {

@@ -38,7 +38,7 @@ export const Run = Type.Object(
     chunk: ChunkName,
     phase: PhaseSchema,
     attempt: Type.Integer({ minimum: 1 }),
-    purpose: oneOf(["phase", "resolve"] as const),
+    purpose: oneOf(["phase", "resolve", "fix"] as const),
     backend: Type.String(),
     backend_version: nullable(Type.String()),
     session_id: nullable(Type.String()),

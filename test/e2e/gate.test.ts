@@ -121,4 +121,29 @@ describe("the landing gate", () => {
     expect(passesAt(dir, git(dir, "rev-parse", "main"))).toBe(false);
     expect(existsSync(join(dir, ".ve", "gates"))).toBe(false);
   }, TEST_MS);
+
+  test("inject --verify gates one unit: red past retries.gate is gate attention with the log's end, nothing landed, no scratch worktree left", async () => {
+    const { dir, script } = e.repo();
+    const before = git(dir, "rev-parse", "main");
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }], "*": [] } }, { "retries.gate": "0" });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT", "--verify", "echo checking $VE_CHUNK at $VE_CANDIDATE token=${VE_RUN_TOKEN:-none}; test -f b.txt"]));
+    const [a] = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));
+    expect(a?.status).toBe("NEEDS_ATTENTION");
+    expect(a?.attention?.kind).toBe("gate");
+    expect(a?.attention?.reason).toMatch(/checking a at [0-9a-f]{40} token=none/);
+    expect(a?.attention?.reason).toContain("ve orch retry a");
+    expect(git(dir, "rev-parse", "main")).toBe(before);
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(2); // the checkout and a's own worktree
+  }, TEST_MS);
+
+  test("a gate run past verify_timeout_s is ended with its process group; the attention names the limit", async () => {
+    const { dir, script } = e.repo();
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }], "*": [] } }, { verify: "sleep 121.5 & echo started; wait", verify_timeout_s: "1" });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [a] = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));
+    expect(a?.attention?.kind).toBe("gate");
+    expect(a?.attention?.code).toBe("gate_limit");
+    expect(a?.attention?.reason).toContain("verify_timeout_s (1 s)");
+    expect(await waitFor(() => !Bun.spawnSync(["pgrep", "-f", "sleep 121.5"]).stdout.toString().trim(), 5000)).toBe(true);
+  }, TEST_MS);
 });

@@ -34,7 +34,7 @@ export async function gateLanding(ctx: GateContext, request: GateRequest, engine
     case "busy":
       return { result: outcome };
     case "limit":
-      return { step: attentionStep(chunk, outcome.gate, `the gate of ${branch} on ${base} was ended: ${outcome.reason}`, outcome.tail, `the whole process group of \`${request.verify}\` was ended and nothing landed; raise the limit (\`ve orch config verify_timeout_s\` or \`silence_timeout_s\`) or make verify faster, then \`ve orch retry ${chunk}\` gates it again.`, "gate_limit") };
+      return { step: attentionStep(chunk, outcome.gate, `the gate of ${branch} on ${base} was ended: ${outcome.reason}`, outcome.tail, `${outcome.reason}, so the whole process group of \`${request.verify}\` was ended and nothing landed; raise the limit (\`ve orch config verify_timeout_s\` or \`silence_timeout_s\`) or make verify faster, then \`ve orch retry ${chunk}\` gates it again.`, "gate_limit") };
     case "base_red":
       return { step: attentionStep(chunk, outcome.gate, `${base} fails verify on its own at ${outcome.gate.base_commit.slice(0, 12)}`, outcome.tail, `the base fails verify on its own (\`${request.verify}\` fails at ${outcome.gate.base_commit}), so a failure of the candidate says nothing of ${branch}; nothing landed. Make ${base} green (or have verify write a JUnit report to $VE_GATE_REPORT, so only new failures block), then \`ve orch retry ${chunk}\`.`, "base_red") };
     case "red": {
@@ -60,7 +60,7 @@ function attentionStep(chunk: string, gate: GateRow, short: string, tail: readon
     reason: short,
     attention: {
       kind: "gate",
-      reason: `Gate ${gate.id} of '${chunk}': ${how} The gate's log: ${gate.worktree.replace(/\/worktrees\/[^/]+$/, "")}/${gate.id}.jsonl (\`ve orch tail --gate ${chunk}\`); its end:\n${shownTail(tail)}`,
+      reason: `Gate ${gate.id} of '${chunk}': ${how} The gate's log: ${gate.worktree.replace(/\/worktrees\/[^/]+$/, "")}/${gate.id}.jsonl; its end:\n${shownTail(tail)}`,
       ...(code ? { code } : {}),
     },
     engine: { stage: "landing" },

@@ -146,4 +146,16 @@ describe("the landing gate", () => {
     expect(a?.attention?.reason).toContain("verify_timeout_s (1 s)");
     expect(await waitFor(() => !Bun.spawnSync(["pgrep", "-f", "sleep 121.5"]).stdout.toString().trim(), 5000)).toBe(true);
   }, TEST_MS);
+
+  test("a flaky verify (fails every other run) does not block: the same candidate is run once more and lands", async () => {
+    const { dir, script } = e.repo();
+    const counter = `${script}.verify-count`;
+    const verify = `n=$(cat '${counter}' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${counter}'; echo "run $n"; [ $((n % 2)) -eq 0 ]`;
+    await e.start(dir, script, { a: { IMPLEMENT: [{ write: { "a.txt": "a\n" } }], "*": [] } }, { verify });
+    expectOk(await e.ve(dir, ["orch", "inject", "a", "--phase", "IMPLEMENT"]));
+    const [a] = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));
+    expect(a?.status).toBe("DONE");
+    expect(readFileSync(counter, "utf8").trim()).toBe("2");
+    expect(existsSync(`${script}.counts/a.COMPLETE`) ? readFileSync(`${script}.counts/a.COMPLETE`, "utf8") : "").toBe("1");
+  }, TEST_MS);
 });

@@ -12,16 +12,16 @@ describe("judgeGate", () => {
   const rows: [string, GateRunOutcome, BaselineFacts | undefined, GateRunOutcome | undefined, GateVerdict][] = [
     ["a passing run is green, no baseline asked", pass, undefined, undefined, { kind: "green" }],
     ["a limit decides at once", { exitCode: null, limit: "it ran longer than verify_timeout_s (1 s)" }, undefined, undefined, { kind: "limit", reason: "it ran longer than verify_timeout_s (1 s)" }],
-    ["a failure asks for the base's baseline first", fail, undefined, undefined, { kind: "need_baseline" }],
-    ["a failure over a green base is run once more", fail, greenBase, undefined, { kind: "rerun" }],
+    ["a failure is run once more first", fail, undefined, undefined, { kind: "rerun" }],
+    ["failed then passed is flaky, no baseline asked", fail, undefined, pass, { kind: "flaky", flaky_tests: [] }],
+    ["failed then passed with a report: the failed tests are flaky", { exitCode: 1, report: report({ t: true }) }, undefined, pass, { kind: "flaky", flaky_tests: ["t"] }],
+    ["failed twice asks for the base's baseline", fail, undefined, fail, { kind: "need_baseline" }],
     ["failed twice over a green base is red", fail, greenBase, fail, { kind: "red", failed_tests: [] }],
-    ["failed then passed is flaky", fail, greenBase, pass, { kind: "flaky", flaky_tests: [] }],
-    ["no report over a red base: the base is red on its own", fail, redBase, undefined, { kind: "base_red" }],
-    ["only the base's own failures (by id): lands", { exitCode: 1, report: report({ old: true, a: false }) }, redReportedBase, undefined, { kind: "green_over_base", base_failures: ["old"] }],
-    ["a new failure over a red base is rerun", { exitCode: 1, report: report({ old: true, new: true }) }, redReportedBase, undefined, { kind: "rerun" }],
-    ["a new failure that fails again is red, named", { exitCode: 1, report: report({ old: true, new: true }) }, redReportedBase, { exitCode: 1, report: report({ old: true, new: true }) }, { kind: "red", failed_tests: ["new"] }],
-    ["a new failure that passes on the rerun is flaky, named", { exitCode: 1, report: report({ old: true, new: true }) }, redReportedBase, { exitCode: 1, report: report({ old: true, new: false }) }, { kind: "flaky", flaky_tests: ["new"] }],
-    ["a report naming no failure of a failing run: the exit status decides", { exitCode: 1, report: report({ a: false }) }, redReportedBase, undefined, { kind: "base_red" }],
+    ["no report over a red base: the base is red on its own", fail, redBase, fail, { kind: "base_red" }],
+    ["only the base's own failures (by id): lands", { exitCode: 1, report: report({ old: true, a: false }) }, redReportedBase, { exitCode: 1, report: report({ old: true, a: false }) }, { kind: "green_over_base", base_failures: ["old"] }],
+    ["a new failure that fails both times is red, named", { exitCode: 1, report: report({ old: true, new: true }) }, redReportedBase, { exitCode: 1, report: report({ old: true, new: true }) }, { kind: "red", failed_tests: ["new"] }],
+    ["new failures that each failed once only are flaky, named", { exitCode: 1, report: report({ old: true, x: true, y: false }) }, redReportedBase, { exitCode: 1, report: report({ old: true, x: false, y: true }) }, { kind: "flaky", flaky_tests: ["x", "y"] }],
+    ["a report naming no failure of a failing run: the exit status decides", { exitCode: 1, report: report({ a: false }) }, redBase, { exitCode: 1, report: report({ a: false }) }, { kind: "base_red" }],
   ];
   for (const [name, first, baseline, rerun, expected] of rows) test(name, () => expect(judgeGate(first, baseline, rerun)).toEqual(expected));
 });

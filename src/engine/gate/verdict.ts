@@ -37,32 +37,32 @@ function failedIds(report: ReadonlyMap<string, boolean>): string[] {
 }
 
 /**
- * What the gate does next from its runs so far on one candidate: `first`, then `baseline` (the
- * base head's own result, asked for only after a failure), then `rerun`.
+ * What the gate does next from its runs so far on one candidate: `first`, then a `rerun` of the
+ * same candidate (a pass then is a flake), then, only when both failed, `baseline` (the base
+ * head's own result): with reports, only failures the base lacks that failed both times block.
  */
 export function judgeGate(first: GateRunOutcome, baseline: BaselineFacts | undefined, rerun: GateRunOutcome | undefined): GateVerdict {
   if (first.limit) return { kind: "limit", reason: first.limit };
   if (first.exitCode === 0) return { kind: "green" };
-  if (baseline === undefined) return { kind: "need_baseline" };
-  const baseFailures = new Set(baseline.failed_tests);
-  // A report that names no failure of a failing run (a step after the tests failed): the exit status decides.
-  const reported = first.report ? failedIds(first.report) : [];
-  const firstFailed = reported.length > 0 ? reported : undefined;
-  const fresh = firstFailed?.filter((id) => !baseFailures.has(id));
-  if (firstFailed !== undefined && fresh?.length === 0 && baseline.reported) return { kind: "green_over_base", base_failures: firstFailed };
-  if (fresh === undefined && !baseline.green) return { kind: "base_red" };
   if (rerun === undefined) return { kind: "rerun" };
   if (rerun.limit) return { kind: "limit", reason: rerun.limit };
-  if (fresh === undefined || rerun.report === undefined) {
-    return rerun.exitCode === 0 ? { kind: "flaky", flaky_tests: [] } : { kind: "red", failed_tests: firstFailed ?? [] };
-  }
-  const stillFailing = new Set(failedIds(rerun.report));
-  const red = fresh.filter((id) => stillFailing.has(id));
-  const flaky = fresh.filter((id) => !stillFailing.has(id));
-  // A new failure of the rerun alone is a flake too (it passed the first time).
-  const flakyOfRerun = [...stillFailing].filter((id) => !baseFailures.has(id) && !fresh.includes(id));
+  // A report that names no failure of a failing run (a step after the tests failed): the exit status decides.
+  const failedOf = (run: GateRunOutcome) => {
+    const ids = run.report ? failedIds(run.report) : [];
+    return ids.length > 0 ? ids : undefined;
+  };
+  const firstFailed = failedOf(first);
+  if (rerun.exitCode === 0) return { kind: "flaky", flaky_tests: firstFailed ?? [] };
+  if (baseline === undefined) return { kind: "need_baseline" };
+  const rerunFailed = failedOf(rerun);
+  if (rerunFailed === undefined) return baseline.green ? { kind: "red", failed_tests: firstFailed ?? [] } : { kind: "base_red" };
+  const baseFailures = new Set(baseline.failed_tests);
+  const fresh = rerunFailed.filter((id) => !baseFailures.has(id));
+  if (fresh.length === 0) return baseline.reported ? { kind: "green_over_base", base_failures: rerunFailed } : baseline.green ? { kind: "red", failed_tests: rerunFailed } : { kind: "base_red" };
+  const red = fresh.filter((id) => firstFailed === undefined || firstFailed.includes(id));
   if (red.length > 0) return { kind: "red", failed_tests: red };
-  return { kind: "flaky", flaky_tests: [...flaky, ...flakyOfRerun].sort() };
+  const flaky = [...new Set([...(firstFailed ?? []), ...rerunFailed])].filter((id) => !baseFailures.has(id)).sort();
+  return { kind: "flaky", flaky_tests: flaky };
 }
 
 function attribute(tag: string, name: string): string | undefined {

@@ -42,11 +42,13 @@ export async function resolveExecutable(
   }
   const found = wanted.includes("/") ? await executableFile(wanted) : Bun.which(wanted, { PATH: pathVariable ?? "" });
   if (!found) {
-    throw new VeError(
-      "backend_missing",
-      `The ${backend} backend's program ${wanted} ${wanted.includes("/") ? "does not exist or is not executable" : "is not on the PATH"}; ${hint}.`,
-      { backend, program: wanted },
-    );
+    // The PATH searched is the daemon's, taken from the shell that started it: a program
+    // installed since, or only on an interactive shell's PATH, is not seen by it.
+    const where = wanted.includes("/")
+      ? "does not exist or is not executable"
+      : `is not on the daemon's PATH (the PATH of the shell that started it, which a program installed since does not change)`;
+    const restart = wanted.includes("/") ? "" : `; if \`which ${wanted}\` finds it in your shell, \`ve orch restart\` from that shell gives the daemon its PATH`;
+    throw new VeError("backend_missing", `The ${backend} backend's program ${wanted} ${where}; ${hint}${restart}.`, { backend, program: wanted });
   }
   return found;
 }

@@ -12,7 +12,7 @@ import { commitIdentity, filesWithConflictMarkers, landBranch } from "../git/lan
 import { resolveCommit } from "../git/git.ts";
 import { landingDeletions } from "../git/guards.ts";
 import { landedMergeOf, landingMessage } from "../git/landed.ts";
-import { type RepoSettings, commonGitDir, readRepoSettings, repoSettingsChanges } from "../git/repo-settings.ts";
+import { commonGitDir } from "../git/repo-settings.ts";
 import { type GitOperation, deleteMergedBranch, listWorktrees } from "../git/worktrees.ts";
 import type { WorkUnitChange } from "../models/index.ts";
 import type { ProjectPaths } from "../project/paths.ts";
@@ -28,6 +28,7 @@ import { clearStaleGitLocks } from "./stale-locks.ts";
 import { hashRunToken, newRunToken } from "./run-token.ts";
 import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
+import { SETTINGS_CHANGED_CODE, SettingsChanged, TrustedSettings, retriedAfterSettingsChange } from "./trusted-settings.ts";
 import { type BaseRewind, baseRewoundReason, findBaseRewind, runsSince } from "./base-tip.ts";
 import { gateLanding, recoverGates } from "./gate/landing.ts";
 import { GateStore } from "../state/gates.ts";
@@ -79,8 +80,6 @@ interface ActiveRun {
   closing?: boolean;
   /** What the run left was ended (endLeftovers). */
   leftoversEnded?: boolean;
-  /** The repository's shared config and hooks when the agent started, to find what it changed. */
-  settings?: RepoSettings;
   finished: Promise<void>;
 }
 
@@ -124,9 +123,19 @@ export class Engine {
   /** The landing gate's verify run under way, ended by the stop (its gate runs again at the next start). */
   private gateRun: VerifyRun | undefined;
 
+  /** The repository's shared config and hooks as last trusted: compared before each git step that could run what they name. */
+  private readonly settings: TrustedSettings;
+
   constructor(private readonly options: EngineOptions) {
     this.repo = options.paths.root;
     this.gates = new GateStore(options.state.store);
+    this.settings = new TrustedSettings(this.repo, () => this.commonDir());
+  }
+
+  /** Before a git step for `chunk`: a person's retry after a settings hold trusts them as they are now. */
+  private async requireTrustedSettings(engine: EngineRow): Promise<void> {
+    if (retriedAfterSettingsChange(engine.next_reason)) await this.settings.trustNow();
+    await this.settings.require();
   }
 
   private commonDirFound: Promise<string> | undefined;
@@ -369,6 +378,8 @@ export class Engine {
     const log = new RunLog(runLogPath(this.options.paths.stateDir, run.chunk, run.id));
     try {
       if (!backend) throw new VeError("backend_missing", `There is no backend named '${engine.backend}'; choose one of ${Object.keys(this.options.backends).join(", ")}.`);
+      // Making the worktree checks files out: a filter driver planted meanwhile would run.
+      await this.requireTrustedSettings(engine);
       // The project's prompt override is read from the base branch while the worktree is made.
       const [worktree, override] = await Promise.all([
         this.exclusive(async () => ensureUnitWorktree(this.repo, this.options.paths.stateDir, await projectPrefixOf(this.repo), run.chunk, base)),
@@ -434,7 +445,6 @@ export class Engine {
       requireMinVersion(backend.name, launch.argv[0] ?? backend.name, launch.version, backend.minVersion);
       const reader = backend.reader(context);
       if (active.abandoned) return;
-      active.settings = readRepoSettings(await this.commonDir());
       const proc = startProcess({
         argv: launch.argv,
         cwd: worktree.path,
@@ -467,6 +477,11 @@ export class Engine {
       log.note(`the run could not start: ${message}`);
       if (active.abandoned === "person") return;
       active.closing = true;
+      if (error instanceof SettingsChanged) {
+        this.log.warn(`run ${run.id} of '${run.chunk}' not started: ${message}`);
+        this.closeRun(run, { outcome: "failed", reason: "not started: the repository's shared git settings changed", exit_code: null }, settingsChangedStep(run.chunk, error, "before its run started; nothing was run"));
+        return;
+      }
       if (active.abandoned === "stop") {
         this.closeRun(run, { outcome: "interrupted", reason: "the daemon stopped", exit_code: null }, { status: "READY", reason: "the daemon stopped before the run started" });
         return;
@@ -633,10 +648,12 @@ export class Engine {
     };
     if (active.abandoned === "person") return;
     active.closing = true;
-    const planted = active.settings ? await repoSettingsChanges(active.settings, this.repo) : [];
-    if (planted.length > 0) {
-      this.log.warn(`run ${run.id} of '${run.chunk}': the repository's shared git settings changed while it ran: ${planted.join("; ")}`);
-      this.closeRun(run, result, settingsChangedStep(run, active.settings?.commonDir ?? "", planted));
+    try {
+      await this.settings.require();
+    } catch (error) {
+      if (!(error instanceof SettingsChanged)) throw error;
+      this.log.warn(`run ${run.id} of '${run.chunk}': ${error.message}`);
+      this.closeRun(run, result, settingsChangedStep(run.chunk, error, `by the time run ${run.id} ended; nothing of the run was committed`));
       return;
     }
     if (stopped && verdict.outcome !== "question") {
@@ -806,6 +823,17 @@ export class Engine {
         });
         return;
       }
+      // merge-tree runs merge drivers, and moving the checkout runs filters.
+      if (landed === undefined) {
+        try {
+          await this.requireTrustedSettings(engine);
+        } catch (error) {
+          if (!(error instanceof SettingsChanged)) throw error;
+          this.log.warn(`landing '${chunk}' held: ${error.message}`);
+          this.state.advance(chunk, { ...settingsChangedStep(chunk, error, "before its landing; nothing was landed"), engine: { stage: "landing" } });
+          return;
+        }
+      }
       const rewind = landed !== undefined ? undefined : await findBaseRewind(this.repo, this.state.baseTip(base));
       if (rewind) {
         this.state.advance(chunk, { ...this.baseRewoundStep(chunk, rewind, true), engine: { stage: "landing" } });
@@ -955,6 +983,8 @@ export class Engine {
     // git runs for it at start.
     if (units.length === 0 && !existsSync(`${this.options.paths.stateDir}/worktrees`)) return;
     await clearStaleGitLocks({ commonDir: () => this.commonDir(), stateDir: this.options.paths.stateDir, root: this.repo, log: this.log });
+    // What the repository's settings are as this daemon starts is what its git steps compare with.
+    await this.settings.trustNow();
     try {
       for (const row of reconcileWorktrees(this.options.paths.stateDir, await projectPrefixOf(this.repo), units, await listWorktrees(this.repo))) {
         if (row.state === "orphaned") this.log.warn(`worktree ${row.path} (${row.branch ?? "detached"}) belongs to no unit in flight; \`ve orch worktree prune\` removes it`);
@@ -985,14 +1015,16 @@ function questionStep(verdict: RunVerdict): NextStep {
  * A run during which the repository's shared config or hooks changed: the user's git would run
  * what they name (ve's does not), so nothing is committed until a person has looked.
  */
-function settingsChangedStep(run: RunRow, commonDir: string, changes: readonly string[]): NextStep {
+function settingsChangedStep(chunk: string, changed: SettingsChanged, when: string): NextStep {
+  const { changes, commonDir } = changed;
   const shown = changes.slice(0, 20).join("; ") + (changes.length > 20 ? `; ... (${changes.length} in all)` : "");
   return {
     status: "NEEDS_ATTENTION",
-    reason: `the repository's shared git settings changed during run ${run.id}`,
+    reason: "the repository's shared git settings changed",
     attention: {
       kind: "error",
-      reason: `While run ${run.id} ran, the repository's shared git settings in ${commonDir} changed (every checkout's git reads them; ve's own git runs none of their commands): ${shown}. Nothing of the run was committed. Look at them and undo what you did not make yourself (\`git config --unset KEY\`, or remove the hook); then \`ve orch retry ${run.chunk}\` runs the phase again from what is there then.`,
+      code: SETTINGS_CHANGED_CODE,
+      reason: `The repository's shared git settings in ${commonDir} changed since ve last trusted them (every checkout's git reads them, and a filter or merge driver there would run in ve's git too), ${when}: ${shown}. Look at them and undo what you did not make yourself (\`git config --unset KEY\`, or remove the hook); then \`ve orch retry ${chunk}\` trusts the settings as they are then and goes on (other units held for the same change need their own retry).`,
     },
   };
 }

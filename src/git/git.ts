@@ -60,8 +60,8 @@ export interface GitOptions {
  * of its pointer; textconv and external diff drivers, which no command of the engine's runs
  * (`diff --quiet`/`--name-only` and plumbing only); and remote settings (`core.sshCommand`,
  * credential helpers), since the engine contacts no remote but the lazy fetch of a partial
- * clone's missing blobs, which needs them. A change of the repository's config during a run is
- * reported to a person instead (repo-settings.ts).
+ * clone's missing blobs, which needs them. A change of the repository's config since the engine
+ * last trusted it holds the git step that would run it, for a person (engine/trusted-settings.ts).
  */
 export const ENGINE_GIT_CONFIG: readonly (readonly [string, string])[] = [
   ["core.hooksPath", "/dev/null"],

@@ -306,7 +306,7 @@ export class EngineStore {
         ...(attention?.kind === "conflict" ? { conflict_runs: 0 } : {}),
         ...(attention?.kind === "gate" ? { gate_runs: 0 } : {}),
         ...(fresh ? { session_id: null } : {}),
-        next_reason: attention ? JSON.stringify({ kind: "retry_after_attention", reason: attention.reason }) : null,
+        next_reason: attention ? JSON.stringify({ kind: "retry_after_attention", reason: attention.reason, ...(attention.code ? { code: attention.code } : {}) }) : null,
       });
       this.setAttention(chunk, undefined, null);
       const why = fresh ? "retried by a person (fresh session)" : "retried by a person";

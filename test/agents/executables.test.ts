@@ -81,7 +81,7 @@ describe("finding the program", () => {
     }
     expect((error as VeError).code).toBe("backend_missing");
     expect((error as VeError).message).toBe(
-      "The codex backend's program codex is not on the PATH; install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`.",
+      "The codex backend's program codex is not on the daemon's PATH (the PATH of the shell that started it, which a program installed since does not change); install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`; if `which codex` finds it in your shell, `ve orch restart` from that shell gives the daemon its PATH.",
     );
     expect(installHint("command")).toBe("set it with `ve orch config backends.command.path /path/to/program`");
   });

@@ -82,7 +82,7 @@ describe("ve orch backend check claude", () => {
     expectOk(await e.ve(dir, ["orch", "start"], env));
     const result = await e.ve(dir, ["orch", "backend", "check", "claude"]);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/FAILED\s+executable\s+The claude backend's program claude is not on the PATH\./);
+    expect(result.stdout).toMatch(/FAILED\s+executable\s+The claude backend's program claude is not on the daemon's PATH \(/);
     expect(result.stdout).toContain("-> install it with `npm install -g @anthropic-ai/claude-code`, or set `ve orch config backends.claude.path /path/to/claude`");
   }, TEST_MS);
 });

@@ -80,7 +80,7 @@ describe("ve orch backend check codex", () => {
     expectOk(await e.ve(dir, ["orch", "start"], { ...setup.env, PATH: "/usr/bin:/bin" }));
     const result = await e.ve(dir, ["orch", "backend", "check", "codex"]);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/FAILED\s+executable\s+The codex backend's program codex is not on the PATH\./);
+    expect(result.stdout).toMatch(/FAILED\s+executable\s+The codex backend's program codex is not on the daemon's PATH \(/);
     expect(result.stdout).toContain("-> install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`");
   }, TEST_MS);
 });

@@ -54,9 +54,9 @@ describe("a CLI backend whose program is not on the daemon's PATH", () => {
     const reasons = Object.fromEntries(units.map((u) => [u.chunk, u.attention?.reason]));
     expect(reasons).toEqual({
       "with-claude":
-        "The claude backend's program claude is not on the PATH; install it with `npm install -g @anthropic-ai/claude-code`, or set `ve orch config backends.claude.path /path/to/claude`. Then `ve orch backend check claude` tests it and `ve orch retry with-claude` runs the unit again.",
+        "The claude backend's program claude is not on the daemon's PATH (the PATH of the shell that started it, which a program installed since does not change); install it with `npm install -g @anthropic-ai/claude-code`, or set `ve orch config backends.claude.path /path/to/claude`; if `which claude` finds it in your shell, `ve orch restart` from that shell gives the daemon its PATH. Then `ve orch backend check claude` tests it and `ve orch retry with-claude` runs the unit again.",
       "with-codex":
-        "The codex backend's program codex is not on the PATH; install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`. Then `ve orch backend check codex` tests it and `ve orch retry with-codex` runs the unit again.",
+        "The codex backend's program codex is not on the daemon's PATH (the PATH of the shell that started it, which a program installed since does not change); install it with `npm install -g @openai/codex`, or set `ve orch config backends.codex.path /path/to/codex`; if `which codex` finds it in your shell, `ve orch restart` from that shell gives the daemon its PATH. Then `ve orch backend check codex` tests it and `ve orch retry with-codex` runs the unit again.",
     });
     const runs = json<{ runs: RunJson[] }>(await e.ve(dir, ["orch", "runs", "--json"])).runs;
     expect(runs.map((r) => [r.backend, r.outcome]).sort()).toEqual([["claude", "failed"], ["codex", "failed"]]);

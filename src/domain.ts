@@ -348,7 +348,7 @@ export function claimOrder(units: readonly Schedulable[]): Schedulable[] {
 }
 
 /** What a unit in NEEDS_ATTENTION waits on a person for. */
-export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit"] as const;
+export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit", "gate"] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
 
 // --- the order of the attention queue ---------------------------------------------------------

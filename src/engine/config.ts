@@ -69,6 +69,13 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   backoff_max_s: { type: "integer", default: 600, min: 1, max: 24 * 3600, unit: "s", description: "Longest retry delay" },
   on_attention: { type: "string", default: null, description: "A command run with /bin/sh -c, the attention record as JSON on stdin, when a unit starts needing a person" },
   on_attention_timeout_s: { type: "integer", default: 30, min: 1, max: 3600, unit: "s", description: "on_attention is killed after this long" },
+  verify: {
+    type: "string",
+    default: null,
+    description: "The landing gate: a command (/bin/sh -c) run on each unit's exact merge commit in a scratch worktree; only a green one lands (none: units land unchecked)",
+  },
+  verify_timeout_s: { type: "integer", default: 1800, min: 1, max: 7 * 24 * 3600, unit: "s", description: "Wall-clock limit of one gate run of verify" },
+  "retries.gate": { type: "integer", default: 2, min: 0, max: 100, description: "Fix runs of the unit's agent after a red gate before it needs a person" },
   "guard.max_deleted_ratio": {
     type: "number",
     default: 0.5,

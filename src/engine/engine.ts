@@ -30,6 +30,9 @@ import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
 import { SETTINGS_CHANGED_CODE, SettingsChanged, TrustedSettings, retriedAfterSettingsChange } from "./trusted-settings.ts";
 import { type BaseRewind, baseRewoundReason, findBaseRewind, runsSince } from "./base-tip.ts";
+import { gateLanding, recoverGates } from "./gate/landing.ts";
+import { GateStore } from "../state/gates.ts";
+import type { VerifyRun } from "./gate/run.ts";
 import { commitWorktree, ensureUnitWorktree, projectPrefixOf, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
 
 /** SIGTERM to SIGKILL when a time or silence limit ends a run. */
@@ -116,12 +119,16 @@ export class Engine {
   private readonly unclosed = new Map<string, { run: RunRow; result: RunResult; next: NextStep }>();
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly repo: string;
+  private readonly gates: GateStore;
+  /** The landing gate's verify run under way, ended by the stop (its gate runs again at the next start). */
+  private gateRun: VerifyRun | undefined;
 
   /** The repository's shared config and hooks as last trusted: compared before each git step that could run what they name. */
   private readonly settings: TrustedSettings;
 
   constructor(private readonly options: EngineOptions) {
     this.repo = options.paths.root;
+    this.gates = new GateStore(options.state.store);
     this.settings = new TrustedSettings(this.repo, () => this.commonDir());
   }
 
@@ -201,6 +208,7 @@ export class Engine {
       await active.finished;
     });
     await Promise.all(ending);
+    await this.gateRun?.end(STOP_TERM_GRACE_MS);
     await Promise.all(
       [...this.leftovers.values()].map(async (left) => {
         const report = await endProcessGroup({ pid: 0, startTime: "" }, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(left) });
@@ -336,7 +344,7 @@ export class Engine {
   /** Claims the unit and starts its run; false when someone changed it meanwhile. */
   private launch(chunk: string, engine: EngineRow, updatedAt: string): boolean {
     const token = newRunToken();
-    const purpose = engine.stage === "resolving" ? "resolve" : "phase";
+    const purpose = engine.stage === "resolving" ? "resolve" : engine.stage === "fixing" ? "fix" : "phase";
     const run = this.state.claim(chunk, updatedAt, {
       id: newRunId(new Date()),
       purpose,
@@ -583,6 +591,10 @@ export class Engine {
     if (engine.stage === "resolving") {
       return { kind: "conflict", base, files: engine.conflict_files ?? [], attempt: engine.conflict_runs };
     }
+    if (engine.stage === "fixing" && engine.next_reason) {
+      const gate = JSON.parse(engine.next_reason) as Extract<RunReason, { kind: "gate" }>;
+      if (gate.kind === "gate") return { ...gate, attempt: engine.gate_runs };
+    }
     if (engine.next_reason) {
       const reason = JSON.parse(engine.next_reason) as { kind: string; error?: string; reason?: string; question?: string; answer?: string; run_id?: string | null };
       if (reason.kind === "interrupted") return { kind: "interrupted" };
@@ -686,7 +698,7 @@ export class Engine {
   private async nextStep(active: ActiveRun, engine: EngineRow, verdict: RunVerdict): Promise<NextStep> {
     const { run } = active;
     if (verdict.outcome === "completed") {
-      const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
+      const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : run.purpose === "fix" ? `${run.chunk}: fix the red gate` : `${run.chunk}: ${run.phase}`;
       try {
         const guard = { base: this.state.store.get(run.chunk).base_branch ?? "main", limits: this.guardLimits() };
         await commitWorktree(active.worktree, unitBranch(await projectPrefixOf(this.repo), run.chunk), message, await commitIdentity(this.repo), guard);
@@ -708,6 +720,7 @@ export class Engine {
       }
       const fresh = { retries: {}, retry_at: null, retry_kind: null, next_reason: null };
       if (run.purpose === "resolve") return { status: "READY", reason: "conflicts resolved; landing again", engine: { ...fresh, stage: "landing" }, phase_done: true };
+      if (run.purpose === "fix") return { status: "READY", reason: "red gate fixed by the agent; gating again", engine: { ...fresh, stage: "landing" }, phase_done: true };
       const next = nextPhase(run.phase);
       if (next) return { status: "READY", phase: next, reason: `phase ${run.phase} done (run ${run.id})`, engine: fresh, phase_done: true };
       return { status: "READY", reason: `phase COMPLETE done (run ${run.id}); waiting to land`, engine: { ...fresh, stage: "landing" }, phase_done: true };
@@ -842,7 +855,18 @@ export class Engine {
         });
         return;
       }
-      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(projectPrefix, chunk) }));
+      const verify = engine.verify ?? configValue<string | null>(this.config(), "verify");
+      if (landed === undefined && verify !== null) {
+        const gated = await gateLanding(this.gateContext(), { chunk, base, branch, message: landingMessage(projectPrefix, chunk), verify, queuedAt: unit.status_changed_at ?? unit.updated_at }, engine);
+        if (gated.step) {
+          this.state.advance(chunk, gated.step);
+          return;
+        }
+        if (gated.result === undefined) return;
+        result = gated.result;
+      } else {
+        result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(projectPrefix, chunk) }));
+      }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       const full = isStorageFull(error);
@@ -909,6 +933,24 @@ export class Engine {
     });
   }
 
+  private gateContext() {
+    const config = this.config();
+    return {
+      repo: this.repo,
+      stateDir: this.options.paths.stateDir,
+      gates: this.gates,
+      info: (message: string) => this.log.info(message),
+      exclusive: <T>(work: () => Promise<T>) => this.exclusive(work),
+      limits: () => ({ timeoutMs: configValue<number>(config, "verify_timeout_s") * 1000, silenceMs: configValue<number>(config, "silence_timeout_s") * 1000 }),
+      stopping: () => this.stopping,
+      track: (run: VerifyRun | undefined) => {
+        this.gateRun = run;
+      },
+      retriesGate: configValue<number>(config, "retries.gate"),
+      worktreeOf: (chunk: string) => unitWorktreePath(this.options.paths.stateDir, chunk),
+    };
+  }
+
   // --- recovery ------------------------------------------------------------------------------
 
   /**
@@ -918,6 +960,7 @@ export class Engine {
    * reported, never removed.
    */
   private async recover(): Promise<void> {
+    await recoverGates(this.gateContext());
     for (const run of this.state.openRuns()) {
       const worktree = unitWorktreePath(this.options.paths.stateDir, run.chunk);
       if (run.pid !== null && run.process_start !== null) {

@@ -19,6 +19,7 @@ export const InjectRequest = Type.Object(
     blocked_by: Type.Optional(BlockedBy),
     base: Type.Optional(Type.String({ minLength: 1, maxLength: 255, errorMessage: "must be a branch name" })),
     backend: Type.Optional(oneOf(BACKEND_NAMES)),
+    verify: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: "\\S", errorMessage: "must be a command line of 1-4096 characters" })),
   },
   requestBody,
 );
@@ -38,7 +39,7 @@ export const Run = Type.Object(
     chunk: ChunkName,
     phase: PhaseSchema,
     attempt: Type.Integer({ minimum: 1 }),
-    purpose: oneOf(["phase", "resolve"] as const),
+    purpose: oneOf(["phase", "resolve", "fix"] as const),
     backend: Type.String(),
     backend_version: nullable(Type.String()),
     session_id: nullable(Type.String()),

@@ -10,8 +10,9 @@ import type { ConfigValue } from "../domain.ts";
 import type { AgentCall, Attention, AttentionKind, WorkUnit } from "../models/index.ts";
 import type { Schedule, Store } from "./store.ts";
 
-export type Stage = "phase" | "landing" | "resolving";
-export type RunPurpose = "phase" | "resolve";
+/** `fixing`: the agent fixes what the landing gate found red on its candidate. */
+export type Stage = "phase" | "landing" | "resolving" | "fixing";
+export type RunPurpose = "phase" | "resolve" | "fix";
 
 export interface EngineRow {
   chunk: string;
@@ -28,6 +29,10 @@ export interface EngineRow {
   conflict_files: string[] | null;
   /** Why the next run happens, for its prompt (answer, retry, interruption). */
   next_reason: string | null;
+  /** `inject --verify`: this unit's own gate command, over the `verify` setting. */
+  verify: string | null;
+  /** Fix runs a red gate has cost since the last person's retry. */
+  gate_runs: number;
 }
 
 export interface RunRow {
@@ -188,14 +193,14 @@ export class EngineStore {
   /** Creates scheduled units, all or none, in the order given (dependencies first). */
   inject(
     units: readonly { chunk: string; phase: Phase; blocked_by: string[]; goal: string | null }[],
-    schedule: Schedule & { backend: string },
+    schedule: Schedule & { backend: string; verify?: string | null },
   ): WorkUnit[] {
     return this.store.atomically(() =>
       units.map((unit) => {
         const created = this.store.create({ chunk: unit.chunk, phase: unit.phase, blocked_by: unit.blocked_by }, schedule);
         this.db
-          .query("INSERT INTO unit_engine (chunk, goal, backend) VALUES (?, ?, ?)")
-          .run(unit.chunk, unit.goal, schedule.backend);
+          .query("INSERT INTO unit_engine (chunk, goal, backend, verify) VALUES (?, ?, ?, ?)")
+          .run(unit.chunk, unit.goal, schedule.backend, schedule.verify ?? null);
         return created;
       }),
     );
@@ -291,13 +296,15 @@ export class EngineStore {
         );
       }
       const attention = unit.attention;
-      const stage: Stage = attention?.kind === "merge" ? "landing" : attention?.kind === "conflict" ? "resolving" : engine.stage;
+      // A red gate is gated again after the retry (never landed as it was), with its fix runs anew.
+      const stage: Stage = attention?.kind === "merge" || attention?.kind === "gate" ? "landing" : attention?.kind === "conflict" ? "resolving" : engine.stage;
       this.patchEngine(chunk, {
         retries: {},
         retry_at: null,
         retry_kind: null,
         stage,
         ...(attention?.kind === "conflict" ? { conflict_runs: 0 } : {}),
+        ...(attention?.kind === "gate" ? { gate_runs: 0 } : {}),
         ...(fresh ? { session_id: null } : {}),
         next_reason: attention ? JSON.stringify({ kind: "retry_after_attention", reason: attention.reason, ...(attention.code ? { code: attention.code } : {}) }) : null,
       });
@@ -370,7 +377,7 @@ export class EngineStore {
         this.store.engineChange(
           chunk,
           { status: "RUNNING", expected_status: "READY", expected_updated_at: expectedUpdatedAt },
-          `run ${run.id} started (${run.purpose === "resolve" ? "merge conflict resolution" : `phase ${unit.phase}`}, attempt ${attempt})`,
+          `run ${run.id} started (${run.purpose === "resolve" ? "merge conflict resolution" : run.purpose === "fix" ? "fix of a red gate" : `phase ${unit.phase}`}, attempt ${attempt})`,
         );
         this.db
           .query(

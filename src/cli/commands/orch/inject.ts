@@ -29,6 +29,7 @@ export default defineCommand({
     ...blockedByOption("A chunk these wait on, besides GOAL.md's depends_on; repeat or separate with commas"),
     base: { type: "string", valueHint: "branch", description: "The branch the units land on (default: the branch checked out at the project root)" },
     backend: { type: "enum", options: [...BACKEND_NAMES], description: "The agent backend (default: `ve orch config backend`)" },
+    verify: { type: "string", description: "This unit's landing gate command, run with /bin/sh -c on its merge commit (default: `ve orch config verify`)" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -46,6 +47,7 @@ export default defineCommand({
       ...(args["blocked-by"] !== undefined ? { blocked_by: listOption(args["blocked-by"]) } : {}),
       ...(args.base !== undefined ? { base: String(args.base) } : {}),
       ...(args.backend !== undefined ? { backend: args.backend as "command" } : {}),
+      ...(args.verify !== undefined ? { verify: args.verify } : {}),
     });
     await emit(ctx, reply, (doc) => doc.work_units.map((u) => `Injected ${unitSummary(u)}`).join("\n"));
   },

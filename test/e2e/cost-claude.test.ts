@@ -3,10 +3,12 @@
 // total across `--resume`; each run must carry its own share, so a unit's runs add up to what
 // the mock billed.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { join, resolve } from "node:path";
 import { CLAUDE_REAL_ACCOUNT, type MockAnthropic, type RecordedRequest, claudeEnv, startMockAnthropic } from "../helpers/mock-anthropic.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 import { type AgentDaemon, GIT_ENV, type UnitJson, expectOk, initRepo, startAgentDaemon } from "./engine-harness.ts";
+import { json } from "./harness.ts";
 
 const CLAUDE = resolve(import.meta.dir, "../../node_modules/.bin/claude");
 const scratch = useTempDirs("ve-cost-claude");
@@ -98,5 +100,31 @@ describe("cost per run, real claude against the mock API", () => {
       expect(r.models.length).toBeGreaterThan(0);
       expect(r.billing).toBe("api_key");
     }
+  });
+
+  test("`ve orch cost --by day --json` over runs spread across days sums each day's runs", async () => {
+    const { runs } = await d.unit("resumed", (u: UnitJson) => u.status === "DONE");
+    const days = ["2026-11-30T23:59:59.000Z", "2026-12-01T00:00:00.000Z", "2026-12-01T12:00:00.000Z"];
+    // The daemon holds the database while it runs: the times are set while it is stopped.
+    expectOk(await d.ve(["orch", "stop"]));
+    const db = new Database(join(d.dir, ".ve", "orchestrator.db"));
+    try {
+      runs.forEach((r, i) => db.query("UPDATE runs SET started_at = ? WHERE id = ?").run(days[i]!, r.id));
+    } finally {
+      db.close();
+    }
+    expectOk(await d.ve(["orch", "start"]));
+    const cost = (r: RunJson) => r.cost_usd as number;
+    const doc = json<{ by: string; sums: { key: string; runs: number; usd: number | null }[] }>(expectOk(await d.ve(["orch", "cost", "--by", "day", "--json"])));
+    expect(doc.by).toBe("day");
+    expect(doc.sums.map((s) => [s.key, s.runs])).toEqual([["2026-11-30", 1], ["2026-12-01", 2], ["total", 3]]);
+    expect(doc.sums[0]!.usd).toBeCloseTo(cost(runs[0]!), 9);
+    expect(doc.sums[1]!.usd).toBeCloseTo(cost(runs[1]!) + cost(runs[2]!), 9);
+    expect(doc.sums[2]!.usd).toBeCloseTo(billed(mock.messages()), 9);
+    const since = json<{ sums: { key: string; runs: number }[] }>(expectOk(await d.ve(["orch", "cost", "--since", "2026-12-01", "--json"])));
+    expect(since.sums).toEqual([expect.objectContaining({ key: "total", runs: 2 })]);
+    const bad = await d.ve(["orch", "cost", "--by", "week"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--by must be one of unit, phase, backend, model, day, not 'week'");
   });
 });

@@ -6,6 +6,7 @@
 // --ff-only` would: the user's work that touches none of the landing's paths is kept; work (or
 // an untracked or ignored file) in the way is reported and nothing is touched.
 import { VeError } from "../errors.ts";
+import { clockMs } from "../clocks.ts";
 import { type GitResult, git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 import { copyFileSync, existsSync, lstatSync, openSync, closeSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -140,9 +141,9 @@ type CheckoutStep = { kind: "landed"; checkout: string | null } | { kind: "dirty
 export const INDEX_LOCK_WAIT_MS = 10_000;
 const INDEX_LOCK_POLL_MS = 25;
 
-/** Takes `path` as git takes its locks, waiting up to INDEX_LOCK_WAIT_MS for a holder to let go. */
+/** Takes `path` as git takes its locks, waiting up to INDEX_LOCK_WAIT_MS (VE_INDEX_LOCK_WAIT_MS in tests) for a holder to let go. */
 async function takeLockWaiting(path: string): Promise<boolean> {
-  const deadline = Date.now() + INDEX_LOCK_WAIT_MS;
+  const deadline = Date.now() + clockMs("INDEX_LOCK_WAIT_MS", INDEX_LOCK_WAIT_MS);
   for (;;) {
     if (takeLock(path)) return true;
     if (Date.now() >= deadline) return false;

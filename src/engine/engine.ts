@@ -2,6 +2,7 @@
 // `max_agents` at once, moves the unit on from the agent's verdict, and lands finished units
 // one at a time. It wakes on every committed change (the store's change feed) and on its own
 // backoff timer; it never polls the database in a loop.
+import { ownRunCost } from "./cost.ts";
 import { existsSync } from "node:fs";
 import { PHASES, type Phase, claimOrder } from "../domain.ts";
 import type { Backend, RunVerdict } from "../agents/backend.ts";
@@ -641,7 +642,13 @@ export class Engine {
       outcome: verdict.outcome,
       reason: verdict.reason,
       exit_code: exitCode,
-      cost_usd: verdict.cost_usd ?? null,
+      // A session's running total becomes the run's own share of it.
+      cost_usd: verdict.session_cost_usd !== undefined && verdict.session_cost_usd !== null
+        ? ownRunCost(verdict.session_cost_usd, this.state.run(run.id)?.session_id ?? run.session_id, this.state.runs(run.chunk))
+        : (verdict.cost_usd ?? null),
+      session_cost_usd: verdict.session_cost_usd ?? null,
+      models: verdict.models ?? [],
+      billing: verdict.billing ?? null,
       turns: verdict.turns ?? null,
       input_tokens: verdict.input_tokens ?? null,
       output_tokens: verdict.output_tokens ?? null,

@@ -50,7 +50,14 @@ export const Run = Type.Object(
     outcome: nullable(oneOf(OUTCOME_VALUES)),
     reason: nullable(Type.String()),
     exit_code: nullable(Type.Integer()),
+    /** The run's own cost: for a resumed Claude session, its share of the session's total. */
     cost_usd: nullable(Type.Number()),
+    /** The CLI's running total over the session when the run ended. */
+    session_cost_usd: nullable(Type.Number()),
+    /** The models the run used, as the CLI reported them. */
+    models: Type.Array(Type.String()),
+    /** How the run was billed, as the CLI reported it; null when unknown. */
+    billing: nullable(oneOf(["api_key", "login"] as const)),
     turns: nullable(Type.Integer()),
     input_tokens: nullable(Type.Integer()),
     output_tokens: nullable(Type.Integer()),

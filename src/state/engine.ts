@@ -52,6 +52,10 @@ export interface RunRow {
   reason: string | null;
   exit_code: number | null;
   cost_usd: number | null;
+  /** The CLI's running total over the session when the run ended (Claude across `--resume`). */
+  session_cost_usd: number | null;
+  models: string[];
+  billing: "api_key" | "login" | null;
   turns: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
@@ -64,6 +68,9 @@ export interface RunResult {
   reason: string;
   exit_code: number | null;
   cost_usd?: number | null;
+  session_cost_usd?: number | null;
+  models?: string[];
+  billing?: "api_key" | "login" | null;
   turns?: number | null;
   input_tokens?: number | null;
   output_tokens?: number | null;
@@ -110,7 +117,14 @@ interface RawEngineRow extends Omit<EngineRow, "retries" | "conflict_files"> {
 
 const RUN_COLUMNS =
   "id, chunk, phase, attempt, purpose, backend, backend_version, session_id, pid, process_start, started_at, ended_at, " +
-  "outcome, reason, exit_code, cost_usd, turns, input_tokens, output_tokens, summary";
+  "outcome, reason, exit_code, cost_usd, session_cost_usd, models, billing, turns, input_tokens, output_tokens, summary";
+
+/** A runs row as read: `models` is stored as a JSON array. */
+function toRunRow(raw: unknown): RunRow | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const row = raw as Omit<RunRow, "models"> & { models: string | null };
+  return { ...row, models: row.models === null ? [] : (JSON.parse(row.models) as string[]) };
+}
 
 interface RawAgentCall {
   run_id: string;
@@ -426,7 +440,7 @@ export class EngineStore {
       if (!run || run.ended_at !== null) return false;
       this.db
         .query(
-          "UPDATE runs SET ended_at = ?, outcome = ?, reason = ?, exit_code = ?, cost_usd = ?, turns = ?, input_tokens = ?, output_tokens = ? WHERE id = ?",
+          "UPDATE runs SET ended_at = ?, outcome = ?, reason = ?, exit_code = ?, cost_usd = ?, session_cost_usd = ?, models = ?, billing = ?, turns = ?, input_tokens = ?, output_tokens = ? WHERE id = ?",
         )
         .run(
           this.timestamp(),
@@ -434,6 +448,9 @@ export class EngineStore {
           result.reason,
           result.exit_code,
           result.cost_usd ?? null,
+          result.session_cost_usd ?? null,
+          result.models && result.models.length > 0 ? JSON.stringify(result.models) : null,
+          result.billing ?? null,
           result.turns ?? null,
           result.input_tokens ?? null,
           result.output_tokens ?? null,
@@ -454,7 +471,7 @@ export class EngineStore {
   }
 
   run(id: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) ?? undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id));
   }
 
   runs(chunk?: string): RunRow[] {
@@ -462,29 +479,26 @@ export class EngineStore {
       chunk === undefined
         ? this.db.query(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at, rowid`).all()
         : this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? ORDER BY started_at, rowid`).all(chunk)
-    ) as RunRow[];
+    ).map((raw) => toRunRow(raw) as RunRow);
   }
 
   /** The unit's open run, if it has one (at most one: the store's invariant). */
   openRun(chunk: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? AND ended_at IS NULL`).get(chunk) ?? undefined) as
-      | RunRow
-      | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? AND ended_at IS NULL`).get(chunk));
   }
 
   openRuns(): RunRow[] {
-    return this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE ended_at IS NULL ORDER BY started_at`).all() as RunRow[];
+    return this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE ended_at IS NULL ORDER BY started_at`).all().map((raw) => toRunRow(raw) as RunRow);
   }
 
   /** The run a token belongs to, if it is open (an agent speaks only for its own open run). */
   runByTokenHash(tokenHash: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ? AND ended_at IS NULL`).get(tokenHash) ??
-      undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ? AND ended_at IS NULL`).get(tokenHash));
   }
 
   /** The run a token belongs to, open or ended (to tell an ended run's agent why it is refused). */
   runByTokenHashAny(tokenHash: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ?`).get(tokenHash) ?? undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ?`).get(tokenHash));
   }
 
   /**

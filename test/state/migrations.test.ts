@@ -333,9 +333,25 @@ describe("applying migrations", () => {
     }
   });
 
-  test("0013 on an older database: engine rows gain no verify of their own and no fix runs; no gate has run", () => {
+  test("0010 on a version-9 database: runs keep their figures; session totals, models and billing are unknown", () => {
     const path = newPath();
-    const before = MIGRATIONS.filter((m) => m.version < 13);
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 9) });
+    const t0 = "2026-12-01T00:00:00.000Z";
+    db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES ('a', 'IMPLEMENT', 'DONE', ?, ?, ?, 1)").run(t0, t0, t0);
+    db.query("INSERT INTO runs (id, chunk, phase, attempt, purpose, backend, started_at, ended_at, outcome, cost_usd, token_hash) VALUES ('r1', 'a', 'IMPLEMENT', 1, 'phase', 'claude', ?, ?, 'completed', 0.5, 'h')").run(t0, t0);
+    closeDatabase(db);
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(9));
+      expect(store.db.query("SELECT cost_usd, session_cost_usd, models, billing FROM runs").get()).toEqual({ cost_usd: 0.5, session_cost_usd: null, models: null, billing: null });
+    } finally {
+      store.close();
+    }
+  });
+
+  test("0011 on an older database: engine rows gain no verify of their own and no fix runs; no gate has run", () => {
+    const path = newPath();
+    const before = MIGRATIONS.filter((m) => m.version < 11);
     const { db } = openDatabase(path, { migrations: before });
     const t0 = "2026-12-01T00:00:00.000Z";
     db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES ('a', 'COMPLETE', 'READY', ?, ?, ?, 1)").run(t0, t0, t0);

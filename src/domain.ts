@@ -348,7 +348,7 @@ export function claimOrder(units: readonly Schedulable[]): Schedulable[] {
 }
 
 /** What a unit in NEEDS_ATTENTION waits on a person for. */
-export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit"] as const;
+export const ATTENTION_KINDS = ["question", "permission", "error", "conflict", "merge", "limit", "gate"] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
 
 // --- the order of the attention queue ---------------------------------------------------------
@@ -390,3 +390,6 @@ export const AGENT_LIMITS = {
   options: 20,
   summary: 20_000,
 } as const;
+
+/** A setting's value as stored and read (engine/config.ts has the keys; the state layer stores them). */
+export type ConfigValue = number | string | string[] | null;

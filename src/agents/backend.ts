@@ -36,6 +36,15 @@ export interface RunVerdict {
    */
   permission?: Array<{ tool: string; input: unknown }>;
   cost_usd?: number | null;
+  /**
+   * A running total over the session (Claude Code's `total_cost_usd` across `--resume`): the
+   * engine stores the difference to the session's previous total as the run's own cost.
+   */
+  session_cost_usd?: number | null;
+  /** The models the run used, as the CLI reported them. */
+  models?: string[];
+  /** How the run was billed, as the CLI reported it. */
+  billing?: "api_key" | "login" | null;
   turns?: number | null;
   input_tokens?: number | null;
   output_tokens?: number | null;

@@ -89,6 +89,7 @@ interface Denial {
 
 export class ClaudeReader implements OutputReader {
   private result: any;
+  private billing: "api_key" | "login" | null = null;
   private readonly stderrTail: string[] = [];
   private readonly strayStdout: string[] = [];
   private question: { question: string; options?: string[] } | undefined;
@@ -139,6 +140,8 @@ export class ClaudeReader implements OutputReader {
   private system(event: any): AgentEvent[] {
     switch (event.subtype) {
       case "init":
+        // "none": no key was used, so the login session (subscription) pays.
+        if (typeof event.apiKeySource === "string") this.billing = event.apiKeySource === "none" ? "login" : "api_key";
         return typeof event.session_id === "string"
           ? [{ type: "init", session_id: event.session_id, ...(typeof event.claude_code_version === "string" ? { version: event.claude_code_version } : {}) }]
           : [];
@@ -205,6 +208,9 @@ export class ClaudeReader implements OutputReader {
     }
     const spent = {
       cost_usd: typeof r.total_cost_usd === "number" ? r.total_cost_usd : null,
+      session_cost_usd: typeof r.total_cost_usd === "number" ? r.total_cost_usd : null,
+      models: r.modelUsage && typeof r.modelUsage === "object" ? Object.keys(r.modelUsage) : [],
+      billing: this.billing,
       turns: typeof r.num_turns === "number" ? r.num_turns : null,
       ...tokens(r),
     };

@@ -1,7 +1,7 @@
 // Argument definitions shared by several commands, each described once.
 import { PHASES, STATUSES } from "../domain.ts";
 import { VeError } from "../errors.ts";
-import type { VeArgDef } from "./runner.ts";
+import type { VeArgDef } from "./command-defs.ts";
 
 export const projectDirArg = {
   "project-dir": {

@@ -2,8 +2,8 @@
 // command, option and enum value the runner accepts is offered, nothing else. Chunk names
 // are completed live, by asking `ve orch ps` of the project being typed in.
 import { STATUSES } from "../domain.ts";
-import type { VeArgDef } from "./runner.ts";
-import { type Command, resolveValue, visibleSubCommands } from "./runner.ts";
+import type { VeArgDef } from "./command-defs.ts";
+import { type Command, resolveValue, visibleSubCommands } from "./command-defs.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -52,6 +52,7 @@ export async function commandTree(root: Command, rootName = "ve"): Promise<Node[
         positionals.push(valueSource(name, def, leaf));
         continue;
       }
+      if (def.hidden === true) continue;
       const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
       options.push({
         flags: [`--${name}`, ...aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))],

@@ -1,7 +1,7 @@
 // Help pages, drawn from the command table. Loaded only when help is shown: no command needs
 // it to run. Pages fit the terminal (or 80 columns off one) and carry no trailing spaces.
-import type { VeArgDef } from "./runner.ts";
-import { type Command, resolveValue, visibleSubCommands } from "./runner.ts";
+import type { VeArgDef } from "./command-defs.ts";
+import { type Command, resolveValue, visibleSubCommands } from "./command-defs.ts";
 import { outputWidth, paint, type Stream, wrap } from "./output.ts";
 
 /** Off a terminal, help is still read by people (`ve --help | less`): a readable width. */
@@ -60,7 +60,7 @@ export async function renderHelp(command: Command, name: string, stream: Stream,
   const subCommands = await visibleSubCommands(command);
   const defs = ((await resolveValue(command.args)) ?? {}) as Record<string, VeArgDef>;
   const positionals = Object.entries(defs).filter(([, def]) => def.type === "positional");
-  const options = Object.entries(defs).filter(([, def]) => def.type !== "positional");
+  const options = Object.entries(defs).filter(([, def]) => def.type !== "positional" && def.hidden !== true);
 
   if (subCommands.length > 0) {
     lines.push(`${heading("USAGE")} ${name} <command>`, "");

@@ -5,7 +5,7 @@
 // this command has it. Codes and details stay as the daemon sent them, for scripts.
 import { chunkNameProblem, quoteChunkName } from "../domain.ts";
 import { REQUEST_ERROR_CODES, VeError } from "../errors.ts";
-import type { ParsedArgs, VeArgDef } from "./runner.ts";
+import type { ParsedArgs, VeArgDef } from "./command-defs.ts";
 
 /** Errors the daemon words; the CLI's own (usage, not running, ...) already speak its language. */
 const REQUEST_CODES: ReadonlySet<string> = new Set(REQUEST_ERROR_CODES);

@@ -2,41 +2,21 @@
 // node:util (1.5 ms of start-up, a third of `ve orch ps`), accepts unknown flags silently and
 // keeps only the last of repeated flags; here an unknown or repeated flag is a usage error,
 // `repeatable` flags collect every value, and help goes through citty's renderUsage.
-import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { VeError } from "../errors.ts";
+import { type Command, type ParsedArgs, type VeArgDef, resolveValue, visibleSubCommands } from "./command-defs.ts";
 import { VERSION, buildInfo } from "../version.ts";
 import { EXIT_OK, exitCodeOf } from "./exit.ts";
 import { type Stream, print, printErr, printError } from "./output.ts";
 
-/**
- * An argument definition as citty knows it, plus `repeatable` for flags given several times
- * (each value also split at commas, unless `wholeValues`: values that are sentences).
- */
-export type VeArgDef = ArgDef & { repeatable?: boolean; wholeValues?: boolean };
-export type Command = CommandDef<ArgsDef>;
-export type ParsedArgs = Record<string, string | string[] | boolean | undefined>;
-
-export async function resolveValue<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
-  return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
-}
+export {
+  type Command,
+  type ParsedArgs,
+  type SubCommandInfo,
+  type VeArgDef,
+  resolveValue,
+  visibleSubCommands,
+} from "./command-defs.ts";
 const resolve = resolveValue;
-
-export interface SubCommandInfo {
-  description: string;
-  command: Command;
-}
-
-/** The commands of a group that help lists and completion offers (hidden ones left out). */
-export async function visibleSubCommands(command: Command): Promise<[string, SubCommandInfo][]> {
-  const subCommands = await resolve(command.subCommands);
-  const out: [string, SubCommandInfo][] = [];
-  for (const [key, sub] of Object.entries(subCommands ?? {})) {
-    const resolved = await resolve(sub);
-    const meta = await resolve(resolved.meta);
-    if (!meta?.hidden) out.push([key, { description: meta?.description ?? "", command: resolved }]);
-  }
-  return out;
-}
 
 /** Edit distance (insertions, deletions, substitutions, swaps of neighbours) of two short words. */
 export function editDistance(a: string, b: string): number {

@@ -1,9 +1,6 @@
 // The engine as a daemon service: started after the store (it recovers what a dead daemon
 // left, then listens to the change feed), stopped before it (every run ended, closed
 // `interrupted`, its unit READY for the next start).
-import { claudeBackend } from "../agents/claude.ts";
-import { codexBackend } from "../agents/codex.ts";
-import { commandBackend } from "../agents/command.ts";
 import type { Backend } from "../agents/backend.ts";
 import { EngineApi } from "../engine/api.ts";
 import { AttentionHook } from "../engine/attention-hook.ts";
@@ -14,9 +11,6 @@ import { EngineStore } from "../state/engine.ts";
 import type { Store } from "../state/store.ts";
 import type { Ending, Reporter, Service } from "./services.ts";
 
-/** The backends a run can use, by name. */
-export const BACKENDS: Readonly<Record<string, Backend>> = { command: commandBackend, claude: claudeBackend, codex: codexBackend };
-
 export class EngineService implements Service {
   readonly name = "engine";
   readonly api: EngineApi;
@@ -25,12 +19,13 @@ export class EngineService implements Service {
   private readonly hook: AttentionHook;
   private readonly checks: BackendChecks;
 
-  constructor(paths: ProjectPaths, store: Store, log: Reporter, ending: Ending) {
+  /** `backends`: the ones a run can use, by name (agents/registry.ts loadBackends). */
+  constructor(paths: ProjectPaths, store: Store, log: Reporter, ending: Ending, backends: Readonly<Record<string, Backend>>) {
     const state = new EngineStore(store);
     this.hook = new AttentionHook({ store, config: () => state.config(), projectDir: paths.root, log });
-    this.engine = new Engine({ paths, state, log, backends: BACKENDS, veBinary: process.execPath });
+    this.engine = new Engine({ paths, state, log, backends, veBinary: process.execPath });
     // `ve orch backend check`: the same backends, settings and environment the engine's runs get.
-    this.checks = new BackendChecks({ backends: BACKENDS, config: () => state.config(), projectDir: paths.root, veBinary: process.execPath });
+    this.checks = new BackendChecks({ backends, config: () => state.config(), projectDir: paths.root, veBinary: process.execPath });
     // `ve orch stop --drain` (POST /shutdown): the daemon drains while it still serves (agents
     // may call it), then ends the ordinary way, which interrupts what still runs.
     this.api = new EngineApi(paths, state, async (drainMs) => {

@@ -3,6 +3,7 @@
 // the hidden daemon command and `start --foreground` (dynamic import), never on the CLI's
 // request path.
 import { appendFileSync, existsSync } from "node:fs";
+import { loadBackends } from "../agents/registry.ts";
 import { type ProjectPaths, projectPaths } from "../project/paths.ts";
 import { LOST_STATE_MARKER } from "../project/protocol.ts";
 import { PRIVATE_FILE_MODE, ensureStateDir } from "../project/state-dir.ts";
@@ -48,7 +49,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       await add(log);
       const lock = await add(new LockService(paths, log.logger, options.foreground));
       const store = await add(new StoreService(paths, log.logger));
-      const engine = await add(new EngineService(paths, store.store, log.logger, ending));
+      const engine = await add(new EngineService(paths, store.store, log.logger, ending, await loadBackends()));
       const server = await add(new ServerService(paths, options, store.store, log.logger, fdLimit, engine.api));
       const files = () => [...lock.watched(), ...store.watched(), ...server.watched()];
       watch = await add(new StateWatchService(paths, files, ending, log.logger));

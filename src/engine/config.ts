@@ -2,10 +2,29 @@
 // Values are persisted in SQLite (state/config.ts), validated here, and read by the engine on
 // every use, so `ve orch config KEY VALUE` takes effect at once without a restart.
 import type { BackendConfig } from "../agents/backend.ts";
+import { BACKEND_NAMES } from "../agents/registry.ts";
+import type { ConfigValue } from "../domain.ts";
 import { VeError } from "../errors.ts";
-import { BACKEND_NAMES, CLAUDE_PERMISSION_MODES, CODEX_SANDBOX_MODES, type ConfigValue, type KeyDef } from "../models/config.ts";
 
-export { BACKEND_NAMES, CLAUDE_PERMISSION_MODES, CODEX_SANDBOX_MODES, type BackendName, type ConfigValue, type KeyDef } from "../models/config.ts";
+export type { ConfigValue } from "../domain.ts";
+export { BACKEND_NAMES, type BackendName } from "../agents/registry.ts";
+
+interface KeyBase {
+  description: string;
+}
+type KeyDef = KeyBase &
+  (
+    | { type: "integer"; default: number; min: number; max: number; unit?: string }
+    | { type: "number"; default: number; min: number; max: number }
+    | { type: "string"; default: string | null; choices?: readonly string[] }
+    | { type: "string_list"; default: readonly string[] }
+  );
+
+/** Codex's sandbox modes (`-c sandbox_mode=...`); kept here so the CLI's config never loads the backend. */
+export const CODEX_SANDBOX_MODES = ["workspace-write", "read-only", "danger-full-access"] as const;
+
+/** Claude Code's permission modes that run headless (bypassPermissions is refused as root). */
+export const CLAUDE_PERMISSION_MODES = ["acceptEdits", "bypassPermissions", "default", "dontAsk", "plan", "auto"] as const;
 
 const backendKeys = Object.fromEntries(
   BACKEND_NAMES.flatMap((name) => [
@@ -50,6 +69,13 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   backoff_max_s: { type: "integer", default: 600, min: 1, max: 24 * 3600, unit: "s", description: "Longest retry delay" },
   on_attention: { type: "string", default: null, description: "A command run with /bin/sh -c, the attention record as JSON on stdin, when a unit starts needing a person" },
   on_attention_timeout_s: { type: "integer", default: 30, min: 1, max: 3600, unit: "s", description: "on_attention is killed after this long" },
+  verify: {
+    type: "string",
+    default: null,
+    description: "The landing gate: a command (/bin/sh -c) run on each unit's exact merge commit in a scratch worktree; only a green one lands (none: units land unchecked)",
+  },
+  verify_timeout_s: { type: "integer", default: 1800, min: 1, max: 7 * 24 * 3600, unit: "s", description: "Wall-clock limit of one gate run of verify" },
+  "retries.gate": { type: "integer", default: 2, min: 0, max: 100, description: "Fix runs of the unit's agent after a red gate before it needs a person" },
   "guard.max_deleted_ratio": {
     type: "number",
     default: 0.5,

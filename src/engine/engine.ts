@@ -2,6 +2,7 @@
 // `max_agents` at once, moves the unit on from the agent's verdict, and lands finished units
 // one at a time. It wakes on every committed change (the store's change feed) and on its own
 // backoff timer; it never polls the database in a loop.
+import { ownRunCost } from "./cost.ts";
 import { existsSync } from "node:fs";
 import { PHASES, type Phase, claimOrder } from "../domain.ts";
 import type { Backend, RunVerdict } from "../agents/backend.ts";
@@ -30,6 +31,9 @@ import { decideVerdict } from "./signals.ts";
 import { reconcileWorktrees } from "./reconcile.ts";
 import { SETTINGS_CHANGED_CODE, SettingsChanged, TrustedSettings, retriedAfterSettingsChange } from "./trusted-settings.ts";
 import { type BaseRewind, baseRewoundReason, findBaseRewind, runsSince } from "./base-tip.ts";
+import { gateLanding, recoverGates } from "./gate/landing.ts";
+import { GateStore } from "../state/gates.ts";
+import type { VerifyRun } from "./gate/run.ts";
 import { commitWorktree, ensureUnitWorktree, projectPrefixOf, removeUnitWorktree, unitBranch, unitWorktreePath, veOwnPathsOnBranch } from "./worktrees.ts";
 
 /** SIGTERM to SIGKILL when a time or silence limit ends a run. */
@@ -116,12 +120,16 @@ export class Engine {
   private readonly unclosed = new Map<string, { run: RunRow; result: RunResult; next: NextStep }>();
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly repo: string;
+  private readonly gates: GateStore;
+  /** The landing gate's verify run under way, ended by the stop (its gate runs again at the next start). */
+  private gateRun: VerifyRun | undefined;
 
   /** The repository's shared config and hooks as last trusted: compared before each git step that could run what they name. */
   private readonly settings: TrustedSettings;
 
   constructor(private readonly options: EngineOptions) {
     this.repo = options.paths.root;
+    this.gates = new GateStore(options.state.store);
     this.settings = new TrustedSettings(this.repo, () => this.commonDir());
   }
 
@@ -201,6 +209,7 @@ export class Engine {
       await active.finished;
     });
     await Promise.all(ending);
+    await this.gateRun?.end(STOP_TERM_GRACE_MS);
     await Promise.all(
       [...this.leftovers.values()].map(async (left) => {
         const report = await endProcessGroup({ pid: 0, startTime: "" }, { termGraceMs: STOP_TERM_GRACE_MS, ...this.sweep(left) });
@@ -336,7 +345,7 @@ export class Engine {
   /** Claims the unit and starts its run; false when someone changed it meanwhile. */
   private launch(chunk: string, engine: EngineRow, updatedAt: string): boolean {
     const token = newRunToken();
-    const purpose = engine.stage === "resolving" ? "resolve" : "phase";
+    const purpose = engine.stage === "resolving" ? "resolve" : engine.stage === "fixing" ? "fix" : "phase";
     const run = this.state.claim(chunk, updatedAt, {
       id: newRunId(new Date()),
       purpose,
@@ -584,6 +593,7 @@ export class Engine {
       return { kind: "conflict", base, files: engine.conflict_files ?? [], attempt: engine.conflict_runs };
     }
     const reason = engine.next_reason;
+    if (engine.stage === "fixing" && reason?.kind === "gate") return { ...reason, attempt: engine.gate_runs };
     if (reason?.kind === "interrupted") return { kind: "interrupted" };
     if (reason?.kind === "answer") {
       const { question, answer } = reason;
@@ -626,7 +636,13 @@ export class Engine {
       outcome: verdict.outcome,
       reason: verdict.reason,
       exit_code: exitCode,
-      cost_usd: verdict.cost_usd ?? null,
+      // A session's running total becomes the run's own share of it.
+      cost_usd: verdict.session_cost_usd !== undefined && verdict.session_cost_usd !== null
+        ? ownRunCost(verdict.session_cost_usd, this.state.run(run.id)?.session_id ?? run.session_id, this.state.runs(run.chunk))
+        : (verdict.cost_usd ?? null),
+      session_cost_usd: verdict.session_cost_usd ?? null,
+      models: verdict.models ?? [],
+      billing: verdict.billing ?? null,
       turns: verdict.turns ?? null,
       input_tokens: verdict.input_tokens ?? null,
       output_tokens: verdict.output_tokens ?? null,
@@ -683,7 +699,7 @@ export class Engine {
   private async nextStep(active: ActiveRun, engine: EngineRow, verdict: RunVerdict): Promise<NextStep> {
     const { run } = active;
     if (verdict.outcome === "completed") {
-      const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : `${run.chunk}: ${run.phase}`;
+      const message = run.purpose === "resolve" ? `${run.chunk}: resolve conflicts` : run.purpose === "fix" ? `${run.chunk}: fix the red gate` : `${run.chunk}: ${run.phase}`;
       try {
         const guard = { base: this.state.store.get(run.chunk).base_branch ?? "main", limits: this.guardLimits() };
         await commitWorktree(active.worktree, unitBranch(await projectPrefixOf(this.repo), run.chunk), message, await commitIdentity(this.repo), guard);
@@ -705,6 +721,7 @@ export class Engine {
       }
       const fresh = { retries: {}, retry_at: null, retry_kind: null, next_reason: null };
       if (run.purpose === "resolve") return { status: "READY", reason: "conflicts resolved; landing again", engine: { ...fresh, stage: "landing" }, phase_done: true };
+      if (run.purpose === "fix") return { status: "READY", reason: "red gate fixed by the agent; gating again", engine: { ...fresh, stage: "landing" }, phase_done: true };
       const next = nextPhase(run.phase);
       if (next) return { status: "READY", phase: next, reason: `phase ${run.phase} done (run ${run.id})`, engine: fresh, phase_done: true };
       return { status: "READY", reason: `phase COMPLETE done (run ${run.id}); waiting to land`, engine: { ...fresh, stage: "landing" }, phase_done: true };
@@ -839,7 +856,18 @@ export class Engine {
         });
         return;
       }
-      result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(projectPrefix, chunk) }));
+      const verify = engine.verify ?? configValue<string | null>(this.config(), "verify");
+      if (landed === undefined && verify !== null) {
+        const gated = await gateLanding(this.gateContext(), { chunk, base, branch, message: landingMessage(projectPrefix, chunk), verify, queuedAt: unit.status_changed_at ?? unit.updated_at }, engine);
+        if (gated.step) {
+          this.state.advance(chunk, gated.step);
+          return;
+        }
+        if (gated.result === undefined) return;
+        result = gated.result;
+      } else {
+        result = landed !== undefined ? { kind: "already_landed", commit: landed } : await this.exclusive(() => landBranch({ repo: this.repo, base, branch, message: landingMessage(projectPrefix, chunk) }));
+      }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       const full = isStorageFull(error);
@@ -906,6 +934,24 @@ export class Engine {
     });
   }
 
+  private gateContext() {
+    const config = this.config();
+    return {
+      repo: this.repo,
+      stateDir: this.options.paths.stateDir,
+      gates: this.gates,
+      info: (message: string) => this.log.info(message),
+      exclusive: <T>(work: () => Promise<T>) => this.exclusive(work),
+      limits: () => ({ timeoutMs: configValue<number>(config, "verify_timeout_s") * 1000, silenceMs: configValue<number>(config, "silence_timeout_s") * 1000 }),
+      stopping: () => this.stopping,
+      track: (run: VerifyRun | undefined) => {
+        this.gateRun = run;
+      },
+      retriesGate: configValue<number>(config, "retries.gate"),
+      worktreeOf: (chunk: string) => unitWorktreePath(this.options.paths.stateDir, chunk),
+    };
+  }
+
   // --- recovery ------------------------------------------------------------------------------
 
   /**
@@ -915,6 +961,7 @@ export class Engine {
    * reported, never removed.
    */
   private async recover(): Promise<void> {
+    await recoverGates(this.gateContext());
     for (const run of this.state.openRuns()) {
       const worktree = unitWorktreePath(this.options.paths.stateDir, run.chunk);
       if (run.pid !== null && run.process_start !== null) {

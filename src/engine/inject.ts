@@ -20,6 +20,7 @@ export interface InjectRequest {
   blocked_by?: string[] | undefined;
   base?: string | undefined;
   backend?: string | undefined;
+  verify?: string | undefined;
 }
 
 /** The branch checked out at the project root, which new units land on unless told otherwise. */
@@ -126,7 +127,7 @@ export async function planInject(repo: string, state: EngineStore, request: Inje
       const plan = plans.get(chunk) as { phase: Phase; dependsOn: string[]; goal: string | null };
       return { chunk, phase: plan.phase, blocked_by: plan.dependsOn, goal: plan.goal };
     }),
-    { priority: request.priority ?? 0, base_branch: base, backend },
+    { priority: request.priority ?? 0, base_branch: base, backend, verify: request.verify ?? null },
   );
 }
 

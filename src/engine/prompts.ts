@@ -36,7 +36,9 @@ export type RunReason =
   /** The daemon stopped (or crashed) while this phase ran; the session continues. */
   | { kind: "interrupted" }
   /** Landing found conflicts with the base: merge it in and resolve them. */
-  | { kind: "conflict"; base: string; files: readonly string[]; attempt: number };
+  | { kind: "conflict"; base: string; files: readonly string[]; attempt: number }
+  /** The landing gate ran `verify` on the merge of the branch into the base and it failed. */
+  | { kind: "gate"; base: string; candidate: string; verify: string; failed_tests: readonly string[]; log_tail: readonly string[]; log: string; attempt: number };
 
 export interface PromptInput {
   chunk: string;
@@ -116,6 +118,16 @@ function why(reason: RunReason, resumed: boolean): string | undefined {
         `Merge ${reason.base} into your branch in this worktree (\`git merge ${reason.base}\`), resolve the conflicts in:`,
         ...reason.files.map((file) => `- ${file}`),
         "keeping the intent of both sides, make sure the tests pass, and commit the merge. Then report the phase done.",
+      ].join("\n");
+    case "gate":
+      return [
+        `Your branch merges cleanly into ${reason.base}, but the landing gate found the merge red (fix attempt ${reason.attempt}): \`${reason.verify}\` failed on candidate ${reason.candidate.slice(0, 12)} (${reason.candidate}), the exact commit that would have landed (your branch merged into ${reason.base} as it is now).`,
+        ...(reason.failed_tests.length > 0 ? ["Failing tests:", ...reason.failed_tests.map((t) => `- ${t}`)] : []),
+        `The end of the gate's log (${reason.log}):`,
+        "```",
+        ...reason.log_tail,
+        "```",
+        `Fix it on your branch in this worktree: merge ${reason.base} in (\`git merge ${reason.base}\`) to see what it changed, make \`${reason.verify}\` pass on the result, and leave the fix here (it is committed on your branch for you). Then report the phase done; the gate runs again on the new merge.`,
       ].join("\n");
   }
 }

@@ -49,9 +49,10 @@ export function decideVerdict(verdict: RunVerdict, calls: readonly AgentCall[], 
 
 function keepUsage(verdict: RunVerdict): Partial<RunVerdict> {
   const usage: Partial<RunVerdict> = {};
-  for (const key of ["cost_usd", "turns", "input_tokens", "output_tokens"] as const) {
-    if (verdict[key] !== undefined) usage[key] = verdict[key];
+  for (const key of ["cost_usd", "session_cost_usd", "turns", "input_tokens", "output_tokens", "billing"] as const) {
+    if (verdict[key] !== undefined) (usage as Record<string, unknown>)[key] = verdict[key];
   }
+  if (verdict.models !== undefined) usage.models = verdict.models;
   return usage;
 }
 

@@ -5,7 +5,6 @@
 // command, never removed, since only the person knows whether their own git is still at work.
 import { realpathSync, rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { Reporter } from "../daemon/services.ts";
 import { type GitLockFile, gitWorktreeRecords, listGitLocks } from "../git/locks.ts";
 import { gitProcessesIn } from "../platform/process.ts";
 import { UNIT_BRANCH_PREFIX, unitWorktreePath } from "./worktrees.ts";
@@ -56,12 +55,18 @@ export function shellQuote(path: string): string {
   return `'${path.replaceAll("'", "'\\''")}'`;
 }
 
+/** Where the findings go: the daemon's log (declared here, not taken from the daemon: the engine sits below it). */
+export interface StaleLockReporter {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
 export interface StaleLockOptions {
   commonDir: () => Promise<string>;
   stateDir: string;
   /** The project's root (a checkout of the repository, or a directory inside one). */
   root: string;
-  log: Reporter;
+  log: StaleLockReporter;
   /** When this daemon started (epoch ms): only older locks can be a dead git's. */
   daemonStartMs?: number;
 }

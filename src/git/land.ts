@@ -6,6 +6,7 @@
 // --ff-only` would: the user's work that touches none of the landing's paths is kept; work (or
 // an untracked or ignored file) in the way is reported and nothing is touched.
 import { VeError } from "../errors.ts";
+import { clockMs } from "../clocks.ts";
 import { type GitResult, git, gitFailure, isAncestor, resolveCommit, runGit } from "./git.ts";
 import { copyFileSync, existsSync, lstatSync, openSync, closeSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -105,21 +106,8 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
       })
     ).trim();
 
-    const found = await checkoutOfBranch(repo, base);
-    if (found === undefined) {
-      const swap = await moveUncheckedBase(repo, base, baseHead, commit, message);
-      if (swap === "landed") return { kind: "landed", commit, checkout: null };
-    } else if (found.operation !== null) {
-      return { kind: "busy", checkout: found.worktree.path, operation: found.operation };
-    } else {
-      const step = await advanceCheckout(found.worktree.path, base, baseHead, commit, message);
-      if (step.kind === "landed") {
-        // DONE is only ever written for a merge the base really holds.
-        if ((await resolveCommit(baseRef, repo)) !== commit) throw new VeError("git_failed", `${base} does not hold the merge ${commit} after it was landed; nothing is marked landed.`, { base });
-        return { kind: "landed", commit, checkout: step.checkout };
-      }
-      if (step.kind === "dirty") return { kind: "dirty", checkout: found.worktree.path, files: step.files, ignored: step.ignored };
-    }
+    const published = await publishCommit(repo, base, baseHead, commit, message);
+    if (published.kind !== "moved") return published.kind === "landed" ? { ...published, commit } : published;
     if (attempt >= LAND_MAX_ATTEMPTS) {
       throw new VeError(
         "git_failed",
@@ -128,6 +116,34 @@ export async function landBranch(options: LandOptions): Promise<LandResult> {
       );
     }
   }
+}
+
+export type PublishResult =
+  | { kind: "landed"; checkout: string | null }
+  | { kind: "moved" }
+  | { kind: "dirty"; checkout: string; files: string[]; ignored: string[] }
+  | { kind: "busy"; checkout: string; operation: GitOperation };
+
+/**
+ * Moves `base` from `from` to `commit` (a merge made on `from`) by compare-and-swap, with its
+ * checkout when it has one: "moved" when the base is no longer at `from` (nothing was touched,
+ * the caller makes its merge again on the new head). The one way a landing publishes, gated or not.
+ */
+export async function publishCommit(repo: string, base: string, from: string, commit: string, message: string): Promise<PublishResult> {
+  const found = await checkoutOfBranch(repo, base);
+  if (found === undefined) {
+    const swap = await moveUncheckedBase(repo, base, from, commit, message);
+    return swap === "landed" ? { kind: "landed", checkout: null } : { kind: "moved" };
+  }
+  if (found.operation !== null) return { kind: "busy", checkout: found.worktree.path, operation: found.operation };
+  const step = await advanceCheckout(found.worktree.path, base, from, commit, message);
+  if (step.kind === "landed") {
+    // DONE is only ever written for a merge the base really holds.
+    if ((await resolveCommit(`refs/heads/${base}`, repo)) !== commit) throw new VeError("git_failed", `${base} does not hold the merge ${commit} after it was landed; nothing is marked landed.`, { base });
+    return { kind: "landed", checkout: step.checkout };
+  }
+  if (step.kind === "dirty") return { kind: "dirty", checkout: found.worktree.path, files: step.files, ignored: step.ignored };
+  return { kind: "moved" };
 }
 
 type CheckoutStep = { kind: "landed"; checkout: string | null } | { kind: "dirty"; files: string[]; ignored: string[] } | { kind: "moved" };
@@ -140,9 +156,9 @@ type CheckoutStep = { kind: "landed"; checkout: string | null } | { kind: "dirty
 export const INDEX_LOCK_WAIT_MS = 10_000;
 const INDEX_LOCK_POLL_MS = 25;
 
-/** Takes `path` as git takes its locks, waiting up to INDEX_LOCK_WAIT_MS for a holder to let go. */
+/** Takes `path` as git takes its locks, waiting up to INDEX_LOCK_WAIT_MS (VE_INDEX_LOCK_WAIT_MS in tests) for a holder to let go. */
 async function takeLockWaiting(path: string): Promise<boolean> {
-  const deadline = Date.now() + INDEX_LOCK_WAIT_MS;
+  const deadline = Date.now() + clockMs("INDEX_LOCK_WAIT_MS", INDEX_LOCK_WAIT_MS);
   for (;;) {
     if (takeLock(path)) return true;
     if (Date.now() >= deadline) return false;

@@ -1,7 +1,7 @@
 // The engine's resources: injecting units the scheduler runs, their runs, the engine's
 // settings, and the worktrees it keeps.
 import { type Static, Type } from "@sinclair/typebox";
-import { BACKEND_NAMES } from "./config.ts";
+import { BACKEND_NAMES } from "../agents/registry.ts";
 import { ChunkName, PhaseSchema, Timestamp, nullable, oneOf } from "./common.ts";
 import { AgentCall } from "./agent.ts";
 import { BlockedBy, WorkUnit } from "./work-units.ts";
@@ -19,6 +19,7 @@ export const InjectRequest = Type.Object(
     blocked_by: Type.Optional(BlockedBy),
     base: Type.Optional(Type.String({ minLength: 1, maxLength: 255, errorMessage: "must be a branch name" })),
     backend: Type.Optional(oneOf(BACKEND_NAMES)),
+    verify: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: "\\S", errorMessage: "must be a command line of 1-4096 characters" })),
   },
   requestBody,
 );
@@ -38,7 +39,7 @@ export const Run = Type.Object(
     chunk: ChunkName,
     phase: PhaseSchema,
     attempt: Type.Integer({ minimum: 1 }),
-    purpose: oneOf(["phase", "resolve"] as const),
+    purpose: oneOf(["phase", "resolve", "fix"] as const),
     backend: Type.String(),
     backend_version: nullable(Type.String()),
     session_id: nullable(Type.String()),
@@ -49,7 +50,14 @@ export const Run = Type.Object(
     outcome: nullable(oneOf(OUTCOME_VALUES)),
     reason: nullable(Type.String()),
     exit_code: nullable(Type.Integer()),
+    /** The run's own cost: for a resumed Claude session, its share of the session's total. */
     cost_usd: nullable(Type.Number()),
+    /** The CLI's running total over the session when the run ended. */
+    session_cost_usd: nullable(Type.Number()),
+    /** The models the run used, as the CLI reported them. */
+    models: Type.Array(Type.String()),
+    /** How the run was billed, as the CLI reported it; null when unknown. */
+    billing: nullable(oneOf(["api_key", "login"] as const)),
     turns: nullable(Type.Integer()),
     input_tokens: nullable(Type.Integer()),
     output_tokens: nullable(Type.Integer()),

@@ -1,10 +1,18 @@
 // The single-instance guarantee: an exclusive flock on orchestrator.pid, held for the daemon's
 // whole life and released by the kernel however it ends (kill -9 included). The file is never
 // unlinked: two processes could then lock two different inodes.
-import { closeSync, ftruncateSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, rmSync, writeSync } from "node:fs";
 import { VeError } from "../errors.ts";
 import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, SystemCallError, flock as flockFd } from "../platform/libc.ts";
-import { openStateFile, readStateText } from "./safe-files.ts";
+import { openStateFile, readStateText, writeFileAside } from "./safe-files.ts";
+
+/**
+ * Where the daemon's start time is kept, beside its pid file: the pid file holds the pid alone,
+ * so `kill $(cat .ve/orchestrator.pid)` signals the daemon and nothing else.
+ */
+export function startTimePath(pidPath: string): string {
+  return `${pidPath.replace(/\.pid$/, "")}.started`;
+}
 
 /**
  * A probe (`isLockHeld`, `stop`) holds the lock for microseconds; a daemon that starts in that
@@ -64,8 +72,11 @@ export async function acquireLock(path: string, retryMs = LOCK_RETRY_MS): Promis
   return {
     fd,
     writePid(pid: number, startTime?: string) {
+      // The start time first: a reader that sees the new pid finds its start time beside it.
+      if (startTime) writeFileAside(startTimePath(path), `${startTime}\n`);
+      else rmSync(startTimePath(path), { force: true });
       ftruncateSync(fd, 0);
-      writeSync(fd, startTime ? `${pid}\n${startTime}\n` : `${pid}\n`, 0);
+      writeSync(fd, `${pid}\n`, 0);
     },
     release() {
       try {
@@ -135,5 +146,7 @@ export function readPidRecord(path: string): PidRecord | undefined {
   const [first, second] = text.split("\n");
   const pid = Number.parseInt((first ?? "").trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return { pid, startTime: second?.trim() || undefined };
+  // Earlier daemons wrote the start time as the pid file's second line.
+  const startTime = second?.trim() || readStateText(startTimePath(path))?.trim() || undefined;
+  return { pid, startTime };
 }

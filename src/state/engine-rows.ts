@@ -3,14 +3,17 @@
 // why its next run happens).
 import type { StateContext } from "./context.ts";
 
-export type Stage = "phase" | "landing" | "resolving";
+/** `fixing`: the agent fixes what the landing gate found red on its candidate. */
+export type Stage = "phase" | "landing" | "resolving" | "fixing";
 
 /** Why a unit's next run happens, for its prompt; kept as JSON in unit_engine.next_reason. */
 export type NextReason =
   | { kind: "interrupted" }
   | { kind: "retry"; error: string }
   | { kind: "retry_after_attention"; reason: string; code?: string }
-  | { kind: "answer"; question: string; answer: string; run_id: string | null };
+  | { kind: "answer"; question: string; answer: string; run_id: string | null }
+  /** The landing gate found the candidate red: what the fix run is told (prompts.ts `gate`; the attempt is gate_runs). */
+  | { kind: "gate"; base: string; candidate: string; verify: string; failed_tests: string[]; log_tail: string[]; log: string };
 
 export interface EngineRow {
   chunk: string;
@@ -28,6 +31,10 @@ export interface EngineRow {
   conflict_files: string[] | null;
   /** Why the next run happens, for its prompt (answer, retry, interruption). */
   next_reason: NextReason | null;
+  /** `inject --verify`: this unit's own gate command, over the `verify` setting. */
+  verify: string | null;
+  /** Fix runs a red gate has cost since the last person's retry. */
+  gate_runs: number;
 }
 
 export type EnginePatch = Partial<Omit<EngineRow, "chunk">>;
@@ -39,6 +46,7 @@ interface RawEngineRow extends Omit<EngineRow, "retries" | "conflict_files" | "n
 }
 
 const text = (value: unknown): value is string => typeof value === "string";
+const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter(text) : []);
 
 /**
  * The stored reason as its type; null for one this ve does not know (written by another
@@ -67,6 +75,16 @@ export function decodeNextReason(json: string | null): NextReason | null {
         question: text(raw.question) ? raw.question : "",
         answer: text(raw.answer) ? raw.answer : "",
         run_id: text(raw.run_id) ? raw.run_id : null,
+      };
+    case "gate":
+      return {
+        kind: "gate",
+        base: text(raw.base) ? raw.base : "",
+        candidate: text(raw.candidate) ? raw.candidate : "",
+        verify: text(raw.verify) ? raw.verify : "",
+        failed_tests: texts(raw.failed_tests),
+        log_tail: texts(raw.log_tail),
+        log: text(raw.log) ? raw.log : "",
       };
     default:
       return null;
@@ -102,8 +120,8 @@ export function keepAnswer(current: EngineRow | undefined, patch: EnginePatch): 
 export class EngineRows {
   constructor(private readonly ctx: StateContext) {}
 
-  insert(chunk: string, goal: string | null, backend: string): void {
-    this.ctx.db.query("INSERT INTO unit_engine (chunk, goal, backend) VALUES (?, ?, ?)").run(chunk, goal, backend);
+  insert(chunk: string, goal: string | null, backend: string, verify: string | null): void {
+    this.ctx.db.query("INSERT INTO unit_engine (chunk, goal, backend, verify) VALUES (?, ?, ?, ?)").run(chunk, goal, backend, verify);
   }
 
   get(chunk: string): EngineRow | undefined {

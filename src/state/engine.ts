@@ -4,7 +4,7 @@
 // the Store's, and a run's opening and closing are runs.ts's (the RUNNING rule).
 import type { Phase, Status } from "../domain.ts";
 import { VeError } from "../errors.ts";
-import type { ConfigValue } from "../models/config.ts";
+import type { ConfigValue } from "../domain.ts";
 import type { AgentCall, Attention, WorkUnit } from "../models/index.ts";
 import type { PhaseAnswer } from "./attention.ts";
 import type { EngineRow, Stage } from "./engine-rows.ts";
@@ -33,12 +33,12 @@ export class EngineStore {
   /** Creates scheduled units, all or none, in the order given (dependencies first). */
   inject(
     units: readonly { chunk: string; phase: Phase; blocked_by: string[]; goal: string | null }[],
-    schedule: Schedule & { backend: string },
+    schedule: Schedule & { backend: string; verify?: string | null },
   ): WorkUnit[] {
     return this.store.atomically(() =>
       units.map((unit) => {
         const created = this.store.create({ chunk: unit.chunk, phase: unit.phase, blocked_by: unit.blocked_by }, schedule);
-        this.store.engineRows.insert(unit.chunk, unit.goal, schedule.backend);
+        this.store.engineRows.insert(unit.chunk, unit.goal, schedule.backend, schedule.verify ?? null);
         return created;
       }),
     );
@@ -109,13 +109,15 @@ export class EngineStore {
         );
       }
       const attention = unit.attention;
-      const stage: Stage = attention?.kind === "merge" ? "landing" : attention?.kind === "conflict" ? "resolving" : engine.stage;
+      // A red gate is gated again after the retry (never landed as it was), with its fix runs anew.
+      const stage: Stage = attention?.kind === "merge" || attention?.kind === "gate" ? "landing" : attention?.kind === "conflict" ? "resolving" : engine.stage;
       this.store.engineRows.patch(chunk, {
         retries: {},
         retry_at: null,
         retry_kind: null,
         stage,
         ...(attention?.kind === "conflict" ? { conflict_runs: 0 } : {}),
+        ...(attention?.kind === "gate" ? { gate_runs: 0 } : {}),
         ...(fresh ? { session_id: null } : {}),
         next_reason: attention
           ? { kind: "retry_after_attention", reason: attention.reason, ...(attention.code ? { code: attention.code } : {}) }

@@ -10,6 +10,8 @@ import m0006 from "../../sql/0006_agent_calls.sql" with { type: "text" };
 import m0007 from "../../sql/0007_operator_answers.sql" with { type: "text" };
 import m0008 from "../../sql/0008_attention_code.sql" with { type: "text" };
 import m0009 from "../../sql/0009_base_tips.sql" with { type: "text" };
+import m0010 from "../../sql/0010_costs.sql" with { type: "text" };
+import m0011 from "../../sql/0011_gate.sql" with { type: "text" };
 import { VeError } from "../errors.ts";
 import { convertReferenceData } from "./reference-data.ts";
 
@@ -42,6 +44,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: "0007_operator_answers.sql", sql: m0007 },
   { version: 8, name: "0008_attention_code.sql", sql: m0008 },
   { version: 9, name: "0009_base_tips.sql", sql: m0009 },
+  { version: 10, name: "0010_costs.sql", sql: m0010 },
+  { version: 11, name: "0011_gate.sql", sql: m0011 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -11,7 +11,7 @@ import type { NewAttention } from "./attention.ts";
 import type { StateContext } from "./context.ts";
 import { type EnginePatch, type EngineRow, keepAnswer } from "./engine-rows.ts";
 
-export type RunPurpose = "phase" | "resolve";
+export type RunPurpose = "phase" | "resolve" | "fix";
 /** How a run ended (the agents' Outcome, named from the models, below the state). */
 export type Outcome = (typeof OUTCOME_VALUES)[number];
 
@@ -32,6 +32,10 @@ export interface RunRow {
   reason: string | null;
   exit_code: number | null;
   cost_usd: number | null;
+  /** The CLI's running total over the session when the run ended (Claude across `--resume`). */
+  session_cost_usd: number | null;
+  models: string[];
+  billing: "api_key" | "login" | null;
   turns: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
@@ -44,6 +48,9 @@ export interface RunResult {
   reason: string;
   exit_code: number | null;
   cost_usd?: number | null;
+  session_cost_usd?: number | null;
+  models?: string[];
+  billing?: "api_key" | "login" | null;
   turns?: number | null;
   input_tokens?: number | null;
   output_tokens?: number | null;
@@ -91,7 +98,16 @@ export interface RunHost {
 
 const RUN_COLUMNS =
   "id, chunk, phase, attempt, purpose, backend, backend_version, session_id, pid, process_start, started_at, ended_at, " +
-  "outcome, reason, exit_code, cost_usd, turns, input_tokens, output_tokens, summary";
+  "outcome, reason, exit_code, cost_usd, session_cost_usd, models, billing, turns, input_tokens, output_tokens, summary";
+
+/** A runs row as read: `models` is stored as a JSON array. */
+function toRunRow(raw: unknown): RunRow | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const row = raw as Omit<RunRow, "models"> & { models: string | null };
+  return { ...row, models: row.models === null ? [] : (JSON.parse(row.models) as string[]) };
+}
+
+const toRunRows = (rows: unknown[]): RunRow[] => rows.map((raw) => toRunRow(raw) as RunRow);
 
 interface RawAgentCall {
   run_id: string;
@@ -143,7 +159,7 @@ export class Runs {
         units.engineChange(
           chunk,
           { status: "RUNNING", expected_status: "READY", expected_updated_at: expectedUpdatedAt },
-          `run ${run.id} started (${run.purpose === "resolve" ? "merge conflict resolution" : `phase ${unit.phase}`}, attempt ${attempt})`,
+          `run ${run.id} started (${run.purpose === "resolve" ? "merge conflict resolution" : run.purpose === "fix" ? "fix of a red gate" : `phase ${unit.phase}`}, attempt ${attempt})`,
         );
         this.db
           .query("INSERT INTO runs (id, chunk, phase, attempt, purpose, backend, session_id, started_at, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -166,13 +182,16 @@ export class Runs {
       const run = this.get(runId);
       if (!run || run.ended_at !== null) return false;
       this.db
-        .query("UPDATE runs SET ended_at = ?, outcome = ?, reason = ?, exit_code = ?, cost_usd = ?, turns = ?, input_tokens = ?, output_tokens = ? WHERE id = ?")
+        .query("UPDATE runs SET ended_at = ?, outcome = ?, reason = ?, exit_code = ?, cost_usd = ?, session_cost_usd = ?, models = ?, billing = ?, turns = ?, input_tokens = ?, output_tokens = ? WHERE id = ?")
         .run(
           this.ctx.timestamp(),
           result.outcome,
           result.reason,
           result.exit_code,
           result.cost_usd ?? null,
+          result.session_cost_usd ?? null,
+          result.models && result.models.length > 0 ? JSON.stringify(result.models) : null,
+          result.billing ?? null,
           result.turns ?? null,
           result.input_tokens ?? null,
           result.output_tokens ?? null,
@@ -264,34 +283,34 @@ export class Runs {
   // --- reads ---------------------------------------------------------------------------------
 
   get(id: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) ?? undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id));
   }
 
   list(chunk?: string): RunRow[] {
-    return (
+    return toRunRows(
       chunk === undefined
         ? this.db.query(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at, rowid`).all()
-        : this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? ORDER BY started_at, rowid`).all(chunk)
-    ) as RunRow[];
+        : this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? ORDER BY started_at, rowid`).all(chunk),
+    );
   }
 
   /** The unit's open run, if it has one (at most one: the rule above). */
   openOf(chunk: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? AND ended_at IS NULL`).get(chunk) ?? undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE chunk = ? AND ended_at IS NULL`).get(chunk));
   }
 
   allOpen(): RunRow[] {
-    return this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE ended_at IS NULL ORDER BY started_at`).all() as RunRow[];
+    return toRunRows(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE ended_at IS NULL ORDER BY started_at`).all());
   }
 
   /** The run a token belongs to, if it is open (an agent speaks only for its own open run). */
   byTokenHash(tokenHash: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ? AND ended_at IS NULL`).get(tokenHash) ?? undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ? AND ended_at IS NULL`).get(tokenHash));
   }
 
   /** The run a token belongs to, open or ended (to tell an ended run's agent why it is refused). */
   byTokenHashAny(tokenHash: string): RunRow | undefined {
-    return (this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ?`).get(tokenHash) ?? undefined) as RunRow | undefined;
+    return toRunRow(this.db.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE token_hash = ?`).get(tokenHash));
   }
 
   /** What the agent of a run told the daemon, in order. */

@@ -1,6 +1,6 @@
 // The settings group: the engine's settings (config) and what it knows of the repository across
 // restarts (base_tips, the tip of each base as ve last published it).
-import type { ConfigValue } from "../models/config.ts";
+import type { ConfigValue } from "../domain.ts";
 import type { StateContext } from "./context.ts";
 
 /** The tip of a base as the engine last published it. */

@@ -66,6 +66,16 @@ describe("--help", () => {
     expect(existsSync(join(dir, ".ve"))).toBe(false);
   });
 
+  test("watch, which draws for a person, does not offer --json in its help; given anyway, it says what gives JSON", async () => {
+    const help = await ve(project(), ["orch", "watch", "--help"]);
+    expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(help.stdout).toContain("--status");
+    expect(help.stdout).not.toContain("--json");
+    const refused = await ve(project(), ["orch", "watch", "--json"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout + refused.stderr).toContain("ve orch events --json");
+  });
+
   test("--help after other arguments still shows help", async () => {
     const r = await ve(project(), ["orch", "work-unit", "create", "x", "--status", "READY", "--help"]);
     expect(r.code).toBe(0);

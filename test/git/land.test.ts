@@ -224,7 +224,18 @@ describe("landing a unit branch", () => {
     const { repo } = repoWithUnitBranch();
     writeFileSync(join(repo, ".git", "index.lock"), "");
     const before = sh(repo, "rev-parse", "main");
-    const landing = landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+    // The wait for another holder of the lock (10 s by default) cut short: the lock is never let go here.
+    process.env.VE_INDEX_LOCK_WAIT_MS = "300";
+    const started = performance.now();
+    let landing: Promise<unknown>;
+    try {
+      landing = landBranch({ repo, base: "main", branch: "ve/x", message: "Land x" });
+      await landing.catch(() => {});
+    } finally {
+      delete process.env.VE_INDEX_LOCK_WAIT_MS;
+    }
+    // Waited for the holder first, then reported the lock.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
     await expect(landing).rejects.toThrow(/index\.lock/);
     await expect(landing).rejects.not.toThrow(/kept moving/);
     expect(sh(repo, "rev-parse", "main")).toBe(before);

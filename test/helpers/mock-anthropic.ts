@@ -91,6 +91,8 @@ export interface RecordedRequest {
   conversation: number | null;
   turn: number | null;
   receivedAt: number;
+  /** The usage the mock reported in its answer (none for an error), to price what it served. */
+  served?: { model: string; input_tokens: number; output_tokens: number };
 }
 
 export interface MockAnthropic {
@@ -281,6 +283,7 @@ export async function startMockAnthropic(script: MockScript = []): Promise<MockA
       });
     }
     if (request.body?.stream !== true) {
+      request.served = { model, input_tokens: 10, output_tokens: 2 };
       // A non-streaming side request: one plain message.
       const text = "text" in reply && typeof reply.text === "string" ? reply.text : "ok";
       return Response.json({
@@ -294,6 +297,8 @@ export async function startMockAnthropic(script: MockScript = []): Promise<MockA
         usage: { input_tokens: 10, output_tokens: 2 },
       });
     }
+    const usage = "usage" in reply && reply.usage ? reply.usage : {};
+    if (!("hang" in reply)) request.served = { model, input_tokens: usage.input_tokens ?? 100, output_tokens: usage.output_tokens ?? 20 };
     return streamReply(reply as any, model);
   };
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { type HeldLock, acquireLock, isLockHeld, readPid, withLockFree } from "../../src/project/lock.ts";
+import { type HeldLock, acquireLock, isLockHeld, readPid, readPidRecord, withLockFree } from "../../src/project/lock.ts";
 import { useTempDirs } from "../helpers/temp.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "lock.ts");
@@ -206,6 +206,22 @@ describe("the pid file", () => {
     lock.writePid(42);
     expect(readPid(path)).toBe(42);
     expect(readFileSync(path, "utf8")).toBe("42\n");
+  });
+
+  test("the pid file holds one number, so `kill $(cat .ve/orchestrator.pid)` signals the daemon alone; its start time is read back from beside it", async () => {
+    const path = pidFile();
+    const lock = await take(path);
+    lock.writePid(4242, "987654");
+    expect(readFileSync(path, "utf8")).toBe("4242\n");
+    expect(readPidRecord(path)).toEqual({ pid: 4242, startTime: "987654" });
+    lock.writePid(77);
+    expect(readPidRecord(path)).toEqual({ pid: 77, startTime: undefined });
+  });
+
+  test("a pid file of the two-line form older daemons wrote is still read whole", () => {
+    const path = pidFile();
+    writeFileSync(path, "4242\n987654\n");
+    expect(readPidRecord(path)).toEqual({ pid: 4242, startTime: "987654" });
   });
 
   test("readPid is undefined for a missing, empty or garbage file", () => {

@@ -333,6 +333,41 @@ describe("applying migrations", () => {
     }
   });
 
+  test("0010 on a version-9 database: runs keep their figures; session totals, models and billing are unknown", () => {
+    const path = newPath();
+    const { db } = openDatabase(path, { migrations: MIGRATIONS.slice(0, 9) });
+    const t0 = "2026-12-01T00:00:00.000Z";
+    db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES ('a', 'IMPLEMENT', 'DONE', ?, ?, ?, 1)").run(t0, t0, t0);
+    db.query("INSERT INTO runs (id, chunk, phase, attempt, purpose, backend, started_at, ended_at, outcome, cost_usd, token_hash) VALUES ('r1', 'a', 'IMPLEMENT', 1, 'phase', 'claude', ?, ?, 'completed', 0.5, 'h')").run(t0, t0);
+    closeDatabase(db);
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(9));
+      expect(store.db.query("SELECT cost_usd, session_cost_usd, models, billing FROM runs").get()).toEqual({ cost_usd: 0.5, session_cost_usd: null, models: null, billing: null });
+    } finally {
+      store.close();
+    }
+  });
+
+  test("0011 on an older database: engine rows gain no verify of their own and no fix runs; no gate has run", () => {
+    const path = newPath();
+    const before = MIGRATIONS.filter((m) => m.version < 11);
+    const { db } = openDatabase(path, { migrations: before });
+    const t0 = "2026-12-01T00:00:00.000Z";
+    db.query("INSERT INTO work_units (chunk, phase, status, created_at, updated_at, status_changed_at, scheduled) VALUES ('a', 'COMPLETE', 'READY', ?, ?, ?, 1)").run(t0, t0, t0);
+    db.query("INSERT INTO unit_engine (chunk, backend, stage) VALUES ('a', 'command', 'landing')").run();
+    closeDatabase(db);
+    const store = Store.open(path);
+    try {
+      expect(store.appliedMigrations).toEqual(ALL_VERSIONS.slice(before.length));
+      expect(store.db.query("SELECT stage, verify, gate_runs FROM unit_engine WHERE chunk = 'a'").get()).toEqual({ stage: "landing", verify: null, gate_runs: 0 });
+      expect(store.db.query("SELECT count(*) AS n FROM gates").get()).toEqual({ n: 0 });
+      expect(store.db.query("SELECT count(*) AS n FROM gate_baselines").get()).toEqual({ n: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
   test("database files are created with mode 0600", () => {
     const path = newPath();
     const store = Store.open(path);

@@ -18,6 +18,7 @@ export default defineCommand({
     "work-unit": workUnit,
     inject: () => import("./inject.ts").then((m) => m.default),
     runs: () => import("./runs.ts").then((m) => m.default),
+    cost: () => import("./cost.ts").then((m) => m.default),
     tail: () => import("./tail.ts").then((m) => m.default),
     retry: () => import("./retry.ts").then((m) => m.default),
     attention: () => import("./attention.ts").then((m) => m.default),

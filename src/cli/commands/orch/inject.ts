@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { PHASES } from "../../../domain.ts";
+import { BACKEND_NAMES } from "../../../agents/registry.ts";
 import { blockedByOption, commonArgs, listOption, phaseOption, usageError } from "../../args.ts";
 import { commandContext, emit } from "../../context.ts";
 import { unitSummary } from "../../render.ts";
@@ -27,7 +28,8 @@ export default defineCommand({
     priority: { type: "string", valueHint: "n", description: "Higher goes first among units that release as many others (default: 0)" },
     ...blockedByOption("A chunk these wait on, besides GOAL.md's depends_on; repeat or separate with commas"),
     base: { type: "string", valueHint: "branch", description: "The branch the units land on (default: the branch checked out at the project root)" },
-    backend: { type: "enum", options: ["command", "claude", "codex"], description: "The agent backend (default: `ve orch config backend`)" },
+    backend: { type: "enum", options: [...BACKEND_NAMES], description: "The agent backend (default: `ve orch config backend`)" },
+    verify: { type: "string", description: "This unit's landing gate command, run with /bin/sh -c on its merge commit (default: `ve orch config verify`)" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -45,6 +47,7 @@ export default defineCommand({
       ...(args["blocked-by"] !== undefined ? { blocked_by: listOption(args["blocked-by"]) } : {}),
       ...(args.base !== undefined ? { base: String(args.base) } : {}),
       ...(args.backend !== undefined ? { backend: args.backend as "command" } : {}),
+      ...(args.verify !== undefined ? { verify: args.verify } : {}),
     });
     await emit(ctx, reply, (doc) => doc.work_units.map((u) => `Injected ${unitSummary(u)}`).join("\n"));
   },

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { STATUSES } from "../../../domain.ts";
 import { VeError } from "../../../errors.ts";
 import type { AttentionEntry, DaemonEvent, WorkUnit } from "../../../models/index.ts";
-import { commonArgs, phaseOption, statusOption, usageError } from "../../args.ts";
+import { jsonArg, phaseOption, projectDirArg, statusOption, usageError } from "../../args.ts";
 import { type CommandContext, commandContext } from "../../context.ts";
 import { EXIT_NOT_RUNNING, EXIT_OK } from "../../exit.ts";
 import { age, logger, paint, truncate } from "../../output.ts";
@@ -113,7 +113,9 @@ export default defineCommand({
     description: "A live `ps` with the attention queue on top, redrawn on every change, until Ctrl-C or the daemon stops",
   },
   args: {
-    ...commonArgs,
+    ...projectDirArg,
+    // Refused with the command that gives JSON, so not offered.
+    json: { ...jsonArg.json, hidden: true },
     ...statusOption("Only units with this status in the table"),
     ...phaseOption("Only units in this phase in the table"),
   },

@@ -21,7 +21,7 @@ import type { EngineRow, EngineStore, NextStep, PhaseAnswer, RunResult, RunRow }
 import { type ConfigValue, backendConfig, configValue } from "./config.ts";
 import { readAtRef } from "./documents.ts";
 import { type GuardLimits, type GuardRefusal, GuardRefused, deletionVerdict, shownPaths } from "./guards.ts";
-import { type AgentProcess, endProcessGroup, startProcess } from "./process-group.ts";
+import { type AgentProcess, endProcessGroup, startProcess, watchRunLimits } from "./process-group.ts";
 import { DEFAULT_PHASE_PROMPTS, type RunReason, assemblePrompt, chunkDocPath, promptOverridePath } from "./prompts.ts";
 import { decideRetry, type RetryKind } from "./retry.ts";
 import { RunLog, runLogPath } from "./run-log.ts";
@@ -563,20 +563,7 @@ export class Engine {
       this.log.info(`run ${active.run.id} of '${active.run.chunk}': ${why}; ending it`);
       void endProcessGroup(proc, { termGraceMs: LIMIT_TERM_GRACE_MS, ...this.sweep(active) });
     };
-    const wall = setTimeout(() => end(`it ran longer than run_timeout_s (${runMs / 1000} s)`), runMs);
-    let silence: ReturnType<typeof setTimeout>;
-    const armSilence = (delay: number) => {
-      silence = setTimeout(() => {
-        const quiet = Date.now() - proc.lastOutputAt();
-        if (quiet >= silenceMs) end(`it printed nothing for silence_timeout_s (${silenceMs / 1000} s)`);
-        else armSilence(silenceMs - quiet);
-      }, delay);
-    };
-    armSilence(silenceMs);
-    return () => {
-      clearTimeout(wall);
-      clearTimeout(silence);
-    };
+    return watchRunLimits(proc, { wallMs: runMs, wallSetting: "run_timeout_s", silenceMs }, end);
   }
 
   /** The goal for the prompt: GOAL.md in the worktree, else what inject was given (seeded into GOAL.md for GOAL). */

@@ -261,3 +261,25 @@ export async function endProcessGroup(identity: ProcessIdentity, options: EndOpt
     }
   }
 }
+
+/**
+ * Arms a run's two limits: `end` is called with why once it runs longer than `wallMs`, or
+ * prints nothing for `silenceMs`. Returns the function that disarms them.
+ */
+export function watchRunLimits(proc: AgentProcess, limits: { wallMs: number; wallSetting: string; silenceMs: number }, end: (why: string) => void): () => void {
+  const { wallMs, wallSetting, silenceMs } = limits;
+  const wall = setTimeout(() => end(`it ran longer than ${wallSetting} (${wallMs / 1000} s)`), wallMs);
+  let silence: ReturnType<typeof setTimeout>;
+  const arm = (delay: number) => {
+    silence = setTimeout(() => {
+      const quiet = Date.now() - proc.lastOutputAt();
+      if (quiet >= silenceMs) end(`it printed nothing for silence_timeout_s (${silenceMs / 1000} s)`);
+      else arm(silenceMs - quiet);
+    }, delay);
+  };
+  arm(silenceMs);
+  return () => {
+    clearTimeout(wall);
+    clearTimeout(silence);
+  };
+}

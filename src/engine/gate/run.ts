@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { GIT_REDIRECTING_VARIABLES } from "../../git/git.ts";
 import { addScratchWorktree, removeScratchWorktree } from "../../git/candidate.ts";
-import { type AgentProcess, endProcessGroup, startProcess } from "../process-group.ts";
+import { type AgentProcess, endProcessGroup, startProcess, watchRunLimits } from "../process-group.ts";
 import { RunLog } from "../run-log.ts";
 import { copyIncludedFiles } from "../worktrees.ts";
 import { type GateRunOutcome, parseJUnit } from "./verdict.ts";
@@ -117,7 +117,7 @@ export function startVerify(spec: VerifySpec): VerifyRun {
       });
       spec.started(proc);
       const running = proc;
-      const stopLimits = watchLimits(running, spec.timeoutMs, spec.silenceMs, (why) => {
+      const stopLimits = watchRunLimits(running, { wallMs: spec.timeoutMs, wallSetting: "verify_timeout_s", silenceMs: spec.silenceMs }, (why) => {
         if (limit || ended) return;
         limit = why;
         log.note(`${why}; ending it`);
@@ -143,23 +143,5 @@ export function startVerify(spec: VerifySpec): VerifyRun {
       ended = true;
       if (proc) await endProcessGroup(proc, { termGraceMs: graceMs, ...sweep });
     },
-  };
-}
-
-/** The wall-clock and silence limits of one run; returns the function that disarms them. */
-function watchLimits(proc: AgentProcess, timeoutMs: number, silenceMs: number, end: (why: string) => void): () => void {
-  const wall = setTimeout(() => end(`it ran longer than verify_timeout_s (${timeoutMs / 1000} s)`), timeoutMs);
-  let silence: ReturnType<typeof setTimeout>;
-  const arm = (delay: number) => {
-    silence = setTimeout(() => {
-      const quiet = Date.now() - proc.lastOutputAt();
-      if (quiet >= silenceMs) end(`it printed nothing for silence_timeout_s (${silenceMs / 1000} s)`);
-      else arm(silenceMs - quiet);
-    }, delay);
-  };
-  arm(silenceMs);
-  return () => {
-    clearTimeout(wall);
-    clearTimeout(silence);
   };
 }

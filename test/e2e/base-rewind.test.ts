@@ -3,7 +3,6 @@
 // DONE. The engine keeps the tip it published and refuses to go on over a rewound base.
 import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { expectOk, git, useEngineProjects } from "./engine-harness.ts";
 import { waitFor } from "./harness.ts";
 

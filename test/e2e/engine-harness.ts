@@ -33,6 +33,25 @@ export interface UnitJson {
   worktree: string | null;
 }
 
+/** The pid in a project's .ve/orchestrator.pid. */
+export function daemonPid(dir: string): number {
+  return Number.parseInt(readFileSync(join(dir, ".ve", "orchestrator.pid"), "utf8"), 10);
+}
+
+/** SIGKILL to a project's daemon (a crash), returning once the process is gone. */
+export async function killDaemon(dir: string): Promise<void> {
+  const pid = daemonPid(dir);
+  process.kill(pid, "SIGKILL");
+  await waitFor(() => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 export function git(cwd: string, ...args: string[]): string {
   const result = Bun.spawnSync(["git", ...args], { cwd, env: { ...process.env, ...GIT_ENV } });
   if (result.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr.toString()}`);

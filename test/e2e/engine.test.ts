@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processesWithCwdInside } from "../../src/platform/process.ts";
-import { GIT_ENV, git, expectOk, useEngineProjects } from "./engine-harness.ts";
+import { GIT_ENV, git, expectOk, killDaemon, useEngineProjects } from "./engine-harness.ts";
 import { VE, json, waitFor } from "./harness.ts";
 
 const e = useEngineProjects();
@@ -282,16 +282,7 @@ describe("the engine", () => {
     expectOk(await e.ve(dir, ["orch", "inject", "stubborn", "parent", "--phase", "IMPLEMENT"]));
     const worktrees = join(dir, ".ve", "worktrees");
     expect(await waitFor(() => processesWithCwdInside(worktrees).length >= 3, 30_000)).toBe(true);
-    const pid = Number.parseInt(readFileSync(join(dir, ".ve", "orchestrator.pid"), "utf8"), 10);
-    process.kill(pid, "SIGKILL");
-    await waitFor(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await killDaemon(dir);
     expect(processesWithCwdInside(worktrees).length).toBeGreaterThanOrEqual(3);
     expectOk(await e.ve(dir, ["orch", "start"]));
     const units = await e.waitUnits(dir, (us) => us.every((u) => u.status === "DONE" || u.status === "NEEDS_ATTENTION"));

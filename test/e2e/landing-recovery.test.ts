@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectOk, git, useEngineProjects } from "./engine-harness.ts";
+import { expectOk, git, killDaemon, useEngineProjects } from "./engine-harness.ts";
 import { killQuietly, waitFor } from "./harness.ts";
 
 const e = useEngineProjects("ve-landing-recovery");
@@ -35,23 +35,6 @@ exit $code
   writeFileSync(join(dir, "git"), script);
   chmodSync(join(dir, "git"), 0o755);
   return dir;
-}
-
-function daemonPid(dir: string): number {
-  return Number.parseInt(readFileSync(join(dir, ".ve", "orchestrator.pid"), "utf8"), 10);
-}
-
-async function killDaemon(dir: string): Promise<void> {
-  const pid = daemonPid(dir);
-  process.kill(pid, "SIGKILL");
-  await waitFor(() => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
 }
 
 describe("landing recovery", () => {

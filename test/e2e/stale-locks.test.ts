@@ -4,25 +4,12 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, realpathSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectOk, useEngineProjects } from "./engine-harness.ts";
+import { expectOk, killDaemon, useEngineProjects } from "./engine-harness.ts";
 import { waitFor } from "./harness.ts";
 
 const e = useEngineProjects("ve-stale-locks");
 const TEST_MS = 120_000;
 const HOUR_S = 3600;
-
-async function killDaemon(dir: string): Promise<void> {
-  const pid = Number.parseInt(readFileSync(join(dir, ".ve", "orchestrator.pid"), "utf8"), 10);
-  process.kill(pid, "SIGKILL");
-  await waitFor(() => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
 
 function staleFile(path: string): void {
   writeFileSync(path, "");
